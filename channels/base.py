@@ -1,0 +1,219 @@
+"""The one small interface every provider adapter implements.
+
+Like an httpx transport: an adapter sends one rendered message and returns a
+:class:`Receipt` or raises a typed error (:class:`~orchestrator.errors.TransientError`,
+:class:`~orchestrator.errors.PermanentError`); and it reads that provider's webhooks
+(signature first, then the reports in it). Everything provider-specific stays in the
+adapter's module; dispatch and the webhook endpoint only see these types.
+
+An adapter declares its settings as a pydantic model (credentials as the *names* of
+environment variables, never as values) and is registered under the entry-point group
+``orchestrator.channels`` so a lender can add one without touching the core.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from orchestrator.clock import Clock
+from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
+from orchestrator.errors import ConfigError, Problem, SignatureError
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One rendered message, ready for a provider.
+
+    Parameters:
+      attempt_ref: our attempt's public id; the adapter puts it where the provider carries
+        it back in reports (Twilio ``StatusCallback`` query, SendGrid ``custom_args``,
+        Aliyun ``OutId``, FCM ``data``), so a report always finds its attempt.
+      idempotency_key: stable per task: a resend of the same task carries the same key.
+      to: E.164 number, email address or push token.
+      body: the text (SMS/push body, email plain-text part, call script).
+      subject / html: email only.
+      title: push only.
+      template / template_params: providers with pre-approved templates (Aliyun) send these
+        instead of ``body``.
+      callback_url: our webhook for this provider (``{public_url}/v1/webhooks/{provider}``).
+      limited_content: a call or voicemail that may only carry a limited-content message.
+    """
+
+    attempt_ref: str
+    idempotency_key: str
+    channel: Channel
+    to: str
+    body: str
+    locale: str = "en-US"
+    subject: str | None = None
+    html: str | None = None
+    title: str | None = None
+    template: str | None = None
+    template_params: Mapping[str, str] = field(default_factory=dict)
+    callback_url: str | None = None
+    limited_content: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A provider accepted a message."""
+
+    provider: str
+    provider_message_id: str
+    status: DeliveryStatus = DeliveryStatus.QUEUED
+
+
+class ReportKind(StrEnum):
+    DELIVERY = "delivery"  # a status change of one of our messages
+    INBOUND = "inbound"  # a borrower wrote to us (e.g. STOP)
+    CALL = "call"  # how a call ended
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One fact a provider reported, in our terms.
+
+    Parameters:
+      dedupe_key: unique per reported fact; a replayed webhook yields the same key, so
+        storing reports is idempotent.
+      attempt_ref: our correlation, when the provider carried it back.
+      status: for delivery and call reports, the delivery status it moves the attempt to.
+      call_outcome: for call reports.
+      invalid_address: the report says the address is dead (hard bounce, unknown number).
+      opted_out: the report says the recipient unsubscribed (SendGrid ``unsubscribe``,
+        Twilio 21610).
+      sender / recipient / text: inbound messages.
+      details: anything else worth keeping (dialer promise date and amount, duration).
+    """
+
+    provider: str
+    kind: ReportKind
+    dedupe_key: str
+    attempt_ref: str | None = None
+    provider_message_id: str | None = None
+    status: DeliveryStatus | None = None
+    call_outcome: CallOutcome | None = None
+    error_code: str | None = None
+    invalid_address: bool = False
+    opted_out: bool = False
+    sender: str | None = None
+    recipient: str | None = None
+    text: str | None = None
+    occurred_at: datetime | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """An incoming webhook exactly as received, for signature checks and parsing.
+
+    Parameters:
+      url: the full URL the provider called (scheme, host, path and query), as the provider
+        saw it; Twilio signs it.
+      headers: lower-cased header names.
+      body: the raw body bytes; signatures are computed over them.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def form(self) -> list[tuple[str, str]]:
+        """The form-encoded body as (name, value) pairs, in order, repeats kept."""
+        return parse_qsl(self.body.decode("utf-8"), keep_blank_values=True)
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise SignatureError(f"body is not JSON: {exc}") from None
+
+
+class AdapterSettings(BaseModel):
+    """Base for an adapter's declared settings. Unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str
+    timeout_seconds: float = 10.0
+
+
+def secret(env_name: str, *, setting: str) -> str:
+    """Read a credential from the environment.
+
+    Raises :class:`ConfigError` naming the variable when it is missing, so a worker refuses
+    to start rather than failing at the first send.
+    """
+    value = os.environ.get(env_name)
+    if not value:
+        raise ConfigError(
+            setting, [Problem(setting, f"environment variable {env_name} is not set")]
+        )
+    return value
+
+
+class Adapter(ABC):
+    """A provider adapter.
+
+    Parameters:
+      settings: an instance of the class's ``Settings`` model.
+      http: the shared httpx client (its transport is what tests may inject).
+      clock: the injected clock.
+
+    Class attributes:
+      name: registry name, e.g. ``twilio_sms``; also the webhook path segment.
+      channel: the channel it serves.
+      Settings: its pydantic settings model.
+      supports_lookup: ``lookup`` can find a message by our attempt ref, which lets dispatch
+        reconcile a send a crash left ambiguous instead of giving up on it.
+    """
+
+    name: ClassVar[str]
+    channel: ClassVar[Channel]
+    Settings: ClassVar[type[AdapterSettings]]
+    supports_lookup: ClassVar[bool] = False
+
+    def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
+        self.settings = settings
+        self.http = http
+        self.clock = clock
+
+    @abstractmethod
+    def send(self, message: OutboundMessage) -> Receipt:
+        """Send one message. Raises TransientError or PermanentError on failure."""
+
+    @abstractmethod
+    def verify(self, request: WebhookRequest) -> None:
+        """Check the webhook's signature; raise :class:`SignatureError` when it is wrong."""
+
+    @abstractmethod
+    def parse(self, request: WebhookRequest) -> list[Report]:
+        """Read the reports in a verified webhook."""
+
+    def lookup(self, message: OutboundMessage) -> Receipt | None:
+        """Ask the provider whether it accepted ``message`` (by our attempt ref).
+
+        Only called when ``supports_lookup`` is true. Returns ``None`` when the provider
+        never saw it.
+        """
+        return None
+
+    def webhook_reply(self, reports: list[Report]) -> tuple[str, bytes]:
+        """The body to answer the provider's webhook with: (content type, body)."""
+        return "application/json", b'{"ok":true}'

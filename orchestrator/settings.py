@@ -1,0 +1,91 @@
+"""Settings, from the environment only (secrets never live in files we commit).
+
+``DATABASE_URL`` and ``REDIS_URL`` keep their conventional names; everything else is
+``ORCHESTRATOR_*``. Defaults give a working embedded setup: a SQLite file (WAL) under
+``./var`` and Redis on localhost.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_DIR = _PACKAGE_DIR.parent
+
+
+def _data_folder(name: str) -> Path:
+    """``config/`` and ``templates/`` live at the repository root in a checkout and inside
+    the package (``_bundled/``) in a built wheel."""
+    in_checkout = _REPO_DIR / name
+    if in_checkout.is_dir():
+        return in_checkout
+    return _PACKAGE_DIR / "_bundled" / name
+
+
+class Settings(BaseSettings):
+    """Everything the services read at start-up.
+
+    Parameters (environment variables):
+      DATABASE_URL: SQLAlchemy URL. Default: ``sqlite:///<data_dir>/orchestrator.db``.
+        PostgreSQL: ``postgresql+psycopg://user@host:5432/db``.
+      REDIS_URL: queues, rate-limit buckets and the scheduler lock.
+      ORCHESTRATOR_DATA_DIR: where the embedded database and logs go (``./var``).
+      ORCHESTRATOR_CONFIG_DIR: YAML configs (channels, strategies, rule packs).
+      ORCHESTRATOR_TEMPLATES_DIR: message templates.
+      ORCHESTRATOR_PUBLIC_URL: the URL providers reach our webhooks at.
+      ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker.
+      ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="ORCHESTRATOR_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "ORCHESTRATOR_DATABASE_URL")
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "ORCHESTRATOR_REDIS_URL"),
+    )
+    config_dir: Path = Field(default_factory=lambda: _data_folder("config"))
+    templates_dir: Path = Field(default_factory=lambda: _data_folder("templates"))
+    public_url: str = "http://127.0.0.1:8000"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    sandbox_url: str = "http://127.0.0.1:8900"
+    queue_namespace: str = "orchestrator"
+    log_format: str = "console"
+    log_level: str = "INFO"
+    # Bounded work per request and per statement.
+    batch_limit: int = 10_000
+    db_pool_size: int = 10
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in ("console", "json"):
+            raise ValueError("ORCHESTRATOR_LOG_FORMAT must be 'console' or 'json'")
+        return value
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the plain scheme most tools print; we speak psycopg 3.
+            if url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+            elif url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'orchestrator.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides (tests, the demo)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,84 @@
+"""Shared fixtures: real PostgreSQL and Redis, each test run isolated in its own namespace.
+
+``TEST_POSTGRES_URL`` (default: the CI machine's ``test`` database) and ``TEST_REDIS_URL``
+name the servers. Set ``TEST_POSTGRES_URL=none`` to skip the PostgreSQL half of the store
+tests on a machine without it; Redis is required.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    if PG_URL.lower() == "none":
+        pytest.skip("TEST_POSTGRES_URL=none: PostgreSQL tests skipped on this machine")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - machine problem
+        pytest.fail(f"PostgreSQL at {pg_server_url} does not answer: {exc.orig}")
+    try:
+        yield _with_search_path(pg_server_url, schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'orchestrator.db'}"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:  # pragma: no cover - machine problem
+        pytest.fail(f"Redis at {REDIS_URL} does not answer: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_namespace(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; every key under it is deleted afterwards."""
+    import redis
+
+    namespace = f"test-{secrets.token_hex(6)}"
+    yield namespace
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"{namespace}*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
