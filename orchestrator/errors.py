@@ -7,8 +7,9 @@ alone. Configuration and input problems carry the path to what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class OrchestratorError(Exception):
@@ -31,6 +32,31 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """``("contact_points", 0, "address")`` → ``contact_points[0].address``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def problems_from(errors: Iterable[Any], *, skip: int = 0) -> list[Problem]:
+    """Pydantic errors (``ValidationError.errors()``) as problems.
+
+    ``skip`` drops leading location parts (e.g. FastAPI's ``body``).
+    """
+    found = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))[skip:]
+        message = str(error.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        found.append(Problem(field_path(loc), message))
+    return found
 
 
 class ConfigError(OrchestratorError):

@@ -1,21 +1,47 @@
-"""The ``orchestrator`` command."""
+"""The ``orchestrator`` command: one entry point for every part of the service."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from rich.console import Console
+
+from orchestrator.errors import ConfigError, ServiceUnavailable
 
 app = typer.Typer(
     name="orchestrator",
-    help="A compliant omnichannel collections contact orchestrator.",
+    help=(
+        "A compliant omnichannel collections contact orchestrator.\n\n"
+        "Lenders push overdue accounts; it plans SMS, email, push and call contacts, keeps "
+        "quiet hours, frequency caps and holds, sends through provider adapters and records "
+        "every decision in a ledger.\n\n"
+        "Start with [bold]orchestrator demo[/bold]; settings come from the environment "
+        "(DATABASE_URL, REDIS_URL, ORCHESTRATOR_*): see README.md."
+    ),
     no_args_is_help=True,
     rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
 )
+err = Console(stderr=True)
 
 
-@app.callback()
-def _root() -> None:
-    """Plan, check and send collection contacts (SMS, email, push, calls) within the law."""
+def _register() -> None:
+    from orchestrator.cli import accounts, db, serve, tenants
+
+    app.add_typer(db.app, name="db")
+    app.add_typer(tenants.app, name="tenants")
+    app.add_typer(accounts.app, name="accounts")
+    serve.register(app)
 
 
 def main() -> None:
-    app()
+    _register()
+    try:
+        app()
+    except ServiceUnavailable as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)

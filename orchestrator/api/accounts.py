@@ -1,0 +1,243 @@
+"""The lender API: accounts and their events (``/v1/accounts``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import ORJSONResponse
+from pydantic import ValidationError
+from sqlalchemy.engine import Connection
+
+from orchestrator import accounts as account_store
+from orchestrator.api.auth import Caller
+from orchestrator.api.errors import ApiError
+from orchestrator.api.idempotency import run_idempotent
+from orchestrator.errors import Problem, problems_from
+from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body
+from orchestrator.intake.document import AccountDocument, EventDocument
+from orchestrator.intake.upsert import prepare, write_accounts
+from orchestrator.tenancy import Principal
+from orchestrator.timeline import timeline
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+ExternalIdPath = Path(
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$",
+    max_length=128,
+    description="The lender's own id for the account",
+    examples=["loan-88231"],
+)
+
+_MAX_BODY = 64 * 1024 * 1024
+
+
+def _schema(model: Any) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
+        raise ApiError(413, "payload_too_large", f"The body is over {_MAX_BODY} bytes.")
+    raw = await request.body()
+    if not raw.strip():
+        raise ApiError(400, "invalid_json", "The body is empty; send a JSON document.")
+    return raw
+
+
+def _load_object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    return data
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    return ApiError(
+        422,
+        "invalid_request",
+        "The request is not valid: see problems.",
+        problems_from(exc.errors()),
+    )
+
+
+@router.put(
+    "/accounts/{external_id}",
+    summary="Create or replace one overdue account",
+    openapi_extra=_schema(AccountDocument),
+    responses={200: {"description": "Updated or unchanged"}, 201: {"description": "Created"}},
+)
+async def put_account(
+    request: Request, who: Caller, external_id: str = ExternalIdPath
+) -> ORJSONResponse:
+    """Upsert an account document. Sending the same document again changes nothing.
+
+    ``external_id`` in the body may be left out; when present it must match the path.
+    Events in the body are recorded once each (a re-send adds nothing).
+    """
+    data = _load_object(await _read_body(request))
+    body_id = data.setdefault("external_id", external_id)
+    if body_id != external_id:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "The body's external_id differs from the one in the path.",
+            [Problem("external_id", f"{body_id!r} is not {external_id!r}")],
+        )
+    try:
+        document = AccountDocument.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    state = request.app.state
+    now = state.clock.now()
+    prepared = prepare(document, now=now)
+
+    def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        result = write_accounts(conn, who.tenant_id, [prepared], now=now, source="api")
+        state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
+        view = _account_view(conn, who, external_id)
+        return (201 if result.created else 200), {
+            "created": bool(result.created),
+            "changed": bool(result.created or result.updated),
+            "account": view,
+        }
+
+    return await run_in_threadpool(run_idempotent, request, who, None, work)
+
+
+@router.post(
+    "/accounts:batch",
+    summary="Create or replace up to 10,000 accounts",
+    openapi_extra=_schema(BatchRequest),
+)
+async def batch_accounts(request: Request, who: Caller) -> ORJSONResponse:
+    """Upsert many accounts in one call.
+
+    Valid accounts are committed; invalid ones come back in ``rejected`` with their index in
+    the batch and the errors of each field. Sending the same batch twice changes nothing.
+    Honours an ``Idempotency-Key`` header.
+    """
+    raw = await _read_body(request)
+    state = request.app.state
+    limit = state.settings.batch_limit
+
+    def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        try:
+            checked = check_batch_body(raw, limit=limit)
+        except BatchShapeError as exc:
+            raise ApiError(exc.status, "invalid_batch", str(exc), exc.problems) from None
+        now = state.clock.now()
+        prepared = [prepare(doc, now=now) for _, doc in checked.accepted]
+        result = write_accounts(conn, who.tenant_id, prepared, now=now, source="api")
+        state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
+        body = {
+            "accepted": result.accepted,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "events_added": result.events_added,
+            "rejected": [r.as_json() for r in checked.rejected],
+        }
+        if checked.rejected and not checked.accepted:
+            raise ApiError(
+                422,
+                "invalid_request",
+                "No account in the batch is valid: see rejected.",
+                [Problem(f"accounts[{r.index}]", "rejected") for r in checked.rejected[:50]],
+            )
+        return 200, body
+
+    return await run_in_threadpool(run_idempotent, request, who, raw, work)
+
+
+@router.post(
+    "/accounts/{external_id}/events",
+    summary="Record an account event (payment, dispute, opt-out...)",
+    openapi_extra=_schema(EventDocument),
+    status_code=201,
+)
+async def post_event(
+    request: Request, who: Caller, external_id: str = ExternalIdPath
+) -> ORJSONResponse:
+    """Record one event. ``at`` defaults to now; a date means the start of that day in the
+    borrower's zone. Holds take effect at once: pending contacts they forbid are cancelled.
+    Recording the same event twice records it once (200 with ``"duplicate": true``)."""
+    raw = await _read_body(request)
+    try:
+        event = EventDocument.model_validate(_load_object(raw))
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    state = request.app.state
+
+    def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        account = account_store.find_account(conn, who.tenant_id, external_id)
+        if account is None:
+            raise _not_found(external_id)
+        now = state.clock.now()
+        recorded = account_store.record_event(conn, account, event, now=now, source="api")
+        if recorded.created:
+            state.on_accounts_changed(conn, who.tenant_id, {account.id}, now)
+        return (201 if recorded.created else 200), {
+            "duplicate": not recorded.created,
+            "event": account_store.event_json(recorded.row),
+        }
+
+    return await run_in_threadpool(run_idempotent, request, who, raw, work)
+
+
+@router.get("/accounts/{external_id}", summary="An account's state")
+def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath) -> ORJSONResponse:
+    """The account as last sent, its contact points (with provider verdicts), its events and
+    the holds in force now."""
+    with request.app.state.store.snapshot() as conn:
+        return ORJSONResponse(_account_view(conn, who, external_id))
+
+
+@router.get("/accounts/{external_id}/timeline", summary="Every contact decision, explained")
+def get_timeline(
+    request: Request,
+    who: Caller,
+    external_id: str = ExternalIdPath,
+    limit: int = Query(200, ge=1, le=1000, description="entries per page"),
+    before: str | None = Query(None, description="the `next` cursor of the previous page"),
+) -> ORJSONResponse:
+    """Everything that happened to the account, newest first: events, planned contacts,
+    contacts sent or blocked (with the rule and the law behind each block), and delivery
+    reports."""
+    with request.app.state.store.snapshot() as conn:
+        account = account_store.find_account(conn, who.tenant_id, external_id)
+        if account is None:
+            raise _not_found(external_id)
+        try:
+            entries, cursor = timeline(conn, account.id, limit=limit, before=before)
+        except ValueError as exc:
+            raise ApiError(
+                422, "invalid_request", str(exc), [Problem("before", "not a cursor")]
+            ) from None
+    return ORJSONResponse({"external_id": external_id, "entries": entries, "next": cursor})
+
+
+def _account_view(conn: Connection, who: Principal, external_id: str) -> dict[str, Any]:
+    account = account_store.find_account(conn, who.tenant_id, external_id)
+    if account is None:
+        raise _not_found(external_id)
+    return account_store.account_json(
+        account,
+        account_store.contact_points(conn, account.id),
+        account_store.events(conn, account.id),
+    )
+
+
+def _not_found(external_id: str) -> ApiError:
+    return ApiError(404, "not_found", f"No account {external_id!r} for this API key's tenant.")

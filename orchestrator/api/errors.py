@@ -1,0 +1,86 @@
+"""One error shape for every API failure.
+
+```json
+{"error": {"code": "invalid_request", "message": "...",
+           "problems": [{"field": "debt.currency", "message": "..."}]}}
+```
+A 4xx always names what is wrong and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orchestrator.errors import Problem, problems_from
+
+
+class ApiError(Exception):
+    """An error the API answers with; raise it from any endpoint.
+
+    Parameters:
+      status: HTTP status.
+      code: a stable machine-readable code (``not_found``, ``invalid_request``...).
+      message: a sentence for a person, saying what to do next where possible.
+      problems: field-level details.
+    """
+
+    def __init__(
+        self, status: int, code: str, message: str, problems: Sequence[Problem] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.problems = tuple(problems)
+        self.headers: dict[str, str] = {}
+
+
+def body(code: str, message: str, problems: Iterable[Problem] = ()) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "problems": [{"field": p.path, "message": p.message} for p in problems],
+        }
+    }
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> ORJSONResponse:
+        return ORJSONResponse(
+            body(exc.code, exc.message, exc.problems), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        problems = problems_from(exc.errors(), skip=1)
+        return ORJSONResponse(
+            body("invalid_request", "The request is not valid: see problems.", problems),
+            status_code=422,
+        )
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(_request: Request, exc: ValidationError) -> ORJSONResponse:
+        return ORJSONResponse(
+            body(
+                "invalid_request",
+                "The request is not valid: see problems.",
+                problems_from(exc.errors()),
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return ORJSONResponse(
+            body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )

@@ -1,0 +1,94 @@
+"""``Idempotency-Key`` on POST: the same key and body answer the same response, once done.
+
+The stored answer commits in the same transaction as the work it describes, so a client
+that lost the response and retries gets the original answer and nothing happens twice. A
+key re-used with a different body is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import ORJSONResponse
+from sqlalchemy.engine import Connection
+
+from orchestrator.api.errors import ApiError
+from orchestrator.store.tables import IdempotencyRecord
+from orchestrator.tenancy import Principal
+
+Work = Callable[[Connection], tuple[int, dict[str, Any]]]
+HEADER = "Idempotency-Key"
+
+
+def run_idempotent(
+    request: Request, who: Principal, raw: bytes | None, work: Work
+) -> ORJSONResponse:
+    """Run ``work`` in one transaction, honouring the request's Idempotency-Key if any.
+
+    Parameters:
+      raw: the request body (part of the fingerprint); ``None`` for an endpoint that is
+        idempotent by nature (PUT) and ignores the header.
+    """
+    store = request.app.state.store
+    key = request.headers.get(HEADER) if raw is not None else None
+    if key is None:
+        with store.transaction() as conn:
+            status, body = work(conn)
+        return ORJSONResponse(body, status_code=status)
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise ApiError(
+            400, "invalid_idempotency_key", f"{HEADER} must be 1-200 printable characters."
+        )
+    fingerprint = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + (raw or b"")
+    ).hexdigest()
+    try:
+        with store.transaction() as conn:
+            stored = _stored(conn, who.tenant_id, key)
+            if stored is not None:
+                return _replay(stored, fingerprint)
+            status, body = work(conn)
+            conn.execute(
+                sa.insert(IdempotencyRecord).values(
+                    tenant_id=who.tenant_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=status,
+                    response=body,
+                    created_at=request.app.state.clock.now(),
+                )
+            )
+    except sa.exc.IntegrityError:
+        # The same key arrived twice at once; the first one's answer is the answer.
+        with store.snapshot() as conn:
+            stored = _stored(conn, who.tenant_id, key)
+        if stored is None:
+            raise ApiError(
+                409, "conflict", "A request with this Idempotency-Key is in progress; retry."
+            ) from None
+        return _replay(stored, fingerprint)
+    return ORJSONResponse(body, status_code=status)
+
+
+def _stored(conn: Connection, tenant_id: int, key: str) -> Any:
+    return conn.execute(
+        sa.select(IdempotencyRecord).where(
+            IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key
+        )
+    ).first()
+
+
+def _replay(stored: Any, fingerprint: str) -> ORJSONResponse:
+    if stored.request_hash != fingerprint:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            f"This {HEADER} was used for a different request; use a new key for a new request.",
+        )
+    return ORJSONResponse(
+        stored.response, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+    )

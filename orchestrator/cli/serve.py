@@ -1,0 +1,34 @@
+"""``orchestrator api``: the HTTP service."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from orchestrator.cli import runtime
+
+
+def register(app: typer.Typer) -> None:
+    app.command("api")(api)
+
+
+def api(
+    host: str = typer.Option(None, help="Address to bind (default ORCHESTRATOR_API_HOST)."),
+    port: int = typer.Option(None, help="Port (default ORCHESTRATOR_API_PORT, 8000)."),
+    workers: int = typer.Option(1, help="Worker processes (PostgreSQL recommended for > 1)."),
+) -> None:
+    """Serve the lender API, the provider webhooks and the ops config API.
+
+    OpenAPI at /openapi.json, interactive docs at /docs, health at /healthz.
+    """
+    config = runtime.settings()
+    runtime.open_store(config)  # fail now, with one sentence, if the store is not ready
+    uvicorn.run(
+        "orchestrator.api.app:from_environment",
+        factory=True,
+        host=host or config.api_host,
+        port=port or config.api_port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )

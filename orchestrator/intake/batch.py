@@ -1,0 +1,157 @@
+"""Validating many account documents at once: valid ones go on, invalid ones come back with
+their index and field errors.
+
+The common case (everything valid) is one pass of pydantic's compiled validator over the raw
+bytes; only when something is wrong are the items looked at one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from orchestrator.errors import Problem, problems_from
+from orchestrator.intake.document import AccountDocument
+
+
+class BatchRequest(BaseModel):
+    """Body of ``POST /v1/accounts:batch``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accounts: list[AccountDocument] = Field(description="up to 10,000 account documents")
+
+
+class BatchShapeError(ValueError):
+    """The body as a whole is wrong (not JSON, not an object with ``accounts``, too long)."""
+
+    def __init__(self, status: int, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    index: int
+    external_id: str | None
+    problems: tuple[Problem, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "external_id": self.external_id,
+            "errors": [{"field": p.path, "message": p.message} for p in self.problems],
+        }
+
+
+@dataclass(slots=True)
+class Checked:
+    """Documents that passed, by their index in the input, and those that did not."""
+
+    accepted: list[tuple[int, AccountDocument]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+_request = TypeAdapter(BatchRequest)
+_document = TypeAdapter(AccountDocument)
+
+
+def check_batch_body(raw: bytes, *, limit: int) -> Checked:
+    """Validate a ``{"accounts": [...]}`` body.
+
+    Raises :class:`BatchShapeError` when the body itself is unusable; item problems are
+    returned in :attr:`Checked.rejected`.
+    """
+    try:
+        parsed = _request.validate_json(raw)
+    except ValidationError as exc:
+        return _check_slowly(raw, exc, limit=limit)
+    if len(parsed.accounts) > limit:
+        raise _too_long(len(parsed.accounts), limit)
+    checked = Checked(accepted=list(enumerate(parsed.accounts)))
+    _reject_duplicates(checked)
+    return checked
+
+
+def check_items(items: Sequence[Any], *, offset: int = 0) -> Checked:
+    """Validate already-parsed items one by one (the import file's path)."""
+    checked = Checked()
+    for index, item in enumerate(items, start=offset):
+        try:
+            checked.accepted.append((index, _document.validate_python(item)))
+        except ValidationError as exc:
+            checked.rejected.append(
+                Rejected(index, _external_id(item), tuple(problems_from(exc.errors())))
+            )
+    _reject_duplicates(checked)
+    return checked
+
+
+def _check_slowly(raw: bytes, error: ValidationError, *, limit: int) -> Checked:
+    for problem in error.errors():
+        if problem["type"] == "json_invalid":
+            raise BatchShapeError(400, f"The body is not valid JSON: {problem['ctx']['error']}.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BatchShapeError(400, f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(body, dict) or not isinstance(body.get("accounts"), list):
+        raise BatchShapeError(
+            422,
+            'The body must be an object {"accounts": [...]} holding account documents.',
+            [Problem("accounts", "expected a list of account documents")],
+        )
+    unknown = sorted(set(body) - {"accounts"})
+    if unknown:
+        raise BatchShapeError(
+            422,
+            "The body has fields this endpoint does not know.",
+            [Problem(name, "unknown field") for name in unknown],
+        )
+    items = body["accounts"]
+    if len(items) > limit:
+        raise _too_long(len(items), limit)
+    return check_items(items)
+
+
+def _reject_duplicates(checked: Checked) -> None:
+    first: dict[str, int] = {}
+    kept = []
+    for index, doc in checked.accepted:
+        if doc.external_id in first:
+            checked.rejected.append(
+                Rejected(
+                    index,
+                    doc.external_id,
+                    (
+                        Problem(
+                            "external_id",
+                            f"{doc.external_id!r} already appears at index "
+                            f"{first[doc.external_id]} of this batch",
+                        ),
+                    ),
+                )
+            )
+            continue
+        first[doc.external_id] = index
+        kept.append((index, doc))
+    checked.accepted = kept
+    checked.rejected.sort(key=lambda r: r.index)
+
+
+def _too_long(count: int, limit: int) -> BatchShapeError:
+    return BatchShapeError(
+        413,
+        f"The batch holds {count} accounts; the limit is {limit}. Split it into smaller batches.",
+        [Problem("accounts", f"at most {limit} items")],
+    )
+
+
+def _external_id(item: Any) -> str | None:
+    value = item.get("external_id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,504 @@
+"""The account document: one shape for the API body, the import file and the simulation
+portfolio, validated at the edge.
+
+What comes out is normalised: phone numbers in E.164, emails normalised, locales in BCP-47
+form, codes upper-cased, money as :class:`~decimal.Decimal` (never a float). Anything wrong is
+refused with the path to the field and what to do about it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import zoneinfo
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache, lru_cache
+from typing import Annotated, Any, Self
+
+import phonenumbers
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_precision, list_currencies
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from orchestrator.domain import Channel, EventType
+
+MAX_CONTACT_POINTS = 20
+MAX_EVENTS = 1000
+
+ExternalId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$",
+    ),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+@cache
+def _countries() -> frozenset[str]:
+    territories = Locale("en").territories
+    return frozenset(
+        code for code in territories if len(code) == 2 and code.isalpha() and code != "ZZ"
+    )
+
+
+# ISO 3166-2 subdivisions for the countries whose rule packs depend on the subdivision.
+_SUBDIVISIONS: dict[str, frozenset[str]] = {
+    "US": frozenset(
+        "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT "
+        "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY "
+        "AS GU MP PR UM VI".split()
+    ),
+    "CN": frozenset(
+        "AH BJ CQ FJ GD GS GX GZ HA HB HE HI HK HL HN JL JS JX LN MO NM NX QH SC SD SH SN SX TJ "
+        "TW XJ XZ YN ZJ".split()
+    ),
+    "AU": frozenset("ACT NSW NT QLD SA TAS VIC WA".split()),
+    "GB": frozenset("ENG NIR SCT WLS".split()),
+    "CA": frozenset("AB BC MB NB NL NS NT NU ON PE QC SK YT".split()),
+}
+
+_POSTAL_CODES: dict[str, re.Pattern[str]] = {
+    "US": re.compile(r"^\d{5}(-\d{4})?$"),
+    "CN": re.compile(r"^\d{6}$"),
+    "AU": re.compile(r"^\d{4}$"),
+    "GB": re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$"),
+    "CA": re.compile(r"^[A-Z]\d[A-Z] ?\d[A-Z]\d$"),
+}
+_POSTAL_ANY = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{0,15}$")
+_JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+_PUSH_TOKEN = re.compile(r"^[\x21-\x7e]{16,4096}$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_WEEKDAYS = frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"})
+
+
+# --- field parsers (shared by the models below) --------------------------------------------
+
+
+def parse_money(value: Any) -> Decimal:
+    """A decimal string (or an integer) as a Decimal; floats are refused, they are inexact."""
+    if isinstance(value, (bool, float)):
+        raise ValueError('give money as a decimal string, e.g. "1250.00" (floats are inexact)')
+    if isinstance(value, int):
+        return Decimal(value)
+    if not isinstance(value, str):
+        raise ValueError('give money as a decimal string, e.g. "1250.00"')
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        raise ValueError(f'"{value}" is not a decimal amount, e.g. "1250.00"') from None
+    if not amount.is_finite():
+        raise ValueError(f'"{value}" is not a finite amount')
+    return amount
+
+
+Money = Annotated[Decimal, BeforeValidator(parse_money)]
+
+
+def normalise_phone(value: str, region: str | None = None) -> str:
+    """Parse a phone number (E.164, or national with the address country as region) to E.164."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(
+            f"{value!r} is not a phone number ({exc._msg}); give it in E.164, e.g. +12125550123"
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{value!r} is not a valid phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str) -> str:
+    """Validate and normalise an email address (the domain lower-cased, IDNA-checked)."""
+    local, at, domain = value.rpartition("@")
+    if at and _DOT_ATOM.fullmatch(local) and len(value) <= 254:
+        # The common case, an ASCII dot-atom local part: only the domain needs the full
+        # check, and domains repeat across a portfolio, so that check is cached.
+        try:
+            return f"{local}@{_checked_domain(domain)}"
+        except ValueError:
+            pass  # report the whole address, below
+    return _validated_email(value)
+
+
+# RFC 5322 section 3.2.3 dot-atom with ASCII atext, at most 64 octets (RFC 5321 4.5.3.1.1).
+_DOT_ATOM = re.compile(
+    r"(?=.{1,64}$)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+)
+
+
+@lru_cache(maxsize=10_000)
+def _checked_domain(domain: str) -> str:
+    return _validated_email(f"postmaster@{domain}").rpartition("@")[2]
+
+
+def _validated_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+
+
+def _instant_or_date(value: Any, field: str) -> datetime | date:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10:
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{field} {value!r} is not a date (YYYY-MM-DD)") from None
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{field} {value!r} is not an ISO 8601 date or instant, "
+                "e.g. 2026-10-09 or 2026-10-09T14:30:00Z"
+            ) from None
+    else:
+        raise ValueError(f"{field} must be a date or an instant string")
+    if parsed.tzinfo is None:
+        raise ValueError(f"{field} {value!r} has no UTC offset; add one, e.g. Z or +08:00")
+    return parsed
+
+
+# --- the models ------------------------------------------------------------------------------
+
+
+class Address(_Strict):
+    """Where the borrower lives: decides the jurisdiction and the time zone candidates."""
+
+    country: str = Field(description="ISO 3166-1 alpha-2, e.g. US", examples=["US"])
+    region: str | None = Field(
+        default=None, description="ISO 3166-2 subdivision without the country, e.g. NY"
+    )
+    postal_code: str | None = Field(default=None, examples=["10001"])
+    city: str | None = Field(default=None, max_length=200)
+    line1: str | None = Field(default=None, max_length=400)
+    line2: str | None = Field(default=None, max_length=400)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.upper()
+        if code not in _countries():
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code, e.g. US")
+        return code
+
+    @model_validator(mode="after")
+    def _region_and_postal_code(self) -> Self:
+        region = self.region.upper() if self.region else None
+        known = _SUBDIVISIONS.get(self.country)
+        if region is not None:
+            if known is not None and region not in known:
+                raise ValueError(
+                    f"region {self.region!r} is not a subdivision of {self.country} "
+                    f"(ISO 3166-2, e.g. {sorted(known)[0]})"
+                )
+            if known is None and not re.fullmatch(r"[A-Z0-9]{1,3}", region):
+                raise ValueError(f"region {self.region!r} is not an ISO 3166-2 subdivision code")
+        postal = self.postal_code.upper() if self.postal_code else None
+        if postal is not None:
+            pattern = _POSTAL_CODES.get(self.country, _POSTAL_ANY)
+            if not pattern.fullmatch(postal):
+                raise ValueError(
+                    f"postal_code {self.postal_code!r} is not valid for {self.country}"
+                )
+        object.__setattr__(self, "region", region)
+        object.__setattr__(self, "postal_code", postal)
+        return self
+
+
+class Borrower(_Strict):
+    name: str = Field(min_length=1, max_length=200, examples=["Ann Lee"])
+    locale: str = Field(default="en-US", description="BCP 47, e.g. en-US, zh-CN")
+    time_zone: str | None = Field(default=None, description="IANA zone, e.g. America/New_York")
+    address: Address | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        return _bcp47(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in _time_zones():
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. America/New_York")
+        return value
+
+
+class ContactPointDocument(_Strict):
+    channel: Channel
+    address: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="E.164 number (sms, call), email address (email) or push token (push)",
+    )
+    consent: bool = Field(
+        default=False,
+        description="prior express consent to automated calls/texts at this number (TCPA)",
+    )
+    workplace: bool = Field(default=False, description="the address is at the workplace")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        if channel is None:  # the channel's own error is reported
+            return value
+        if channel.is_phone:
+            return _cached_phone(value)
+        if channel is Channel.EMAIL:
+            return normalise_email(value)
+        if not _PUSH_TOKEN.fullmatch(value):
+            raise ValueError("a push token is 16 to 4096 printable characters without spaces")
+        return value
+
+
+class Debt(_Strict):
+    amount_due: Money = Field(description='decimal string, e.g. "1250.00"', examples=["1250.00"])
+    currency: str = Field(description="ISO 4217, e.g. USD", examples=["USD"])
+    due_date: date
+    product: str = Field(default="loan", pattern=r"^[a-z0-9_\-]{1,64}$", examples=["bnpl"])
+    risk_score: float | None = Field(default=None, allow_inf_nan=False)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.upper()
+        if code not in _currencies():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code, e.g. USD or CNY")
+        return code
+
+    @field_validator("due_date")
+    @classmethod
+    def _plausible(cls, value: date) -> date:
+        if not date(1970, 1, 1) <= value <= date(2100, 12, 31):
+            raise ValueError(f"{value} is not a plausible due date")
+        return value
+
+    @model_validator(mode="after")
+    def _amount(self) -> Self:
+        if self.amount_due < 0:
+            raise ValueError("amount_due must not be negative")
+        places = get_currency_precision(self.currency)
+        exponent = self.amount_due.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            raise ValueError(
+                f"amount_due {self.amount_due} has more decimals than {self.currency} allows "
+                f"({places})"
+            )
+        return self
+
+
+class EventDocument(_Strict):
+    """An account event. In the API ``at`` defaults to now; a date means the start of that
+    day in the borrower's zone."""
+
+    type: EventType
+    at: datetime | date | None = None
+    until: datetime | date | None = Field(
+        default=None, description="promise_to_pay: the promised date"
+    )
+    channel: Channel | None = None
+    amount: Money | None = None
+    details: dict[str, str] = Field(
+        default_factory=dict,
+        description='contact_preference: {"not_before": "18:00", "not_after": "20:00", '
+        '"days": "mon,tue,wed,thu,fri"}',
+    )
+
+    @field_validator("at", "until", mode="before")
+    @classmethod
+    def _when(cls, value: Any, info: Any) -> Any:
+        return None if value is None else _instant_or_date(value, info.field_name)
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> Self:
+        kind = self.type
+        if kind.needs_channel and self.channel is None:
+            raise ValueError(f"a {kind} event needs a channel (sms, email, push or call)")
+        if kind is EventType.PROMISE_TO_PAY and self.until is None:
+            raise ValueError("a promise_to_pay event needs `until`, the promised date")
+        if self.amount is not None and self.amount < 0:
+            raise ValueError("amount must not be negative")
+        if self.until is not None and kind is not EventType.PROMISE_TO_PAY:
+            raise ValueError(f"`until` only applies to promise_to_pay, not {kind}")
+        if self.details and kind is not EventType.CONTACT_PREFERENCE:
+            raise ValueError(f"`details` only applies to contact_preference, not {kind}")
+        if kind is EventType.CONTACT_PREFERENCE:
+            _check_preference(self.details)
+        return self
+
+
+def _check_preference(details: dict[str, str]) -> None:
+    unknown = set(details) - {"not_before", "not_after", "days"}
+    if unknown:
+        raise ValueError(f"unknown contact_preference details: {', '.join(sorted(unknown))}")
+    if not details:
+        raise ValueError("contact_preference needs details: not_before, not_after and/or days")
+    for key in ("not_before", "not_after"):
+        if key in details and not _HHMM.fullmatch(details[key]):
+            raise ValueError(f"{key} {details[key]!r} is not a 24-hour time HH:MM")
+    both = "not_before" in details and "not_after" in details
+    if both and details["not_before"] >= details["not_after"]:
+        raise ValueError("not_before must be earlier than not_after")
+    if "days" in details:
+        days = {d.strip().lower() for d in details["days"].split(",")}
+        if not days or not days <= _WEEKDAYS:
+            raise ValueError("days must be a comma-separated list of mon,tue,wed,thu,fri,sat,sun")
+
+
+class AccountDocument(_Strict):
+    """An overdue account, as the lender describes it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "loan-88231",
+                    "jurisdiction": "US-NY",
+                    "borrower": {
+                        "name": "Ann Lee",
+                        "locale": "en-US",
+                        "time_zone": None,
+                        "address": {"country": "US", "region": "NY", "postal_code": "10001"},
+                    },
+                    "contact_points": [
+                        {"channel": "sms", "address": "+12125550123", "consent": True},
+                        {"channel": "email", "address": "ann@example.org"},
+                    ],
+                    "debt": {
+                        "amount_due": "1250.00",
+                        "currency": "USD",
+                        "due_date": "2026-10-01",
+                        "product": "bnpl",
+                    },
+                }
+            ]
+        },
+    )
+
+    external_id: ExternalId
+    jurisdiction: str | None = Field(
+        default=None, description="ISO 3166 country[-subdivision]; else derived from the address"
+    )
+    borrower: Borrower
+    contact_points: list[ContactPointDocument] = Field(
+        default_factory=list, max_length=MAX_CONTACT_POINTS
+    )
+    debt: Debt
+    events: list[EventDocument] = Field(default_factory=list, max_length=MAX_EVENTS)
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.upper()
+        if not _JURISDICTION.fullmatch(code) or code[:2] not in _countries():
+            raise ValueError(f"{value!r} is not a jurisdiction such as US-NY, CN-GD, GB or AU-NSW")
+        return code
+
+    @model_validator(mode="before")
+    @classmethod
+    def _national_numbers(cls, data: Any) -> Any:
+        """Numbers written in national form are read in the address's country."""
+        if not isinstance(data, dict) or not isinstance(data.get("contact_points"), list):
+            return data
+        region = _raw_country(data)
+        if region is None:
+            return data
+        points = []
+        for point in data["contact_points"]:
+            if (
+                isinstance(point, dict)
+                and point.get("channel") in ("sms", "call")
+                and isinstance(point.get("address"), str)
+                and not point["address"].strip().startswith("+")
+            ):
+                # When it does not parse, the field validator reports it, with its path.
+                with contextlib.suppress(ValueError):
+                    point = {**point, "address": _cached_phone(point["address"], region)}
+            points.append(point)
+        return {**data, "contact_points": points}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        seen: set[tuple[Channel, str]] = set()
+        for index, point in enumerate(self.contact_points):
+            key = (point.channel, point.address)
+            if key in seen:
+                raise ValueError(
+                    f"contact_points[{index}]: {point.channel} {point.address} is listed twice"
+                )
+            seen.add(key)
+        if self.jurisdiction is None and self.borrower.address is None:
+            raise ValueError(
+                "give a jurisdiction (e.g. US-NY) or a borrower.address with a country"
+            )
+        return self
+
+
+def _raw_country(data: dict[str, Any]) -> str | None:
+    borrower = data.get("borrower")
+    address = borrower.get("address") if isinstance(borrower, dict) else None
+    country = address.get("country") if isinstance(address, dict) else None
+    if isinstance(country, str) and len(country) == 2:
+        return country.upper()
+    jurisdiction = data.get("jurisdiction")
+    if isinstance(jurisdiction, str) and len(jurisdiction) >= 2:
+        return jurisdiction[:2].upper()
+    return None
+
+
+@lru_cache(maxsize=1_000)
+def _bcp47(value: str) -> str:
+    try:
+        parsed = Locale.parse(value.replace("_", "-"), sep="-")
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(f"{value!r} is not a known BCP 47 locale, e.g. en-US or zh-CN") from None
+    return "-".join(part for part in (parsed.language, parsed.script, parsed.territory) if part)
+
+
+@lru_cache(maxsize=100_000)
+def _cached_phone(value: str, region: str | None = None) -> str:
+    # Re-sent portfolios repeat their numbers; parsing is the costliest check at intake.
+    return normalise_phone(value, region)

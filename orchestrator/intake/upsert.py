@@ -1,0 +1,311 @@
+"""Writing validated account documents to the store, idempotently and in bulk.
+
+A document whose normalised content did not change writes nothing (not even
+``updated_at``); events are deduplicated by content, so re-sending a batch or re-importing a
+file is harmless. Everything one call writes commits together or not at all (the caller owns
+the transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator import ledger
+from orchestrator.compliance.zones import derive_jurisdiction, resolve_zones
+from orchestrator.domain import EventType
+from orchestrator.intake.document import AccountDocument, EventDocument
+from orchestrator.store.db import dialect_insert
+from orchestrator.store.tables import Account, AccountEvent, ContactPoint
+
+# Events that lift a hold take effect at the *latest* start of their day across the candidate
+# zones, those that start one at the *earliest*: either way the stricter reading.
+_LIFTING = frozenset({EventType.DISPUTE_RESOLVED, EventType.OPT_IN})
+_CHUNK = 2_000
+_EVENT_COLUMNS = (
+    AccountEvent.id,
+    AccountEvent.account_id,
+    AccountEvent.type,
+    AccountEvent.at,
+    AccountEvent.until,
+    AccountEvent.channel,
+    AccountEvent.amount,
+    AccountEvent.details,
+    AccountEvent.source,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAccount:
+    """A validated document turned into rows (zones resolved, jurisdiction derived)."""
+
+    external_id: str
+    row: dict[str, Any]
+    contact_points: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class IntakeResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    events_added: int = 0
+    account_ids: dict[str, int] = field(default_factory=dict)
+    # Accounts whose plan may need to change: new or changed content, or a new event.
+    touched: set[int] = field(default_factory=set)
+
+    @property
+    def accepted(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def prepare(doc: AccountDocument, *, now: datetime) -> PreparedAccount:
+    """Resolve zones and jurisdiction and build the rows for one document."""
+    borrower = doc.borrower
+    address = borrower.address
+    phones = tuple(dict.fromkeys(p.address for p in doc.contact_points if p.channel.is_phone))
+    zones = _zones(
+        borrower.time_zone,
+        address.country if address else None,
+        address.region if address else None,
+        address.postal_code if address else None,
+        phones,
+    )
+    jurisdiction = doc.jurisdiction or derive_jurisdiction(
+        address.country if address else "", address.region if address else None
+    )
+    document = doc.model_dump(mode="json", exclude={"events"})
+    digest = hashlib.blake2b(
+        orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
+    row = {
+        "external_id": doc.external_id,
+        "jurisdiction": jurisdiction,
+        "borrower_name": borrower.name,
+        "locale": borrower.locale,
+        "time_zone": borrower.time_zone,
+        "country": address.country if address else jurisdiction[:2],
+        "region": address.region if address else None,
+        "postal_code": address.postal_code if address else None,
+        "zones": " ".join(zones),
+        "amount_due": doc.debt.amount_due,
+        "currency": doc.debt.currency,
+        "due_date": doc.debt.due_date,
+        "product": doc.debt.product,
+        "risk_score": doc.debt.risk_score,
+        "document": document,
+        "document_hash": digest,
+    }
+    points = [
+        {
+            "channel": p.channel.value,
+            "address": p.address,
+            "consent": p.consent,
+            "workplace": p.workplace,
+            "position": position,
+        }
+        for position, p in enumerate(doc.contact_points)
+    ]
+    events = [event_row(e, zones, now=now) for e in doc.events]
+    return PreparedAccount(doc.external_id, row, points, events)
+
+
+@lru_cache(maxsize=50_000)
+def _zones(
+    explicit: str | None,
+    country: str | None,
+    region: str | None,
+    postal_code: str | None,
+    phones: tuple[str, ...],
+) -> tuple[str, ...]:
+    return resolve_zones(
+        explicit=explicit, country=country, region=region, postal_code=postal_code, phones=phones
+    )
+
+
+def event_row(event: EventDocument, zones: Sequence[str], *, now: datetime) -> dict[str, Any]:
+    """An event as a row: dates become instants in the borrower's zones, the stricter way."""
+    lifting = event.type in _LIFTING
+    at = _instant(event.at, zones, latest=lifting) if event.at is not None else now
+    until = None
+    if event.until is not None:
+        # A promise "until" a date runs to the end of that date wherever the borrower is.
+        until = (
+            _instant(event.until + timedelta(days=1), zones, latest=True)
+            if not isinstance(event.until, datetime)
+            else event.until.astimezone(UTC)
+        )
+    details = dict(sorted(event.details.items()))
+    fingerprint = "|".join(
+        [
+            event.type.value,
+            at.isoformat(),
+            until.isoformat() if until else "",
+            event.channel.value if event.channel else "",
+            str(event.amount) if event.amount is not None else "",
+            orjson.dumps(details).decode(),
+        ]
+    )
+    return {
+        "type": event.type.value,
+        "at": at,
+        "until": until,
+        "channel": event.channel.value if event.channel else None,
+        "amount": event.amount,
+        "details": details,
+        "dedupe_key": hashlib.blake2b(fingerprint.encode(), digest_size=16).hexdigest(),
+    }
+
+
+def _instant(value: date | datetime, zones: Sequence[str], *, latest: bool) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    starts = [datetime.combine(value, time(0), ZoneInfo(z)).astimezone(UTC) for z in zones]
+    return max(starts) if latest else min(starts)
+
+
+def write_accounts(
+    conn: Connection,
+    tenant_id: int,
+    accounts: Sequence[PreparedAccount],
+    *,
+    now: datetime,
+    source: str,
+) -> IntakeResult:
+    """Insert new accounts, update changed ones, add new events; skip what is unchanged.
+
+    Parameters:
+      conn: a connection inside the caller's transaction.
+      tenant_id: whose accounts these are; nothing of another tenant is read or written.
+      accounts: prepared documents with distinct external ids.
+      source: recorded on events (``api``, ``import``).
+    """
+    result = IntakeResult()
+    for chunk in _chunks(accounts, _CHUNK):
+        _write_chunk(conn, tenant_id, chunk, now=now, source=source, result=result)
+    return result
+
+
+def _write_chunk(
+    conn: Connection,
+    tenant_id: int,
+    accounts: Sequence[PreparedAccount],
+    *,
+    now: datetime,
+    source: str,
+    result: IntakeResult,
+) -> None:
+    existing = {
+        row.external_id: (row.id, row.document_hash)
+        for row in conn.execute(
+            sa.select(Account.id, Account.external_id, Account.document_hash).where(
+                Account.tenant_id == tenant_id,
+                Account.external_id.in_([a.external_id for a in accounts]),
+            )
+        )
+    }
+    new = [a for a in accounts if a.external_id not in existing]
+    changed = [
+        a
+        for a in accounts
+        if a.external_id in existing and existing[a.external_id][1] != a.row["document_hash"]
+    ]
+    result.unchanged += len(accounts) - len(new) - len(changed)
+    ids = {key: value[0] for key, value in existing.items()}
+
+    if new or changed:
+        written = _upsert_rows(conn, tenant_id, new + changed, now=now)
+        ids.update(written)
+        result.created += sum(1 for a in new if a.external_id in written)
+        result.updated += len(written) - sum(1 for a in new if a.external_id in written)
+        _replace_contact_points(conn, [(ids[a.external_id], a) for a in new + changed])
+        result.touched.update(written.values())
+
+    event_rows = [
+        {
+            **event,
+            "tenant_id": tenant_id,
+            "account_id": ids[a.external_id],
+            "source": source,
+            "recorded_at": now,
+        }
+        for a in accounts
+        for event in a.events
+    ]
+    if event_rows:
+        added = conn.execute(
+            dialect_insert(conn, AccountEvent)
+            .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
+            .returning(*_EVENT_COLUMNS),
+            event_rows,
+        ).all()
+        result.events_added += len(added)
+        result.touched.update(row.account_id for row in added)
+        ledger.append(conn, ledger.event_entries(tenant_id, (dict(r._mapping) for r in added)))
+    result.account_ids.update({a.external_id: ids[a.external_id] for a in accounts})
+
+
+def _upsert_rows(
+    conn: Connection, tenant_id: int, accounts: Sequence[PreparedAccount], *, now: datetime
+) -> dict[str, int]:
+    rows = [
+        {**a.row, "tenant_id": tenant_id, "created_at": now, "updated_at": now} for a in accounts
+    ]
+    stmt = dialect_insert(conn, Account)
+    updatable = [c for c in rows[0] if c not in ("tenant_id", "external_id", "created_at")]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "external_id"],
+        set_={c: stmt.excluded[c] for c in updatable},
+        # A concurrent writer with the same content wins quietly: nothing changes.
+        where=Account.document_hash != stmt.excluded.document_hash,
+    ).returning(Account.id, Account.external_id)
+    return {row.external_id: row.id for row in conn.execute(stmt, rows)}
+
+
+def _replace_contact_points(
+    conn: Connection, accounts: Sequence[tuple[int, PreparedAccount]]
+) -> None:
+    account_ids = [account_id for account_id, _ in accounts]
+    # A provider's verdict that an address is dead outlives a re-send of the same account.
+    invalid = {
+        (row.account_id, row.channel, row.address): (row.invalid_at, row.invalid_reason)
+        for row in conn.execute(
+            sa.select(
+                ContactPoint.account_id,
+                ContactPoint.channel,
+                ContactPoint.address,
+                ContactPoint.invalid_at,
+                ContactPoint.invalid_reason,
+            ).where(ContactPoint.account_id.in_(account_ids), ContactPoint.invalid_at.is_not(None))
+        )
+    }
+    conn.execute(sa.delete(ContactPoint).where(ContactPoint.account_id.in_(account_ids)))
+    rows = []
+    for account_id, account in accounts:
+        for point in account.contact_points:
+            mark = invalid.get((account_id, point["channel"], point["address"]), (None, None))
+            rows.append(
+                {
+                    **point,
+                    "account_id": account_id,
+                    "invalid_at": mark[0],
+                    "invalid_reason": mark[1],
+                }
+            )
+    if rows:
+        conn.execute(sa.insert(ContactPoint), rows)
+
+
+def _chunks(items: Sequence[PreparedAccount], size: int) -> Iterable[Sequence[PreparedAccount]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,85 @@
+"""The ledger: append-only, one entry per decision or state change, in words.
+
+A compliance officer reads an account's timeline straight from here: what was planned, sent
+or blocked, by which rule and which law, what the provider reported, which events arrived.
+Nothing here is ever updated or deleted (12 CFR 1006.100 asks for three years of records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator.store.tables import LedgerEntry
+
+
+def entry(
+    *,
+    tenant_id: int,
+    account_id: int,
+    at: datetime,
+    kind: str,
+    message: str,
+    channel: str | None = None,
+    rules: Sequence[str] = (),
+    task_id: int | None = None,
+    attempt_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One ledger row, ready for :func:`append`."""
+    return {
+        "tenant_id": tenant_id,
+        "account_id": account_id,
+        "at": at,
+        "kind": kind,
+        "message": message,
+        "channel": channel,
+        "rules": list(rules),
+        "task_id": task_id,
+        "attempt_id": attempt_id,
+        "data": data or {},
+    }
+
+
+def append(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
+    rows = list(entries)
+    if rows:
+        conn.execute(sa.insert(LedgerEntry), rows)
+
+
+def describe_event(event: dict[str, Any]) -> str:
+    """An account event in one sentence."""
+    kind = event["type"]
+    parts = [kind.replace("_", " ")]
+    if event.get("channel"):
+        parts.append(f"on {event['channel']}")
+    amount = event.get("amount")
+    if isinstance(amount, Decimal | str):
+        parts.append(f"of {amount}")
+    if event.get("until") is not None:
+        parts.append(f"until {event['until'].isoformat().replace('+00:00', 'Z')}")
+    details = event.get("details") or {}
+    if details:
+        parts.append("(" + ", ".join(f"{k} {v}" for k, v in details.items()) + ")")
+    return " ".join(parts) + f" — recorded from {event.get('source', 'api')}"
+
+
+def event_entries(tenant_id: int, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ledger entries for newly recorded account events (each with its ``account_id``)."""
+    return [
+        entry(
+            tenant_id=tenant_id,
+            account_id=e["account_id"],
+            at=e["at"],
+            kind=f"event.{e['type']}",
+            message=describe_event(e),
+            channel=e.get("channel"),
+            data={"event_id": e["id"]} if "id" in e else None,
+        )
+        for e in events
+    ]

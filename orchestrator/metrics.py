@@ -1,0 +1,32 @@
+"""Prometheus metrics. Labels never carry personal data (no numbers, no account ids)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+ACCOUNTS_INGESTED = Counter(
+    "orchestrator_accounts_ingested_total",
+    "Account documents received, by outcome",
+    ["outcome"],  # created | updated | unchanged | rejected
+)
+EVENTS_RECORDED = Counter("orchestrator_account_events_total", "Account events recorded", ["type"])
+HTTP_REQUESTS = Histogram(
+    "orchestrator_http_request_seconds",
+    "API request latency, by route template and status class",
+    ["route", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DECISIONS = Counter(
+    "orchestrator_contact_decisions_total",
+    "Compliance decisions at plan and send time",
+    ["stage", "channel", "outcome"],  # stage: plan | send; outcome: allowed | blocked
+)
+BLOCKS = Counter("orchestrator_contact_blocks_total", "Contacts blocked, by rule", ["rule"])
+SENDS = Counter(
+    "orchestrator_sends_total",
+    "Provider calls, by provider and result",
+    ["provider", "result"],  # accepted | transient | permanent
+)
+DELIVERY_REPORTS = Counter(
+    "orchestrator_delivery_reports_total", "Provider reports received", ["provider", "kind"]
+)

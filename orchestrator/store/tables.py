@@ -1,0 +1,272 @@
+"""The store's tables: the source of truth.
+
+Redis may hold queues, caches and rate-limit buckets; nothing that must not be lost lives
+only there. Schema changes go through Alembic (``orchestrator/store/migrations``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from orchestrator.store.types import JSONDocument, Money, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's documented way
+        datetime: UTCDateTime(),
+        Decimal: Money(),
+        dict[str, Any]: JSONDocument,
+        list[Any]: JSONDocument,
+    }
+
+
+class Tenant(Base):
+    """A lender. Everything else belongs to exactly one tenant."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # What borrowers see in messages: who writes, how to pay, how to reach a person.
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """A tenant's API key, stored as a SHA-256 hash; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    role: Mapped[str] = mapped_column(sa.String(16))  # lender | ops
+    label: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Account(Base):
+    """One overdue account (one debt) as the lender last described it."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "external_id"),
+        sa.Index("ix_accounts_tenant_id_due_date", "tenant_id", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    jurisdiction: Mapped[str] = mapped_column(sa.String(16))
+    borrower_name: Mapped[str] = mapped_column(sa.String(200))
+    locale: Mapped[str] = mapped_column(sa.String(35))
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    region: Mapped[str | None] = mapped_column(sa.String(8))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(16))
+    # Candidate IANA zones, primary first, space-separated (resolved at intake).
+    zones: Mapped[str] = mapped_column(sa.String(400))
+    amount_due: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    due_date: Mapped[date] = mapped_column(sa.Date)
+    product: Mapped[str] = mapped_column(sa.String(64))
+    risk_score: Mapped[float | None] = mapped_column(sa.Float)
+    # The normalised document (without events), and its hash: an identical re-send changes
+    # nothing (not even updated_at).
+    document: Mapped[dict[str, Any]]
+    document_hash: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ContactPoint(Base):
+    """A number, email address or push token of an account."""
+
+    __tablename__ = "contact_points"
+    __table_args__ = (sa.UniqueConstraint("account_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(sa.String(8))
+    address: Mapped[str] = mapped_column(sa.String(4096))
+    consent: Mapped[bool] = mapped_column(default=False)
+    workplace: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    # Set when a provider says the address is dead; survives a re-send of the same account.
+    invalid_at: Mapped[datetime | None]
+    invalid_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class AccountEvent(Base):
+    """Append-only: what happened to an account (payments, disputes, opt-outs...)."""
+
+    __tablename__ = "account_events"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "dedupe_key"),
+        sa.Index("ix_account_events_account_id_at", "account_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(sa.String(32))
+    at: Mapped[datetime]
+    until: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(sa.String(8))
+    amount: Mapped[Decimal | None]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(sa.String(16))  # api | import | webhook | call
+    dedupe_key: Mapped[str] = mapped_column(sa.String(64))
+    recorded_at: Mapped[datetime]
+
+
+class Task(Base):
+    """A planned contact: one step of a strategy for one account on one local date."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "account_id", "step", "local_date"),
+        sa.Index("ix_tasks_status_not_before", "status", "not_before"),
+        sa.Index("ix_tasks_account_id_status", "account_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    strategy: Mapped[str] = mapped_column(sa.String(128))  # name@version
+    step: Mapped[str] = mapped_column(sa.String(128))  # segment.step
+    variant: Mapped[str] = mapped_column(sa.String(64), default="")
+    channel: Mapped[str] = mapped_column(sa.String(8))
+    template: Mapped[str] = mapped_column(sa.String(128))
+    purpose: Mapped[str] = mapped_column(sa.String(32), default="collection")
+    fallback: Mapped[list[Any]] = mapped_column(default=list)  # channels still to try
+    local_date: Mapped[date] = mapped_column(sa.Date)
+    not_before: Mapped[datetime]
+    not_after: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16))
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None]
+    reasons: Mapped[list[Any]] = mapped_column(default=list)  # rule ids behind its last move
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Attempt(Base):
+    """One try at delivering a task through one provider: the contact ledger's facts.
+
+    The row is created (and the contact reserved) before the provider is called; its status
+    only moves forward.
+    """
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        sa.Index("ix_attempts_account_id_at", "account_id", "at"),
+        sa.Index("ix_attempts_provider_message", "provider", "provider_message_id"),
+        sa.Index("ix_attempts_status_lease_until", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(sa.String(8))
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(4096))
+    at: Mapped[datetime]  # the instant the contact was reserved (and checked)
+    status: Mapped[str] = mapped_column(sa.String(16))  # DeliveryStatus or unknown/abandoned
+    contact_kind: Mapped[str] = mapped_column(sa.String(16))  # ContactKind, what rules count
+    call_outcome: Mapped[str | None] = mapped_column(sa.String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(sa.String(200))
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.String(500))
+    segments: Mapped[int | None]
+    lease_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class LedgerEntry(Base):
+    """Append-only: every decision and state change, in words a compliance officer reads."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (sa.Index("ix_ledger_entries_account_id_at", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    attempt_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    channel: Mapped[str | None] = mapped_column(sa.String(8))
+    rules: Mapped[list[Any]] = mapped_column(default=list)
+    message: Mapped[str] = mapped_column(sa.Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DeliveryReport(Base):
+    """Append-only: each distinct fact a provider reported (replays are dropped here)."""
+
+    __tablename__ = "delivery_reports"
+    __table_args__ = (sa.UniqueConstraint("provider", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    attempt_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    status: Mapped[str | None] = mapped_column(sa.String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime]
+
+
+class ConfigVersion(Base):
+    """Every accepted version of an ops-edited config (channels, strategies, rule packs)."""
+
+    __tablename__ = "config_versions"
+    __table_args__ = (sa.UniqueConstraint("scope", "kind", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(64))  # "global" or a tenant slug
+    kind: Mapped[str] = mapped_column(sa.String(16))  # channels | strategy | rules
+    name: Mapped[str] = mapped_column(sa.String(128))
+    version: Mapped[int]
+    content: Mapped[str] = mapped_column(sa.Text)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a POST sent with an ``Idempotency-Key``."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
