@@ -82,3 +82,50 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
             client.delete(key)
     finally:
         client.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request):
+    """A migrated store, once on SQLite and once on PostgreSQL."""
+    from orchestrator.store.db import Store
+    from orchestrator.store.migrate import upgrade
+
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    store = Store.connect(url, pool_size=4)
+    upgrade(store.engine)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def clock():
+    from datetime import UTC, datetime
+
+    from orchestrator.clock import VirtualClock
+
+    return VirtualClock(datetime(2026, 11, 2, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def tenant(store, clock):
+    """A tenant with a lender key: (tenant_id, key)."""
+    from orchestrator.tenancy import Role, create_tenant, issue_key
+
+    with store.transaction() as conn:
+        tenant_id = create_tenant(conn, "acme", name="Acme Lending", now=clock.now())
+        key = issue_key(conn, tenant_id, role=Role.LENDER, now=clock.now())
+    return tenant_id, key
+
+
+@pytest.fixture
+def api(store, clock, tenant, redis_url):
+    """The API in-process, authenticated as the ``acme`` tenant."""
+    from fastapi.testclient import TestClient
+
+    from orchestrator.api.app import create_app
+    from orchestrator.settings import load_settings
+
+    settings = load_settings(redis_url=redis_url, batch_limit=50)
+    app = create_app(settings, store=store, clock=clock)
+    with TestClient(app, headers={"Authorization": f"Bearer {tenant[1]}"}) as client:
+        yield client

@@ -7,7 +7,6 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
@@ -15,6 +14,7 @@ from orchestrator import accounts as account_store
 from orchestrator.api.auth import Caller
 from orchestrator.api.errors import ApiError
 from orchestrator.api.idempotency import run_idempotent
+from orchestrator.api.responses import JSONResponse
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body
 from orchestrator.intake.document import AccountDocument, EventDocument
@@ -80,7 +80,7 @@ def _invalid(exc: ValidationError) -> ApiError:
 )
 async def put_account(
     request: Request, who: Caller, external_id: str = ExternalIdPath
-) -> ORJSONResponse:
+) -> JSONResponse:
     """Upsert an account document. Sending the same document again changes nothing.
 
     ``external_id`` in the body may be left out; when present it must match the path.
@@ -121,7 +121,7 @@ async def put_account(
     summary="Create or replace up to 10,000 accounts",
     openapi_extra=_schema(BatchRequest),
 )
-async def batch_accounts(request: Request, who: Caller) -> ORJSONResponse:
+async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     """Upsert many accounts in one call.
 
     Valid accounts are committed; invalid ones come back in ``rejected`` with their index in
@@ -169,7 +169,7 @@ async def batch_accounts(request: Request, who: Caller) -> ORJSONResponse:
 )
 async def post_event(
     request: Request, who: Caller, external_id: str = ExternalIdPath
-) -> ORJSONResponse:
+) -> JSONResponse:
     """Record one event. ``at`` defaults to now; a date means the start of that day in the
     borrower's zone. Holds take effect at once: pending contacts they forbid are cancelled.
     Recording the same event twice records it once (200 with ``"duplicate": true``)."""
@@ -197,11 +197,11 @@ async def post_event(
 
 
 @router.get("/accounts/{external_id}", summary="An account's state")
-def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath) -> ORJSONResponse:
+def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath) -> JSONResponse:
     """The account as last sent, its contact points (with provider verdicts), its events and
     the holds in force now."""
     with request.app.state.store.snapshot() as conn:
-        return ORJSONResponse(_account_view(conn, who, external_id))
+        return JSONResponse(_account_view(conn, who, external_id))
 
 
 @router.get("/accounts/{external_id}/timeline", summary="Every contact decision, explained")
@@ -211,7 +211,7 @@ def get_timeline(
     external_id: str = ExternalIdPath,
     limit: int = Query(200, ge=1, le=1000, description="entries per page"),
     before: str | None = Query(None, description="the `next` cursor of the previous page"),
-) -> ORJSONResponse:
+) -> JSONResponse:
     """Everything that happened to the account, newest first: events, planned contacts,
     contacts sent or blocked (with the rule and the law behind each block), and delivery
     reports."""
@@ -225,7 +225,7 @@ def get_timeline(
             raise ApiError(
                 422, "invalid_request", str(exc), [Problem("before", "not a cursor")]
             ) from None
-    return ORJSONResponse({"external_id": external_id, "entries": entries, "next": cursor})
+    return JSONResponse({"external_id": external_id, "entries": entries, "next": cursor})
 
 
 def _account_view(conn: Connection, who: Principal, external_id: str) -> dict[str, Any]:

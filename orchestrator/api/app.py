@@ -9,11 +9,11 @@ from typing import Any
 
 import redis
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import ORJSONResponse
 from sqlalchemy.engine import Connection
 
 from orchestrator import __version__
 from orchestrator.api import accounts, errors, health
+from orchestrator.api.responses import JSONResponse
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.metrics import HTTP_REQUESTS
 from orchestrator.settings import Settings
@@ -54,7 +54,7 @@ def create_app(
         title="Contact Orchestrator",
         version=__version__,
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
     )
     app.state.settings = settings
     app.state.store = store

@@ -14,10 +14,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestrator.api.responses import JSONResponse
 from orchestrator.errors import Problem, problems_from
 
 
@@ -54,22 +54,22 @@ def body(code: str, message: str, problems: Iterable[Problem] = ()) -> dict[str,
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
             body(exc.code, exc.message, exc.problems), status_code=exc.status, headers=exc.headers
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = problems_from(exc.errors(), skip=1)
-        return ORJSONResponse(
+        return JSONResponse(
             body("invalid_request", "The request is not valid: see problems.", problems),
             status_code=422,
         )
 
     @app.exception_handler(ValidationError)
-    async def _model_validation(_request: Request, exc: ValidationError) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _model_validation(_request: Request, exc: ValidationError) -> JSONResponse:
+        return JSONResponse(
             body(
                 "invalid_request",
                 "The request is not valid: see problems.",
@@ -79,8 +79,8 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return ORJSONResponse(
+        return JSONResponse(
             body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import ORJSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from orchestrator.api.responses import JSONResponse
 from orchestrator.errors import ServiceUnavailable
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="Is the service and what it depends on up?")
-def healthz(request: Request) -> ORJSONResponse:
+def healthz(request: Request) -> JSONResponse:
     """200 when the database and Redis answer, 503 naming what does not."""
     state = request.app.state
     checks: dict[str, Any] = {}
@@ -29,7 +29,7 @@ def healthz(request: Request) -> ORJSONResponse:
     except Exception as exc:  # noqa: BLE001 - any Redis failure is "not ok", reported as text
         checks["redis"] = f"Cannot reach Redis ({exc}): start it or set REDIS_URL."
     healthy = all(v == "ok" for v in checks.values())
-    return ORJSONResponse(
+    return JSONResponse(
         {"status": "ok" if healthy else "unavailable", **checks},
         status_code=200 if healthy else 503,
     )

@@ -13,10 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
-from fastapi.responses import ORJSONResponse
 from sqlalchemy.engine import Connection
 
 from orchestrator.api.errors import ApiError
+from orchestrator.api.responses import JSONResponse
 from orchestrator.store.tables import IdempotencyRecord
 from orchestrator.tenancy import Principal
 
@@ -24,9 +24,7 @@ Work = Callable[[Connection], tuple[int, dict[str, Any]]]
 HEADER = "Idempotency-Key"
 
 
-def run_idempotent(
-    request: Request, who: Principal, raw: bytes | None, work: Work
-) -> ORJSONResponse:
+def run_idempotent(request: Request, who: Principal, raw: bytes | None, work: Work) -> JSONResponse:
     """Run ``work`` in one transaction, honouring the request's Idempotency-Key if any.
 
     Parameters:
@@ -38,7 +36,7 @@ def run_idempotent(
     if key is None:
         with store.transaction() as conn:
             status, body = work(conn)
-        return ORJSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status)
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise ApiError(
             400, "invalid_idempotency_key", f"{HEADER} must be 1-200 printable characters."
@@ -71,7 +69,7 @@ def run_idempotent(
                 409, "conflict", "A request with this Idempotency-Key is in progress; retry."
             ) from None
         return _replay(stored, fingerprint)
-    return ORJSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status)
 
 
 def _stored(conn: Connection, tenant_id: int, key: str) -> Any:
@@ -82,13 +80,13 @@ def _stored(conn: Connection, tenant_id: int, key: str) -> Any:
     ).first()
 
 
-def _replay(stored: Any, fingerprint: str) -> ORJSONResponse:
+def _replay(stored: Any, fingerprint: str) -> JSONResponse:
     if stored.request_hash != fingerprint:
         raise ApiError(
             422,
             "idempotency_key_reused",
             f"This {HEADER} was used for a different request; use a new key for a new request.",
         )
-    return ORJSONResponse(
+    return JSONResponse(
         stored.response, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
     )

@@ -27,7 +27,7 @@ from orchestrator.tenancy import tenant_id_for
 
 app = typer.Typer(help="Import accounts in bulk.", no_args_is_help=True)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 BATCH = 2_000
 
@@ -72,7 +72,7 @@ def import_accounts(
     clock = SystemClock()
     totals = IntakeResult()
     rejected: list[tuple[Rejected, str]] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     started = time.perf_counter()
     progress = Progress(
         TextColumn("[bold]importing[/] {task.fields[name]}"),
@@ -117,9 +117,9 @@ def _import_batch(store, tenant_id, rows, clock, totals, rejected, seen) -> None
         else:
             readable.append(row)
     by_line = {row.line: row for row in readable}
-    checked = check_items([row.document for row in readable])
     # check_items numbers items 0..n-1: map back to line numbers.
     lines = [row.line for row in readable]
+    checked = check_items([row.document for row in readable], where=lambda i: f"line {lines[i]}")
     for item in checked.rejected:
         line = lines[item.index]
         rejected.append((Rejected(line, item.external_id, item.problems), by_line[line].raw))
@@ -127,10 +127,13 @@ def _import_batch(store, tenant_id, rows, clock, totals, rejected, seen) -> None
     for index, doc in checked.accepted:
         if doc.external_id in seen:
             line = lines[index]
-            problem = Problem("external_id", f"{doc.external_id!r} appears earlier in this file")
+            problem = Problem(
+                "external_id",
+                f"{doc.external_id!r} appears earlier in this file (line {seen[doc.external_id]})",
+            )
             rejected.append((Rejected(line, doc.external_id, (problem,)), by_line[line].raw))
             continue
-        seen.add(doc.external_id)
+        seen[doc.external_id] = lines[index]
         accepted.append(doc)
     if not accepted:
         return

@@ -20,7 +20,7 @@ from orchestrator.tenancy import (
 
 app = typer.Typer(help="Create tenants (lenders) and manage their API keys.", no_args_is_help=True)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @app.command("create")

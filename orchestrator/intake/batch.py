@@ -7,7 +7,7 @@ bytes; only when something is wrong are the items looked at one by one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,17 +78,23 @@ def check_batch_body(raw: bytes, *, limit: int) -> Checked:
     return checked
 
 
-def check_items(items: Sequence[Any], *, offset: int = 0) -> Checked:
-    """Validate already-parsed items one by one (the import file's path)."""
+def check_items(
+    items: Sequence[Any], *, where: Callable[[int], str] = lambda i: f"index {i} of this batch"
+) -> Checked:
+    """Validate already-parsed items one by one (the import file's path).
+
+    Parameters:
+      where: how to name the position of an item in messages (an index, a line number).
+    """
     checked = Checked()
-    for index, item in enumerate(items, start=offset):
+    for index, item in enumerate(items):
         try:
             checked.accepted.append((index, _document.validate_python(item)))
         except ValidationError as exc:
             checked.rejected.append(
                 Rejected(index, _external_id(item), tuple(problems_from(exc.errors())))
             )
-    _reject_duplicates(checked)
+    _reject_duplicates(checked, where)
     return checked
 
 
@@ -119,7 +125,9 @@ def _check_slowly(raw: bytes, error: ValidationError, *, limit: int) -> Checked:
     return check_items(items)
 
 
-def _reject_duplicates(checked: Checked) -> None:
+def _reject_duplicates(
+    checked: Checked, where: Callable[[int], str] = lambda i: f"index {i} of this batch"
+) -> None:
     first: dict[str, int] = {}
     kept = []
     for index, doc in checked.accepted:
@@ -131,8 +139,8 @@ def _reject_duplicates(checked: Checked) -> None:
                     (
                         Problem(
                             "external_id",
-                            f"{doc.external_id!r} already appears at index "
-                            f"{first[doc.external_id]} of this batch",
+                            f"{doc.external_id!r} already appears at "
+                            f"{where(first[doc.external_id])}",
                         ),
                     ),
                 )
