@@ -39,6 +39,8 @@ from orchestrator.messages.validation import find_problems
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
 _LOCALE_FOLDER = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+_DISCLOSURE_NAMES = frozenset(d.value for d in Disclosure)
+_CHANNEL_NAMES = frozenset(c.value for c in Channel)
 EMAIL_LAYOUT = "_layouts/email.html.j2"
 LINT_FOLDER = "_lint"
 
@@ -156,9 +158,7 @@ class TemplateLibrary:
             folder = self.directory / locale / DISCLOSURES_FOLDER
             for p in sorted(folder.glob("*.j2")) if folder.is_dir() else []:
                 name, _, channel = p.stem.partition(".")
-                if name in Disclosure.__members__.values() and (
-                    not channel or channel in Channel.__members__.values()
-                ):
+                if name in _DISCLOSURE_NAMES and (not channel or channel in _CHANNEL_NAMES):
                     found.append(
                         DisclosureFile(
                             locale,
@@ -173,7 +173,7 @@ class TemplateLibrary:
         """The file that serves ``name`` on ``channel`` for ``locale``, after fallbacks."""
         if not _NAME.fullmatch(name):
             raise TemplateError(f"template name {name!r} is not a lower_snake_case name")
-        channel = Channel(channel)
+        channel = _channel(channel)
         for folder in template_locales(locale):
             path = f"{folder}/{channel.value}/{name}.j2"
             if (self.directory / path).is_file():
@@ -283,7 +283,7 @@ class TemplateLibrary:
         template or disclosure, undefined variable, sandbox violation, a limited-content
         message that would mention the debt.
         """
-        channel = Channel(channel)
+        channel = _channel(channel)
         tag = normalize_locale(locale)
         file = self.locate(name, channel, tag)
         wanted = tuple(dict.fromkeys(Disclosure.named(d) for d in disclosures))
@@ -322,14 +322,10 @@ class TemplateLibrary:
     ) -> dict[str, str]:
         parts: dict[str, str] = {}
         with explained(what):
-            template = self._env.get_template(file.path)
-            html_template = None
             for part in CHANNEL_PARTS[file.channel]:
-                if part == "html":
-                    html_template = html_template or self._env.get_template(HTML_PREFIX + file.path)
-                    raw = _render_block(html_template, part, variables, what)
-                else:
-                    raw = _render_block(template, part, variables, what)
+                # The HTML part is the same file compiled with autoescape on.
+                name = HTML_PREFIX + file.path if part == "html" else file.path
+                raw = _render_block(self._env.get_template(name), part, variables, what)
                 parts[part] = shape(file.channel, part, raw)
         return parts
 
@@ -339,7 +335,7 @@ class TemplateLibrary:
         """The text of one disclosure for ``channel`` in ``locale``, as it is appended."""
         tag = normalize_locale(locale)
         variables = {**context.variables(), LOCALE_KEY: tag}
-        return self._render_disclosure(disclosure, Channel(channel), tag, variables)
+        return self._render_disclosure(disclosure, _channel(channel), tag, variables)
 
     def _render_disclosure(
         self, disclosure: Disclosure, channel: Channel, locale: str, variables: dict[str, object]
@@ -414,3 +410,11 @@ def _render_block(template: Template, part: str, variables: dict[str, object], w
     if block is None:
         raise TemplateError(f"{what}: has no {{% block {part} %}}")
     return "".join(block(template.new_context(variables)))
+
+
+def _channel(value: Channel | str) -> Channel:
+    try:
+        return Channel(value)
+    except ValueError:
+        known = ", ".join(c.value for c in Channel)
+        raise TemplateError(f"unknown channel {value!r} (known: {known})") from None

@@ -55,11 +55,16 @@ def find_problems(
             wanted.append(Disclosure.named(name))
         except TemplateError as exc:
             problems.append(Problem("disclosures", str(exc)))
-    channels = sorted({Channel(channel) for _, channel in required})
+    known_channels = {c.value for c in Channel}
+    for name, channel in required:
+        if channel not in known_channels:
+            problems.append(Problem(f"{name}", f"unknown channel {channel!r}"))
+    required = [(name, Channel(channel)) for name, channel in required if channel in known_channels]
+    channels = sorted({channel for _, channel in required})
     inspected: set[str] = set()
     for tag in tags:
         for name, channel in required:
-            problems.extend(_check_template(library, name, Channel(channel), tag, inspected))
+            problems.extend(_check_template(library, name, channel, tag, inspected))
         for disclosure in wanted:
             for channel in channels:
                 if applies_to(disclosure, channel):

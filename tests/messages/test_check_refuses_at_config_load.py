@@ -168,3 +168,11 @@ def test_an_invalid_locale_is_reported(scratch) -> None:
     assert problems == [
         "locales['../etc']: locale '../etc' is not a locale tag like 'en-US' or 'zh-CN'"
     ]
+
+
+def test_an_unknown_channel_is_reported(scratch) -> None:
+    library = scratch({"en-US/sms/hello.j2": "{% block body %}Hello{% endblock %}"})
+    problems = _problems(library, [("hello", SMS), ("hello", "fax")])
+    assert problems == ["hello: unknown channel 'fax'"]
+    with pytest.raises(TemplateError, match="unknown channel 'fax'"):
+        library.render("hello", "fax", "en-US", sample_context())  # type: ignore[arg-type]
