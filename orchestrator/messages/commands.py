@@ -173,7 +173,7 @@ def preview_panel(message: RenderedMessage, *, show_html: bool = False) -> Panel
     rows.append(Text(message.body))
     if show_html and message.html is not None:
         rows += [Text(""), Text("HTML part:", style="bold"), Text(message.html, style="dim")]
-    facts = [f"from {message.source}"]
+    facts = []
     if message.sms is not None:
         sms = message.sms
         plural = "s" if sms.segments != 1 else ""
@@ -182,10 +182,12 @@ def preview_panel(message: RenderedMessage, *, show_html: bool = False) -> Panel
         facts.append("disclosures: " + ", ".join(message.disclosures))
     if message.limited_content:
         facts.append("limited-content message")
+    if facts:
+        rows += [Text(""), Text(" · ".join(facts), style="cyan")]
     return Panel(
         Group(*rows),
         title=f"{message.template} · {message.channel} · {message.locale}",
-        subtitle=" · ".join(facts),
+        subtitle=f"from {message.source}",
         expand=False,
     )
 

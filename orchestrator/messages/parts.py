@@ -13,8 +13,9 @@ email    ``subject``, ``text``, ``html``      subject one line; text keeps its l
 call     ``body`` (what the voice reads)      paragraphs (a blank line is a pause)
 =======  ===================================  =========================================
 
-Joining two pieces of text inserts a space between Latin words and nothing between
-Chinese characters, so a zh-CN body and its disclosure read as one sentence run.
+Joining two pieces of text (source lines, a body and its disclosures) inserts a space
+between Latin words and nothing beside Chinese characters, so a zh-CN body and its
+disclosure read as one run of sentences.
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ def join_text(pieces: Iterable[str]) -> str:
 
 
 def one_line(text: str) -> str:
-    """All whitespace (newlines included) collapsed: SMS bodies, titles, subjects."""
-    return join_text(text.split())
+    """Lines joined into one, runs of spaces collapsed: SMS bodies, titles, subjects.
+
+    A space the author wrote stays (``请访问 https://... 还款`` keeps the URL apart from the
+    Chinese text, so phones link it correctly); a line break becomes a space only between
+    Latin words.
+    """
+    return join_text(" ".join(line.split()) for line in text.splitlines())
 
 
 def paragraphs(text: str) -> list[str]:
