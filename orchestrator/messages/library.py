@@ -295,9 +295,12 @@ class TemplateLibrary:
             )
         variables = {**context.variables(), LOCALE_KEY: tag}
         parts = self._render_parts(file, variables, what)
+        main = parts["text"] if channel is Channel.EMAIL else parts["body"]
+        if not main:
+            raise TemplateError(f"{what}: renders to an empty message")
         applied = tuple(d for d in wanted if applies_to(d, channel, file.limited_content))
         texts = [self._render_disclosure(d, channel, tag, variables) for d in applied]
-        body = append_disclosures(channel, parts.get("body") or parts["text"], texts)
+        body = append_disclosures(channel, main, texts)
         if file.limited_content:
             refuse_debt_reference(body, self.phrase_lists(tag), what)
         html = None

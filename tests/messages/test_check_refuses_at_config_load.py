@@ -176,3 +176,16 @@ def test_an_unknown_channel_is_reported(scratch) -> None:
     assert problems == ["hello: unknown channel 'fax'"]
     with pytest.raises(TemplateError, match="unknown channel 'fax'"):
         library.render("hello", "fax", "en-US", sample_context())  # type: ignore[arg-type]
+
+
+def test_a_template_that_renders_to_nothing_is_refused(scratch) -> None:
+    library = scratch(
+        {
+            "en-US/sms/empty.j2": (
+                "{% block body %}{% if promise_date %}By then.{% endif %}{% endblock %}"
+            )
+        }
+    )
+    [problem] = _problems(library, [("empty", SMS)])
+    assert "fails when promise_date is empty" in problem
+    assert "renders to an empty message" in problem
