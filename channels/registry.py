@@ -24,9 +24,7 @@ def adapters() -> dict[str, type[Adapter]]:
         if not (isinstance(cls, type) and issubclass(cls, Adapter)):
             raise ConfigError(GROUP, [Problem(ep.name, f"{ep.value} is not an Adapter")])
         if cls.name != ep.name:
-            raise ConfigError(
-                GROUP, [Problem(ep.name, f"{ep.value} calls itself {cls.name!r}")]
-            )
+            raise ConfigError(GROUP, [Problem(ep.name, f"{ep.value} calls itself {cls.name!r}")])
         found[ep.name] = cls
     return found
 

@@ -27,11 +27,14 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _register() -> None:
-    from orchestrator.cli import accounts, db, serve, tenants
+    from orchestrator.cli import accounts, bench, db, serve, tenants
+    from orchestrator.messages.commands import templates_app
 
     app.add_typer(db.app, name="db")
+    app.add_typer(templates_app, name="templates")
     app.add_typer(tenants.app, name="tenants")
     app.add_typer(accounts.app, name="accounts")
+    app.add_typer(bench.app, name="bench")
     serve.register(app)
 
 

@@ -68,7 +68,9 @@ def _currencies() -> frozenset[str]:
 def _countries() -> frozenset[str]:
     territories = Locale("en").territories
     return frozenset(
-        code for code in territories if len(code) == 2 and code.isalpha() and code != "ZZ"
+        code
+        for code in territories
+        if isinstance(code, str) and len(code) == 2 and code.isalpha() and code != "ZZ"
     )
 
 
@@ -133,7 +135,13 @@ def normalise_phone(value: str, region: str | None = None) -> str:
         raise ValueError(
             f"{value!r} is not a phone number ({exc._msg}); give it in E.164, e.g. +12125550123"
         ) from None
-    if not phonenumbers.is_valid_number(number):
+    # Checking the country code's main region first is exact (a number valid for a region is
+    # valid) and skips trying every region that shares the code (+1 has 25).
+    main_region = phonenumbers.region_code_for_country_code(number.country_code)
+    if not (
+        phonenumbers.is_valid_number_for_region(number, main_region)
+        or phonenumbers.is_valid_number(number)
+    ):
         raise ValueError(f"{value!r} is not a valid phone number for its country")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -24,6 +24,7 @@ from orchestrator import ledger
 from orchestrator.compliance.zones import derive_jurisdiction, resolve_zones
 from orchestrator.domain import EventType
 from orchestrator.intake.document import AccountDocument, EventDocument
+from orchestrator.intake.postgres import copy_accounts
 from orchestrator.store.db import dialect_insert
 from orchestrator.store.tables import Account, AccountEvent, ContactPoint
 
@@ -49,7 +50,7 @@ class PreparedAccount:
     """A validated document turned into rows (zones resolved, jurisdiction derived)."""
 
     external_id: str
-    row: dict[str, Any]
+    row: dict[str, Any]  # the account's columns, ``document`` as JSON text
     contact_points: list[dict[str, Any]]
     events: list[dict[str, Any]]
 
@@ -84,10 +85,10 @@ def prepare(doc: AccountDocument, *, now: datetime) -> PreparedAccount:
     jurisdiction = doc.jurisdiction or derive_jurisdiction(
         address.country if address else "", address.region if address else None
     )
-    document = doc.model_dump(mode="json", exclude={"events"})
-    digest = hashlib.blake2b(
-        orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).hexdigest()
+    # The normalised document, serialised once: its hash decides "unchanged", its text is
+    # what the store keeps.
+    document = doc.model_dump_json(exclude={"events"})
+    digest = hashlib.blake2b(document.encode(), digest_size=16).hexdigest()
     row = {
         "external_id": doc.external_id,
         "jurisdiction": jurisdiction,
@@ -191,8 +192,14 @@ def write_accounts(
       source: recorded on events (``api``, ``import``).
     """
     result = IntakeResult()
-    for chunk in _chunks(accounts, _CHUNK):
-        _write_chunk(conn, tenant_id, chunk, now=now, source=source, result=result)
+    if not accounts:
+        return result
+    if conn.dialect.name == "postgresql":
+        copy_accounts(conn, tenant_id, accounts, now=now, result=result)
+    else:
+        for chunk in _chunks(accounts, _CHUNK):
+            _write_chunk(conn, tenant_id, chunk, now=now, result=result)
+    _write_events(conn, tenant_id, accounts, now=now, source=source, result=result)
     return result
 
 
@@ -202,7 +209,6 @@ def _write_chunk(
     accounts: Sequence[PreparedAccount],
     *,
     now: datetime,
-    source: str,
     result: IntakeResult,
 ) -> None:
     existing = {
@@ -221,38 +227,51 @@ def _write_chunk(
         if a.external_id in existing and existing[a.external_id][1] != a.row["document_hash"]
     ]
     result.unchanged += len(accounts) - len(new) - len(changed)
-    ids = {key: value[0] for key, value in existing.items()}
+    result.account_ids.update({key: value[0] for key, value in existing.items()})
+    if not (new or changed):
+        return
+    written = _upsert_rows(conn, tenant_id, new + changed, now=now)
+    result.account_ids.update(written)
+    created = sum(1 for a in new if a.external_id in written)
+    result.created += created
+    result.updated += len(written) - created
+    _replace_contact_points(
+        conn, [(written[a.external_id], a) for a in new + changed if a.external_id in written]
+    )
+    result.touched.update(written.values())
 
-    if new or changed:
-        written = _upsert_rows(conn, tenant_id, new + changed, now=now)
-        ids.update(written)
-        result.created += sum(1 for a in new if a.external_id in written)
-        result.updated += len(written) - sum(1 for a in new if a.external_id in written)
-        _replace_contact_points(conn, [(ids[a.external_id], a) for a in new + changed])
-        result.touched.update(written.values())
 
+def _write_events(
+    conn: Connection,
+    tenant_id: int,
+    accounts: Sequence[PreparedAccount],
+    *,
+    now: datetime,
+    source: str,
+    result: IntakeResult,
+) -> None:
     event_rows = [
         {
             **event,
             "tenant_id": tenant_id,
-            "account_id": ids[a.external_id],
+            "account_id": result.account_ids[a.external_id],
             "source": source,
             "recorded_at": now,
         }
         for a in accounts
         for event in a.events
     ]
-    if event_rows:
-        added = conn.execute(
-            dialect_insert(conn, AccountEvent)
-            .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
-            .returning(*_EVENT_COLUMNS),
-            event_rows,
-        ).all()
-        result.events_added += len(added)
-        result.touched.update(row.account_id for row in added)
-        ledger.append(conn, ledger.event_entries(tenant_id, (dict(r._mapping) for r in added)))
-    result.account_ids.update({a.external_id: ids[a.external_id] for a in accounts})
+    if not event_rows:
+        return
+    added = conn.execute(
+        dialect_insert(conn, AccountEvent)
+        .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
+        .returning(*_EVENT_COLUMNS),
+        event_rows,
+    ).all()
+    result.events_added += len(added)
+    result.touched.update(row.account_id for row in added)
+    ledger.append(conn, ledger.event_entries(tenant_id, (dict(r._mapping) for r in added)))
 
 
 def _upsert_rows(
