@@ -163,8 +163,9 @@ class Task(Base):
     purpose: Mapped[str] = mapped_column(sa.String(32), default="collection")
     fallback: Mapped[list[Any]] = mapped_column(default=list)  # channels still to try
     local_date: Mapped[date] = mapped_column(sa.Date)
-    not_before: Mapped[datetime]
+    not_before: Mapped[datetime]  # the send window, moved by holds and quiet hours
     not_after: Mapped[datetime]
+    expires_at: Mapped[datetime]  # after this the step is stale and is not sent at all
     status: Mapped[str] = mapped_column(sa.String(16))
     attempt_count: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]

@@ -1,0 +1,314 @@
+"""Planning a portfolio from the store, in batches, and re-planning accounts when events arrive.
+
+The planner's decisions are pure (:mod:`orchestrator.planner`); this module feeds it chunks of
+accounts (with their facts, history and existing tasks, each read with one query per chunk)
+and writes the tasks it plans. A task is unique per (tenant, account, step, step date): the
+store enforces it, so planning twice, or from two processes at once, plans each step once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator import ledger
+from orchestrator.configuration import ConfigSet
+from orchestrator.domain import Channel, Purpose, TaskStatus
+from orchestrator.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
+from orchestrator.planner import PlannedContact, PlanningAccount, plan_account
+from orchestrator.routing import choose_route
+from orchestrator.store.db import Store, dialect_insert
+from orchestrator.store.tables import Account, Task, Tenant
+
+CHUNK = 5_000
+# Every time zone's local date is within a day of the UTC date.
+_ZONE_SKEW = 1
+
+
+@dataclass(slots=True)
+class PlanStats:
+    accounts: int = 0
+    considered: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def add(self, status: str, count: int = 1) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + count
+
+    @property
+    def planned(self) -> int:
+        return self.by_status.get(TaskStatus.PLANNED.value, 0)
+
+
+class PortfolioPlanner:
+    """Plans every tenant's accounts whose strategy has a step due.
+
+    Parameters:
+      store: the store.
+      config: returns the current configuration (strategies, rule packs): called per run, so
+        a new valid version is picked up without a restart.
+      lookback: how far back contact history is read (the longest cap window of any pack).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: Callable[[], ConfigSet],
+        *,
+        lookback: timedelta = timedelta(days=31),
+        chunk: int = CHUNK,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.lookback = lookback
+        self.chunk = chunk
+
+    def plan(self, now: datetime, *, progress: Callable[[int], None] | None = None) -> PlanStats:
+        """One planning run over every tenant, each chunk in its own transaction."""
+        config = self.config()
+        stats = PlanStats()
+        with self.store.snapshot() as conn:
+            tenants = conn.execute(sa.select(Tenant.id, Tenant.slug)).all()
+        for tenant in tenants:
+            strategy = config.strategy_for(tenant.slug)
+            dates = candidate_due_dates(strategy.day_offsets(), strategy.catch_up_days, now)
+            after = 0
+            while True:
+                with self.store.transaction() as conn:
+                    rows = conn.execute(
+                        sa.select(*ACCOUNT_COLUMNS)
+                        .where(
+                            Account.tenant_id == tenant.id,
+                            Account.due_date.in_(dates),
+                            Account.id > after,
+                        )
+                        .order_by(Account.id)
+                        .limit(self.chunk)
+                    ).all()
+                    if not rows:
+                        break
+                    self._plan_rows(conn, tenant.slug, rows, now, config, stats)
+                after = rows[-1].id
+                if progress is not None:
+                    progress(len(rows))
+        return stats
+
+    def plan_accounts(
+        self, conn: Connection, tenant_id: int, account_ids: Iterable[int], now: datetime
+    ) -> PlanStats:
+        """Plan these accounts now, inside the caller's transaction (new accounts, events)."""
+        ids = sorted(set(account_ids))
+        stats = PlanStats()
+        if not ids:
+            return stats
+        config = self.config()
+        slug = conn.execute(sa.select(Tenant.slug).where(Tenant.id == tenant_id)).scalar_one()
+        for start in range(0, len(ids), self.chunk):
+            rows = conn.execute(
+                sa.select(*ACCOUNT_COLUMNS).where(Account.id.in_(ids[start : start + self.chunk]))
+            ).all()
+            loaded = self._plan_rows(conn, slug, rows, now, config, stats)
+            self._revise_pending(conn, slug, loaded, now, config, stats)
+        return stats
+
+    def _plan_rows(
+        self,
+        conn: Connection,
+        tenant: str,
+        rows: Sequence[Any],
+        now: datetime,
+        config: ConfigSet,
+        stats: PlanStats,
+    ) -> dict[int, Loaded]:
+        strategy = config.strategy_for(tenant)
+        earliest = now.date() - timedelta(days=strategy.catch_up_days + _ZONE_SKEW)
+        loaded = load(conn, rows, since=now - self.lookback, tasks_since=earliest)
+        planned: list[tuple[Loaded, PlannedContact]] = []
+        for item in loaded.values():
+            row = item.row
+            account = PlanningAccount(
+                row.id, row.external_id, item.facts, row.due_date, row.product, row.risk_score
+            )
+            existing = {(t.step, t.local_date) for t in item.tasks}
+            contacts = plan_account(
+                account,
+                strategy=strategy,
+                pack=config.pack_for(row.jurisdiction, tenant),
+                history=item.history,
+                existing=existing,
+                now=now,
+            )
+            planned.extend((item, contact) for contact in contacts)
+        stats.accounts += len(rows)
+        stats.considered += len(planned)
+        if planned:
+            for status, count in _write_tasks(
+                conn, strategy_tag(config, tenant), planned, now
+            ).items():
+                stats.add(status, count)
+        return loaded
+
+    def _revise_pending(
+        self,
+        conn: Connection,
+        tenant: str,
+        loaded: dict[int, Loaded],
+        now: datetime,
+        config: ConfigSet,
+        stats: PlanStats,
+    ) -> None:
+        """Re-check pending tasks against fresh facts: cancel what a hold now forbids, move
+        what a window or cap now delays."""
+        entries = []
+        for item in loaded.values():
+            pack = config.pack_for(item.row.jurisdiction, tenant)
+            for task in item.tasks:
+                if task.status not in PENDING:
+                    continue
+                others = [c for c in item.history if not _is_reservation_of(c, task)]
+                routes = [(Channel(task.channel), task.template)] + [
+                    (Channel(c), t) for c, t in task.fallback
+                ]
+                at = max(task.not_before, now)
+                choice = choose_route(
+                    item.facts,
+                    others,
+                    routes,
+                    at,
+                    task.expires_at,
+                    pack,
+                    purpose=Purpose(task.purpose),
+                )
+                message, update = _revision(task, choice, now)
+                if update is None:
+                    continue
+                changed = conn.execute(
+                    sa.update(Task)
+                    .where(Task.id == task.id, Task.status.in_(PENDING))
+                    .values(**update, updated_at=now)
+                ).rowcount
+                if not changed:
+                    continue  # dispatch claimed it meanwhile; it re-checks at send time
+                stats.add(f"revised.{update.get('status', 'rescheduled')}")
+                entries.append(
+                    ledger.entry(
+                        tenant_id=item.row.tenant_id,
+                        account_id=item.row.id,
+                        at=now,
+                        kind=f"task.{update.get('status', 'rescheduled')}",
+                        message=message,
+                        channel=update.get("channel", task.channel),
+                        rules=update.get("reasons", []),
+                        task_id=task.id,
+                    )
+                )
+        ledger.append(conn, entries)
+
+
+def _is_reservation_of(contact: Any, task: Any) -> bool:
+    return contact.at == task.not_before and contact.channel.value == task.channel
+
+
+def _revision(task: Any, choice: Any, now: datetime) -> tuple[str, dict[str, Any] | None]:
+    if choice.route is None:
+        rules = [r.rule_id for r in choice.reasons]
+        return (
+            f"cancelled {task.channel} {task.template} ({task.step}): {choice.explain()}",
+            {"status": TaskStatus.CANCELLED.value, "reasons": rules},
+        )
+    send_at = choice.send_at
+    route = choice.route
+    if send_at == max(task.not_before, now) and route.channel.value == task.channel:
+        return "", None
+    if send_at <= task.not_before and route.channel.value == task.channel:
+        return "", None
+    not_after = min(choice.decision.window_closes_at or task.expires_at, task.expires_at)
+    return (
+        f"rescheduled {route.channel} {route.template} ({task.step}) to "
+        f"{send_at:%Y-%m-%dT%H:%MZ}: {choice.explain()}",
+        {
+            "not_before": send_at,
+            "not_after": not_after,
+            "channel": route.channel.value,
+            "template": route.template,
+            "fallback": [[c.value, t] for c, t in choice.remaining],
+            "reasons": [r.rule_id for r in (*choice.reasons, *choice.decision.reasons)],
+        },
+    )
+
+
+def strategy_tag(config: ConfigSet, tenant: str) -> str:
+    return f"{config.strategy_for(tenant).name}@{config.version}"
+
+
+def candidate_due_dates(offsets: Iterable[int], catch_up: int, now: datetime) -> list[date]:
+    """Due dates for which some step may be due today in some time zone: only those accounts
+    are read (the rest have nothing to plan today)."""
+    today = now.date()
+    return sorted(
+        {
+            today + timedelta(days=skew) - timedelta(days=late + offset)
+            for skew in range(-_ZONE_SKEW, _ZONE_SKEW + 1)
+            for late in range(catch_up + 1)
+            for offset in offsets
+        }
+    )
+
+
+def _write_tasks(
+    conn: Connection, strategy: str, planned: Sequence[tuple[Loaded, PlannedContact]], now: datetime
+) -> dict[str, int]:
+    rows = []
+    for item, contact in planned:
+        rows.append(
+            {
+                "tenant_id": item.row.tenant_id,
+                "account_id": item.row.id,
+                "strategy": strategy,
+                "step": contact.step,
+                "variant": contact.variant,
+                "channel": contact.channel.value,
+                "template": contact.template,
+                "purpose": contact.purpose.value,
+                "fallback": [[c.value, t] for c, t in contact.fallback],
+                "local_date": contact.step_date,
+                "not_before": contact.not_before,
+                "not_after": contact.not_after,
+                "expires_at": contact.expires_at,
+                "status": contact.status.value,
+                "reasons": [r.rule_id for r in contact.reasons],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    inserted = conn.execute(
+        dialect_insert(conn, Task)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "account_id", "step", "local_date"])
+        .returning(Task.id, Task.account_id, Task.step, Task.local_date),
+        rows,
+    ).all()
+    by_key = {(item.row.id, c.step, c.step_date): (item, c) for item, c in planned}
+    counts: dict[str, int] = {}
+    entries = []
+    for task in inserted:
+        item, contact = by_key[(task.account_id, task.step, task.local_date)]
+        counts[contact.status.value] = counts.get(contact.status.value, 0) + 1
+        entries.append(
+            ledger.entry(
+                tenant_id=item.row.tenant_id,
+                account_id=item.row.id,
+                at=now,
+                kind=f"task.{contact.status.value}",
+                message=f"{contact.step}: {contact.explanation}",
+                channel=contact.channel.value,
+                rules=[r.rule_id for r in contact.reasons],
+                task_id=task.id,
+                data={"variant": contact.variant} if contact.variant else None,
+            )
+        )
+    ledger.append(conn, entries)
+    return counts

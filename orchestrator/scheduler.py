@@ -1,0 +1,259 @@
+"""The scheduler: plans on a schedule and moves due tasks onto the queue.
+
+Several scheduler processes may run (replicas, a rolling deploy); exactly one is active at a
+time, holding a lock in Redis that expires unless renewed, so a dead holder is replaced within
+one lock period. The lock saves work rather than guarding correctness: every state change the
+scheduler makes is a compare-and-set in the store (a task is planned once by the store's
+unique key, queued once by ``planned → queued``), so even two active schedulers could not
+plan or queue a task twice.
+
+Tasks due far in the future stay in the store; only those whose send time has come are queued.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from orchestrator import ledger
+from orchestrator.clock import Clock
+from orchestrator.domain import TaskStatus
+from orchestrator.logs import get_logger
+from orchestrator.portfolio import PortfolioPlanner
+from orchestrator.store.db import Store
+from orchestrator.store.tables import Task
+
+log = get_logger(__name__)
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class LeaderLock:
+    """A lock with expiry in Redis: held by one process, renewed while it lives.
+
+    Parameters:
+      client: Redis.
+      key: the lock's key.
+      ttl: how long the lock outlives its holder's last renewal.
+    """
+
+    def __init__(self, client: redis.Redis, key: str, ttl: timedelta) -> None:
+        self.client = client
+        self.key = key
+        self.ttl_ms = int(ttl.total_seconds() * 1000)
+        self.token = secrets.token_hex(8)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    def hold(self) -> bool:
+        """Take the lock if it is free, renew it if it is ours; ``True`` while we hold it."""
+        if self._renew(keys=[self.key], args=[self.token, self.ttl_ms]):
+            return True
+        return bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
+
+    def release(self) -> None:
+        self._release(keys=[self.key], args=[self.token])
+
+    def holder(self) -> str | None:
+        value = self.client.get(self.key)
+        return value.decode() if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    queued: list[int]
+    requeued: list[int]
+    expired: int
+
+
+def sweep(store: Store, now: datetime, *, limit: int = 1_000, stale: timedelta) -> SweepResult:
+    """Queue tasks whose time has come, re-queue queued ones whose message may be lost, and
+    expire tasks whose deadline passed unsent."""
+    with store.transaction() as conn:
+        due = (
+            sa.select(Task.id)
+            .where(Task.status == TaskStatus.PLANNED.value, Task.not_before <= now)
+            .order_by(Task.not_before)
+            .limit(limit)
+        )
+        if not store.is_sqlite:
+            due = due.with_for_update(skip_locked=True)
+        queued = list(
+            conn.execute(
+                sa.update(Task)
+                .where(Task.id.in_(due.scalar_subquery()), Task.status == TaskStatus.PLANNED.value)
+                .values(status=TaskStatus.QUEUED.value, updated_at=now)
+                .returning(Task.id)
+            ).scalars()
+        )
+        # A queued task untouched for a while may have lost its message (a crash between
+        # commit and enqueue, a Redis restart): queue it again; a duplicate is harmless.
+        requeued = list(
+            conn.execute(
+                sa.update(Task)
+                .where(Task.status == TaskStatus.QUEUED.value, Task.updated_at < now - stale)
+                .values(updated_at=now)
+                .returning(Task.id)
+            ).scalars()
+        )
+        expired_rows = conn.execute(
+            sa.update(Task)
+            .where(
+                Task.status.in_([TaskStatus.PLANNED.value, TaskStatus.QUEUED.value]),
+                Task.expires_at < now,
+            )
+            .values(status=TaskStatus.EXPIRED.value, updated_at=now)
+            .returning(Task.id, Task.tenant_id, Task.account_id, Task.channel, Task.step)
+        ).all()
+        ledger.append(
+            conn,
+            (
+                ledger.entry(
+                    tenant_id=r.tenant_id,
+                    account_id=r.account_id,
+                    at=now,
+                    kind="task.expired",
+                    message=f"{r.step}: expired unsent, its window ended",
+                    channel=r.channel,
+                    task_id=r.id,
+                )
+                for r in expired_rows
+            ),
+        )
+    return SweepResult(queued, requeued, len(expired_rows))
+
+
+class Scheduler:
+    """Runs planning and sweeping on a schedule while it holds the leader lock.
+
+    Parameters:
+      planner: plans the portfolio.
+      enqueue: puts task ids on the send queue.
+      plan_every / sweep_every / lock_ttl: timing.
+      on_tick: extra work each sweep (dispatch's reconciliation of stuck sends).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        client: redis.Redis,
+        clock: Clock,
+        planner: PortfolioPlanner,
+        enqueue: Callable[[list[int]], None],
+        *,
+        namespace: str,
+        plan_every: timedelta = timedelta(minutes=15),
+        sweep_every: timedelta = timedelta(seconds=2),
+        lock_ttl: timedelta = timedelta(seconds=15),
+        stale_queued: timedelta = timedelta(minutes=5),
+        on_tick: Callable[[datetime], Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.planner = planner
+        self.enqueue = enqueue
+        self.lock = LeaderLock(client, f"{namespace}:scheduler:leader", lock_ttl)
+        self.plan_every = plan_every
+        self.sweep_every = sweep_every
+        self.stale_queued = stale_queued
+        self.on_tick = on_tick
+        self.leader = False
+        self._plan_lock = threading.Lock()
+        self._aps = BackgroundScheduler(timezone="UTC")
+
+    def heartbeat(self) -> None:
+        was = self.leader
+        try:
+            self.leader = self.lock.hold()
+        except redis.exceptions.RedisError as exc:
+            # Without Redis we cannot know we are alone: step down until it answers again.
+            self.leader = False
+            log.warning("scheduler lock unavailable, standing by", error=str(exc))
+        if self.leader != was:
+            log.info("scheduler leadership", leader=self.leader, token=self.lock.token)
+
+    def plan_now(self) -> None:
+        if not self.leader or not self._plan_lock.acquire(blocking=False):
+            return
+        try:
+            stats = self.planner.plan(self.clock.now())
+            log.info("planned", accounts=stats.accounts, **stats.by_status)
+        finally:
+            self._plan_lock.release()
+
+    def sweep_now(self) -> SweepResult | None:
+        if not self.leader:
+            return None
+        now = self.clock.now()
+        result = sweep(self.store, now, stale=self.stale_queued)
+        self.enqueue(result.queued + result.requeued)
+        if self.on_tick is not None:
+            self.on_tick(now)
+        if result.queued or result.requeued or result.expired:
+            log.info(
+                "swept",
+                queued=len(result.queued),
+                requeued=len(result.requeued),
+                expired=result.expired,
+            )
+        return result
+
+    def start(self) -> None:
+        self.heartbeat()
+        every = self.lock.ttl_ms / 3000
+        self._aps.add_job(
+            self.heartbeat, "interval", seconds=every, id="heartbeat", max_instances=1
+        )
+        self._aps.add_job(
+            self.sweep_now,
+            "interval",
+            seconds=self.sweep_every.total_seconds(),
+            id="sweep",
+            max_instances=1,
+            coalesce=True,
+        )
+        self._aps.add_job(
+            self.plan_now,
+            "interval",
+            seconds=self.plan_every.total_seconds(),
+            id="plan",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock.now(),
+        )
+        self._aps.start()
+
+    def stop(self) -> None:
+        self._aps.shutdown(wait=True)
+        if self.leader:
+            self.lock.release()
+            self.leader = False
+
+    def run_forever(self) -> None:
+        """Run until SIGINT/SIGTERM, then hand the lock over at once."""
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        self.start()
+        stop.wait()
+        self.stop()
