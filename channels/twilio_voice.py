@@ -114,18 +114,18 @@ class TwilioVoice(TwilioAdapter):
                 "an automated call may reach voicemail or a third party: only a "
                 "limited-content message may be played (12 CFR 1006.2(j))",
             )
-        form: list[tuple[str, str]] = [
-            ("To", message.to),
-            ("From", self.settings.from_number),
-            ("Twiml", self.twiml(message)),
-            ("MachineDetection", self.settings.machine_detection),
-            ("Timeout", str(self.settings.ring_timeout_seconds)),
-        ]
+        form: dict[str, str | list[str]] = {
+            "To": message.to,
+            "From": self.settings.from_number,
+            "Twiml": self.twiml(message),
+            "MachineDetection": self.settings.machine_detection,
+            "Timeout": str(self.settings.ring_timeout_seconds),
+        }
         callback = status_callback(message.callback_url, message.attempt_ref)
         if callback:
-            form.append(("StatusCallback", callback))
-            form.append(("StatusCallbackMethod", "POST"))
-            form.extend(("StatusCallbackEvent", event) for event in CALLBACK_EVENTS)
+            form["StatusCallback"] = callback
+            form["StatusCallbackMethod"] = "POST"
+            form["StatusCallbackEvent"] = list(CALLBACK_EVENTS)
         response = self.request("POST", data=form)
         if response.status_code not in (200, 201):
             raise self.error(response)
