@@ -58,7 +58,9 @@ def sms(**overrides):
 
 
 def ok(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "r"})
+    return httpx.Response(
+        200, json={"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "r"}
+    )
 
 
 def test_send_sms_is_a_signed_rpc_carrying_our_attempt_as_outid(credentials, clock) -> None:
@@ -113,7 +115,9 @@ def test_a_message_without_a_template_is_refused(credentials, clock) -> None:
     ],
 )
 def test_error_codes(credentials, clock, status, code, kind, invalid) -> None:
-    pinned = Pinned(lambda r: httpx.Response(status, json={"Code": code, "Message": "x", "RequestId": "r"}))
+    pinned = Pinned(
+        lambda r: httpx.Response(status, json={"Code": code, "Message": "x", "RequestId": "r"})
+    )
     with pytest.raises(kind) as caught:
         build("aliyun_sms", SETTINGS, pinned.client(), clock).send(sms())
     assert caught.value.code == code
@@ -125,9 +129,16 @@ def test_lookup_queries_send_details_and_matches_outid(credentials, clock) -> No
     def details(request: httpx.Request) -> httpx.Response:
         rows = [
             {"PhoneNum": "13800138000", "SendStatus": 3, "OutId": "someone-else"},
-            {"PhoneNum": "13800138000", "SendStatus": 3, "OutId": "att-0001", "ErrCode": "DELIVERED"},
+            {
+                "PhoneNum": "13800138000",
+                "SendStatus": 3,
+                "OutId": "att-0001",
+                "ErrCode": "DELIVERED",
+            },
         ]
-        return httpx.Response(200, json={"Code": "OK", "SmsSendDetailDTOs": {"SmsSendDetailDTO": rows}})
+        return httpx.Response(
+            200, json={"Code": "OK", "SmsSendDetailDTOs": {"SmsSendDetailDTO": rows}}
+        )
 
     pinned = Pinned(details)
     receipt = build("aliyun_sms", SETTINGS, pinned.client(), clock).lookup(sms())
@@ -139,14 +150,20 @@ def test_lookup_queries_send_details_and_matches_outid(credentials, clock) -> No
 
 
 def test_lookup_finds_nothing_on_either_day(credentials, clock) -> None:
-    empty = Pinned(lambda r: httpx.Response(200, json={"Code": "OK", "SmsSendDetailDTOs": {"SmsSendDetailDTO": []}}))
+    empty = Pinned(
+        lambda r: httpx.Response(
+            200, json={"Code": "OK", "SmsSendDetailDTOs": {"SmsSendDetailDTO": []}}
+        )
+    )
     assert build("aliyun_sms", SETTINGS, empty.client(), clock).lookup(sms()) is None
     assert len(empty.requests) == 2
 
 
 def push(items: list[dict], token: str | None) -> WebhookRequest:
     url = WEBHOOK if token is None else f"{WEBHOOK}?token={token}"
-    return WebhookRequest("POST", url, {"content-type": "application/json"}, json.dumps(items).encode())
+    return WebhookRequest(
+        "POST", url, {"content-type": "application/json"}, json.dumps(items).encode()
+    )
 
 
 REPORT = {
@@ -192,10 +209,15 @@ def test_replayed_report_keeps_its_dedupe_key(credentials, clock) -> None:
     adapter = build("aliyun_sms", SETTINGS, httpx.Client(), clock)
     first = adapter.parse(push([REPORT], "t"))[0].dedupe_key
     assert adapter.parse(push([REPORT], "t"))[0].dedupe_key == first
-    assert adapter.parse(push([{**REPORT, "success": False, "err_code": "X"}], "t"))[0].dedupe_key != first
+    assert (
+        adapter.parse(push([{**REPORT, "success": False, "err_code": "X"}], "t"))[0].dedupe_key
+        != first
+    )
 
 
-@pytest.mark.parametrize(("content", "opted_out"), [("退订", True), ("TD", True), ("好的，明天还", False)])
+@pytest.mark.parametrize(
+    ("content", "opted_out"), [("退订", True), ("TD", True), ("好的，明天还", False)]
+)
 def test_sms_up_reply_is_inbound(credentials, clock, content, opted_out) -> None:
     adapter = build("aliyun_sms", SETTINGS, httpx.Client(), clock)
     uplink = {

@@ -32,7 +32,10 @@ def test_send_posts_the_messages_resource_with_basic_auth(credentials, clock) ->
     sid, token = credentials["TWILIO_ACCOUNT_SID"], credentials["TWILIO_AUTH_TOKEN"]
     assert request.method == "POST"
     assert str(request.url) == f"https://api.twilio.com/2010-04-01/Accounts/{sid}/Messages.json"
-    assert request.headers["authorization"] == "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode()
+    assert (
+        request.headers["authorization"]
+        == "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode()
+    )
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     form = parse_qs(request.content.decode())
     assert form == {
@@ -70,8 +73,12 @@ def test_messaging_service_replaces_from(credentials, clock) -> None:
         (503, 20503, TransientError, False, False),
     ],
 )
-def test_error_codes_map_to_our_vocabulary(credentials, clock, status, code, kind, invalid, opted_out) -> None:
-    pinned = Pinned(lambda r: httpx.Response(status, json={"code": code, "message": "no", "status": status}))
+def test_error_codes_map_to_our_vocabulary(
+    credentials, clock, status, code, kind, invalid, opted_out
+) -> None:
+    pinned = Pinned(
+        lambda r: httpx.Response(status, json={"code": code, "message": "no", "status": status})
+    )
     adapter = build("twilio_sms", SETTINGS, pinned.client(), clock)
     with pytest.raises(kind) as caught:
         adapter.send(message())
@@ -82,7 +89,9 @@ def test_error_codes_map_to_our_vocabulary(credentials, clock, status, code, kin
 
 
 def test_retry_after_is_honoured(credentials, clock) -> None:
-    pinned = Pinned(lambda r: httpx.Response(429, headers={"Retry-After": "7"}, json={"code": 20429}))
+    pinned = Pinned(
+        lambda r: httpx.Response(429, headers={"Retry-After": "7"}, json={"code": 20429})
+    )
     adapter = build("twilio_sms", SETTINGS, pinned.client(), clock)
     with pytest.raises(TransientError) as caught:
         adapter.send(message())
@@ -114,7 +123,9 @@ def status_form(status: str, **extra: str) -> dict[str, str]:
 
 def test_signed_status_callback_verifies_and_parses(credentials, clock) -> None:
     adapter = build("twilio_sms", SETTINGS, httpx.Client(), clock)
-    request = signed(credentials["TWILIO_AUTH_TOKEN"], f"{WEBHOOK}?attempt_ref=att-9", status_form("delivered"))
+    request = signed(
+        credentials["TWILIO_AUTH_TOKEN"], f"{WEBHOOK}?attempt_ref=att-9", status_form("delivered")
+    )
     adapter.verify(request)
     (report,) = adapter.parse(request)
     assert report.kind is ReportKind.DELIVERY
@@ -126,7 +137,9 @@ def test_signed_status_callback_verifies_and_parses(credentials, clock) -> None:
 @pytest.mark.parametrize(
     "tamper",
     [
-        lambda r: WebhookRequest(r.method, r.url, r.headers, r.body.replace(b"delivered", b"failed")),
+        lambda r: WebhookRequest(
+            r.method, r.url, r.headers, r.body.replace(b"delivered", b"failed")
+        ),
         lambda r: WebhookRequest(r.method, r.url.replace("att-9", "att-8"), r.headers, r.body),
         lambda r: WebhookRequest(r.method, r.url, {}, r.body),
         lambda r: WebhookRequest(r.method, r.url, {"x-twilio-signature": "AAAA"}, r.body),
@@ -134,7 +147,9 @@ def test_signed_status_callback_verifies_and_parses(credentials, clock) -> None:
 )
 def test_tampered_or_forged_callbacks_are_rejected(credentials, clock, tamper) -> None:
     adapter = build("twilio_sms", SETTINGS, httpx.Client(), clock)
-    genuine = signed(credentials["TWILIO_AUTH_TOKEN"], f"{WEBHOOK}?attempt_ref=att-9", status_form("delivered"))
+    genuine = signed(
+        credentials["TWILIO_AUTH_TOKEN"], f"{WEBHOOK}?attempt_ref=att-9", status_form("delivered")
+    )
     with pytest.raises(SignatureError):
         adapter.verify(tamper(genuine))
 
@@ -194,7 +209,11 @@ def test_inbound_stop_is_an_opt_out_report(credentials, clock) -> None:
     (report,) = adapter.parse(request)
     assert report.kind is ReportKind.INBOUND
     assert report.opted_out
-    assert (report.sender, report.recipient, report.text) == ("+12125550123", "+15017122661", "STOP")
+    assert (report.sender, report.recipient, report.text) == (
+        "+12125550123",
+        "+15017122661",
+        "STOP",
+    )
 
 
 def test_twilio_handles_stop_confirmation_itself(credentials, clock) -> None:

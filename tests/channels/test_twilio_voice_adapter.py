@@ -31,7 +31,9 @@ def call_message(**overrides):
 
 
 def test_call_request_reads_the_message_and_asks_for_callbacks(credentials, clock) -> None:
-    pinned = Pinned(lambda r: httpx.Response(201, json={"sid": "CA" + "1" * 32, "status": "queued"}))
+    pinned = Pinned(
+        lambda r: httpx.Response(201, json={"sid": "CA" + "1" * 32, "status": "queued"})
+    )
     receipt = build("twilio_voice", SETTINGS, pinned.client(), clock).send(call_message())
 
     (request,) = pinned.requests
@@ -68,7 +70,12 @@ def test_a_message_that_is_not_limited_content_is_refused(credentials, clock) ->
 def callback(status: str, **extra: str) -> WebhookRequest:
     form = {"CallSid": "CA" + "2" * 32, "CallStatus": status, "To": "+12125550123", **extra}
     url = f"{WEBHOOK}?attempt_ref=att-3"
-    return WebhookRequest("POST", url, {"x-twilio-signature": twilio_signature("tok", url, form.items())}, urlencode(form).encode())
+    return WebhookRequest(
+        "POST",
+        url,
+        {"x-twilio-signature": twilio_signature("tok", url, form.items())},
+        urlencode(form).encode(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,7 +95,9 @@ def callback(status: str, **extra: str) -> WebhookRequest:
         ("initiated", "", None, DeliveryStatus.QUEUED),
     ],
 )
-def test_call_statuses_become_outcomes(credentials, clock, status, answered_by, outcome, delivery) -> None:
+def test_call_statuses_become_outcomes(
+    credentials, clock, status, answered_by, outcome, delivery
+) -> None:
     adapter = build("twilio_voice", SETTINGS, httpx.Client(), clock)
     extra = {"AnsweredBy": answered_by} if answered_by else {}
     (report,) = adapter.parse(callback(status, **extra))
