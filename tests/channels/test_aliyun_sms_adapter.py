@@ -146,7 +146,8 @@ def test_lookup_queries_send_details_and_matches_outid(credentials, clock) -> No
     assert params["Action"] == "QuerySendDetails"
     assert params["PhoneNumber"] == "13800138000"
     assert params["SendDate"] == "20260302"  # 22:05 in Beijing
-    assert receipt is not None and receipt.status is DeliveryStatus.DELIVERED
+    assert receipt is not None
+    assert receipt.status is DeliveryStatus.DELIVERED
 
 
 def test_lookup_finds_nothing_on_either_day(credentials, clock) -> None:

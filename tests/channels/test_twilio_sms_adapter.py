@@ -54,7 +54,8 @@ def test_messaging_service_replaces_from(credentials, clock) -> None:
     build("twilio_sms", settings, pinned.client(), clock).send(message(callback_url=None))
     form = parse_qs(pinned.requests[0].content.decode())
     assert form["MessagingServiceSid"] == ["MG" + "0" * 32]
-    assert "From" not in form and "StatusCallback" not in form
+    assert "From" not in form
+    assert "StatusCallback" not in form
 
 
 @pytest.mark.parametrize(
@@ -178,7 +179,8 @@ def test_error_code_in_a_callback_marks_the_number(credentials, clock) -> None:
     adapter = build("twilio_sms", SETTINGS, httpx.Client(), clock)
     (dead,) = adapter.parse(signed("x", WEBHOOK, status_form("undelivered", ErrorCode="30006")))
     (stopped,) = adapter.parse(signed("x", WEBHOOK, status_form("failed", ErrorCode="21610")))
-    assert dead.invalid_address and dead.error_code == "30006"
+    assert dead.invalid_address
+    assert dead.error_code == "30006"
     assert stopped.opted_out
 
 
@@ -220,7 +222,8 @@ def test_twilio_handles_stop_confirmation_itself(credentials, clock) -> None:
     adapter = build("twilio_sms", SETTINGS, httpx.Client(), clock)
     content_type, body = adapter.webhook_reply(adapter.parse(signed("x", WEBHOOK, inbound("STOP"))))
     assert content_type == "text/xml"
-    assert b"<Message>" not in body and b"<Response>" in body
+    assert b"<Message>" not in body
+    assert b"<Response>" in body
 
 
 def test_we_confirm_opt_outs_twilio_does_not_handle(credentials, clock) -> None:
@@ -258,5 +261,6 @@ def test_lookup_lists_messages_to_the_number_and_matches_the_body(credentials, c
     assert request.url.params["To"] == "+12125550123"
     assert request.url.params["From"] == "+15017122661"
     assert request.url.params["DateSent>"] == "2026-02-28"
-    assert receipt is not None and receipt.provider_message_id == "SM2"
+    assert receipt is not None
+    assert receipt.provider_message_id == "SM2"
     assert receipt.status is DeliveryStatus.SENT
