@@ -5,7 +5,8 @@
   ``twilio_sms``): ``{"error_rate", "throttle_rate", "retry_after_seconds", "timeout_rate",
   "hang_seconds", "permanent_rate", "latency_ms", "down"}``.
 - ``DELETE /_sandbox/faults`` — clear all.
-- ``GET /PUT /_sandbox/outcomes`` — the simulated borrowers' rates.
+- ``GET /PUT /_sandbox/outcomes`` — the simulated borrowers' rates (a PUT changes the
+  rates it names and keeps the others).
 - ``GET /_sandbox/log?provider=&kind=`` — journal entries (``kind`` is ``message`` or
   ``callback``).
 - ``GET /_sandbox/keys`` — the SendGrid event-signing public key (base64 DER) and the
