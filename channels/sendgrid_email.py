@@ -20,6 +20,7 @@ Sources:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -137,8 +138,11 @@ class SendgridEmail(Adapter):
         transient = retryable_status(self.name, response, now=self.clock.now())
         if transient is not None:
             return transient
+        field = str(first.get("field") or "")
+        # A malformed recipient is refused by field path: the address itself is unusable.
+        dead = bool(re.fullmatch(r"personalizations\.\d+\.to\.\d+\.email", field))
         return PermanentError(
-            self.name, str(response.status_code), f"{first.get('field') or ''} {message}".strip()
+            self.name, str(response.status_code), f"{field} {message}".strip(), invalid_address=dead
         )
 
     def payload(self, message: OutboundMessage) -> dict[str, Any]:

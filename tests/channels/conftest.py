@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
@@ -50,12 +49,12 @@ def service_account() -> dict[str, str]:
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def credentials(
-    monkeypatch: pytest.MonkeyPatch, sendgrid_keys: tuple[str, str], service_account: dict[str, str]
-) -> dict[str, str]:
-    """Every provider's credentials, set in the environment (the adapters and the sandbox
-    read the same variables)."""
+    sendgrid_keys: tuple[str, str], service_account: dict[str, str]
+) -> Iterator[dict[str, str]]:
+    """Every provider's credentials, set in the environment for one test module (the
+    adapters and the sandbox read the same variables); restored afterwards."""
     values = {
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
         "TWILIO_AUTH_TOKEN": "twilio-auth-token-for-tests",
@@ -70,9 +69,10 @@ def credentials(
         "JPUSH_MASTER_SECRET": "jpush-master-secret",
         "DIALER_SECRET": "dialer-shared-secret",
     }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in values.items():
+            patch.setenv(name, value)
+        yield values
 
 
 @pytest.fixture
@@ -108,8 +108,8 @@ class Receiver:
     received: Received
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(scope="module")
+def receiver_server() -> Iterator[Receiver]:
     """An HTTP server on an ephemeral port that answers 200 and keeps every request."""
     received = Received()
 
@@ -133,7 +133,9 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield Receiver(f"http://127.0.0.1:{server.server_address[1]}/v1/webhooks", received)
@@ -143,25 +145,41 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def outcomes() -> OutcomeRates:
-    """Every message delivered, nobody opts out; tests override what they study."""
+def receiver(receiver_server: Receiver) -> Receiver:
+    """The module's receiver, emptied for this test."""
+    with receiver_server.received.lock:
+        receiver_server.received.requests.clear()
+    return receiver_server
+
+
+def quiet_outcomes() -> OutcomeRates:
+    """Every message delivered, nobody opts out; tests change what they study."""
     return OutcomeRates(delivered=1.0, bounced=0.0, stop_reply=0.0)
 
 
-@pytest.fixture
-def sandbox(
-    credentials: dict[str, str], receiver: Receiver, tmp_path: Path, outcomes: OutcomeRates
+@pytest.fixture(scope="module")
+def sandbox_server(
+    credentials: dict[str, str], receiver_server: Receiver, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningSandbox]:
+    """One sandbox per test module (starting one costs a few hundred milliseconds)."""
     settings = SandboxSettings(
         port=0,
         smtp_port=0,
-        log=tmp_path / "sandbox.jsonl",
-        callback_base=receiver.url,
+        log=tmp_path_factory.mktemp("sandbox") / "sandbox.jsonl",
+        callback_base=receiver_server.url,
         callback_delay_seconds=0.01,
-        outcomes=outcomes,
+        outcomes=quiet_outcomes(),
     )
     with running_sandbox(settings) as running:
         yield running
+
+
+@pytest.fixture
+def sandbox(sandbox_server: RunningSandbox, receiver: Receiver) -> RunningSandbox:
+    """The module's sandbox with no messages, faults or log, and quiet borrowers."""
+    sandbox_server.state.reset()
+    sandbox_server.state.borrowers.rates = quiet_outcomes()
+    return sandbox_server
 
 
 @pytest.fixture

@@ -16,17 +16,30 @@ def settings_for(name: str, sandbox, **extra) -> dict:
         "twilio_sms": {"base_url": f"{sandbox.base_url}/twilio", "from_number": "+15017122661"},
         "twilio_voice": {"base_url": f"{sandbox.base_url}/twilio", "from_number": "+15017122661"},
         "aliyun_sms": {"base_url": f"{sandbox.base_url}/aliyun", "sign_name": "催收测试"},
-        "sendgrid_email": {"base_url": f"{sandbox.base_url}/sendgrid", "from_address": "n@acme.example"},
-        "fcm_push": {"base_url": f"{sandbox.base_url}/fcm", "token_url": f"{sandbox.base_url}/fcm/token"},
+        "sendgrid_email": {
+            "base_url": f"{sandbox.base_url}/sendgrid",
+            "from_address": "n@acme.example",
+        },
+        "fcm_push": {
+            "base_url": f"{sandbox.base_url}/fcm",
+            "token_url": f"{sandbox.base_url}/fcm/token",
+        },
         "jpush_push": {"base_url": f"{sandbox.base_url}/jpush"},
         "dialer_call": {"base_url": f"{sandbox.base_url}/dialer"},
-        "smtp_email": {"base_url": f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}", "from_address": "n@acme.example"},
+        "smtp_email": {
+            "base_url": f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}",
+            "from_address": "n@acme.example",
+        },
     }[name]
     return {**base, **extra}
 
 
 def logged(sandbox, provider: str) -> list[dict]:
-    return [e for e in journal_lines(sandbox.log) if e["provider"] == provider and e["kind"] == "message"]
+    return [
+        e
+        for e in journal_lines(sandbox.log)
+        if e["provider"] == provider and e["kind"] == "message"
+    ]
 
 
 def verified_reports(adapter, requests):
@@ -108,7 +121,11 @@ def test_twilio_voice_round_trip(sandbox, receiver, http, system_clock) -> None:
     rates = {"call_human": 1.0, "call_machine": 0.0, "call_no_answer": 0.0}
     assert httpx.put(f"{sandbox.base_url}/_sandbox/outcomes", json=rates).status_code == 200
     adapter = build("twilio_voice", settings_for("twilio_voice", sandbox), http, system_clock)
-    adapter.send(message(channel=Channel.CALL, limited_content=True, callback_url=f"{receiver.url}/twilio_voice"))
+    adapter.send(
+        message(
+            channel=Channel.CALL, limited_content=True, callback_url=f"{receiver.url}/twilio_voice"
+        )
+    )
 
     (entry,) = logged(sandbox, "twilio_voice")
     assert entry["body"] == "Your payment of $125.00 is overdue. Reply STOP to opt out."
