@@ -10,6 +10,7 @@ local part is ``unknown`` or starts with ``bounce``), timeouts by not answering.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -103,13 +104,17 @@ async def start_smtp(state: SandboxState, host: str, port: int) -> asyncio.Serve
 
     def protocol() -> SMTP:
         if user and password:
-            return SMTP(
-                relay,
-                hostname="sandbox.local",
-                authenticator=Credentials(user, password),
-                auth_required=True,
-                auth_require_tls=False,
-            )
+            # The sandbox listens on loopback only; requiring TLS for AUTH would make every
+            # client carry a test certificate, so aiosmtpd's warning about it is silenced.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                return SMTP(
+                    relay,
+                    hostname="sandbox.local",
+                    authenticator=Credentials(user, password),
+                    auth_required=True,
+                    auth_require_tls=False,
+                )
         return SMTP(relay, hostname="sandbox.local")
 
     server = await asyncio.get_running_loop().create_server(protocol, host, port)
