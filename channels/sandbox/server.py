@@ -41,11 +41,11 @@ class RunningSandbox:
     state: SandboxState
 
 
-def _server(app: Starlette, **listen: object) -> uvicorn.Server:
+def _server(app: Starlette, *, log_level: str = "warning", **listen: object) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         **listen,  # type: ignore[arg-type]
-        log_level="warning",
+        log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=1,
         access_log=False,
@@ -98,5 +98,7 @@ def running_sandbox(
 
 def serve(settings: SandboxSettings, *, clock: Clock | None = None) -> None:
     """Run the sandbox in the foreground until interrupted."""
-    server = _server(create_app(settings, clock=clock), host=settings.host, port=settings.port)
+    # "info" so uvicorn prints where it listens (the port may have been 0).
+    app = create_app(settings, clock=clock)
+    server = _server(app, log_level="info", host=settings.host, port=settings.port)
     server.run()
