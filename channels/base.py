@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orchestrator.clock import Clock
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
@@ -154,6 +154,16 @@ class AdapterSettings(BaseModel):
     timeout_seconds: float = 10.0
 
 
+def settings_problems(exc: ValidationError, path: str) -> list[Problem]:
+    """Pydantic's errors as :class:`Problem` s whose paths continue ``path``."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        full = f"{path}.{where}" if path and where else (path or where)
+        problems.append(Problem(full, error["msg"]))
+    return problems
+
+
 def secret(env_name: str, *, setting: str) -> str:
     """Read a credential from the environment.
 
@@ -193,6 +203,33 @@ class Adapter(ABC):
         self.settings = settings
         self.http = http
         self.clock = clock
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        *,
+        http: httpx.Client,
+        clock: Clock,
+        path: str = "",
+    ) -> Adapter:
+        """Build the adapter from its settings mapping (one provider block of
+        ``config/channels.yaml``).
+
+        Parameters:
+          config: the provider's ``settings`` mapping.
+          http / clock: as for the constructor.
+          path: where the mapping sits in its file (e.g. ``channels.sms.providers[0].settings``),
+            so every problem names the exact field.
+
+        Raises :class:`ConfigError` listing every bad field, or the missing environment
+        variable a credential names.
+        """
+        try:
+            settings = cls.Settings.model_validate(dict(config))
+        except ValidationError as exc:
+            raise ConfigError(path or cls.name, settings_problems(exc, path)) from None
+        return cls(settings, http=http, clock=clock)
 
     @abstractmethod
     def send(self, message: OutboundMessage) -> Receipt:

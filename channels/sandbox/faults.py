@@ -1,0 +1,90 @@
+"""Failures on demand, per provider: what the control API sets and each endpoint obeys.
+
+An endpoint asks :meth:`Faults.draw` before it does anything; the answer is the failure to
+imitate (in that provider's own format) or ``None``. Added latency is waited here; a
+"timeout" hangs long past any sane client timeout without blocking other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Failure(StrEnum):
+    """A failure an endpoint imitates."""
+
+    DOWN = "down"  # every request fails with 503
+    ERROR = "error"  # a 5xx
+    THROTTLE = "throttle"  # 429 (or the provider's flow-control code) with Retry-After
+    TIMEOUT = "timeout"  # no answer until the client gives up
+    PERMANENT = "permanent"  # the provider's "invalid number / unregistered" refusal
+
+
+class Fault(BaseModel):
+    """One provider's failure settings.
+
+    Parameters:
+      error_rate / throttle_rate / timeout_rate / permanent_rate: probabilities per request.
+      retry_after_seconds: the ``Retry-After`` sent with throttling.
+      hang_seconds: how long a "timeout" hangs.
+      latency_ms: added to every request.
+      down: the provider is fully down.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float = Field(0.0, ge=0, le=1)
+    throttle_rate: float = Field(0.0, ge=0, le=1)
+    timeout_rate: float = Field(0.0, ge=0, le=1)
+    permanent_rate: float = Field(0.0, ge=0, le=1)
+    retry_after_seconds: int = Field(2, ge=0)
+    hang_seconds: float = Field(30.0, ge=0)
+    latency_ms: int = Field(0, ge=0)
+    down: bool = False
+
+
+class Faults:
+    """Fault settings per provider (adapter name), drawn from one seeded generator."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._rng = random.Random(seed)  # noqa: S311 - a simulation, not security
+        self._faults: dict[str, Fault] = {}
+
+    def set(self, provider: str, fault: Fault) -> None:
+        self._faults[provider] = fault
+
+    def get(self, provider: str) -> Fault:
+        return self._faults.get(provider, Fault())
+
+    def all(self) -> dict[str, Fault]:
+        return dict(self._faults)
+
+    def clear(self) -> None:
+        self._faults.clear()
+        self._rng = random.Random(self._seed)  # noqa: S311 - a simulation, not security
+
+    async def draw(self, provider: str) -> tuple[Failure | None, Fault]:
+        """Wait the added latency, then pick this request's failure (or none)."""
+        fault = self.get(provider)
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.down:
+            return Failure.DOWN, fault
+        roll = self._rng.random()
+        for failure, rate in (
+            (Failure.ERROR, fault.error_rate),
+            (Failure.THROTTLE, fault.throttle_rate),
+            (Failure.TIMEOUT, fault.timeout_rate),
+            (Failure.PERMANENT, fault.permanent_rate),
+        ):
+            if roll < rate:
+                if failure is Failure.TIMEOUT:
+                    await asyncio.sleep(fault.hang_seconds)
+                return failure, fault
+            roll -= rate
+        return None, fault
