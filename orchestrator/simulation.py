@@ -1,0 +1,487 @@
+"""Simulation: the real strategy, planner, routing and compliance engine on a virtual clock.
+
+Ops preview a strategy change on a portfolio before applying it; tests prove the invariants
+over months of virtual time. Providers and borrowers are replaced by a seeded outcome model
+(``config/simulation/outcomes.yaml``): deliveries, answered calls, STOP replies, payments,
+promises and disputes, each settable to 0 so a portfolio's own dated events are the only ones.
+
+Everything happens on one event queue ordered by virtual time: planning passes (each account
+is planned when its local date changes, like the scheduler's periodic runs), sends (where the
+send-time check is made again, exactly as dispatch makes it) and borrower events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import IO, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orchestrator.compliance import (
+    AccountEvent,
+    AccountFacts,
+    ContactPointFacts,
+    PastContact,
+    RulePack,
+)
+from orchestrator.compliance.zones import derive_jurisdiction, resolve_zones
+from orchestrator.configuration import ConfigSet
+from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus
+from orchestrator.errors import ConfigError, Problem, problems_from
+from orchestrator.intake.document import AccountDocument
+from orchestrator.intake.upsert import event_row
+from orchestrator.planner import PlannedContact, PlanningAccount, local_date, plan_account, zone
+from orchestrator.routing import choose_route
+from orchestrator.strategy import Strategy
+
+_PLAN_EVERY = timedelta(hours=1)
+
+
+# --- the outcome model ------------------------------------------------------------------------
+
+
+class _Rates(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeliveryRates(_Rates):
+    sms: float = Field(0.96, ge=0, le=1)
+    email: float = Field(0.93, ge=0, le=1)
+    push: float = Field(0.90, ge=0, le=1)
+
+
+class CallRates(_Rates):
+    answered: float = Field(0.25, ge=0, le=1)
+    voicemail: float = Field(0.30, ge=0, le=1)
+    not_connected: float = Field(0.10, ge=0, le=1)
+
+
+class OutcomeModel(_Rates):
+    """What borrowers and providers do after a contact (probabilities)."""
+
+    delivery: DeliveryRates = Field(default_factory=DeliveryRates)
+    call: CallRates = Field(default_factory=CallRates)
+    reply_stop: float = Field(0.01, ge=0, le=1)
+    pay_in_full: float = Field(0.04, ge=0, le=1)
+    promise_to_pay: float = Field(0.35, ge=0, le=1)
+    keep_promise: float = Field(0.6, ge=0, le=1)
+    dispute: float = Field(0.01, ge=0, le=1)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], source: str) -> OutcomeModel:
+        try:
+            model = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(source, problems_from(exc.errors())) from None
+        call = model.call
+        if call.answered + call.voicemail + call.not_connected > 1:
+            raise ConfigError(
+                source, problems_from([{"loc": ("call",), "msg": "rates add up to more than 1"}])
+            )
+        return model
+
+    @classmethod
+    def silent(cls) -> OutcomeModel:
+        """Every borrower reaction off: only the portfolio's own events happen."""
+        return cls(
+            reply_stop=0,
+            pay_in_full=0,
+            promise_to_pay=0,
+            keep_promise=0,
+            dispute=0,
+        )
+
+
+# --- the simulated accounts ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SimAccount:
+    """One account during a run: its facts change as events arrive."""
+
+    index: int
+    external_id: str
+    base: PlanningAccount
+    pack: RulePack
+    facts: AccountFacts
+    history: list[PastContact] = field(default_factory=list)
+    tasks: set[tuple[str, date]] = field(default_factory=set)
+    planned_on: date | None = None
+    paid: bool = False
+
+    def add_event(self, event: AccountEvent) -> None:
+        events = sorted((*self.facts.events, event), key=lambda e: e.at)
+        self.facts = replace(self.facts, events=tuple(events))
+
+    def invalidate(self, channel: Channel) -> None:
+        points = tuple(
+            replace(p, invalid=True) if p.channel is channel else p
+            for p in self.facts.contact_points
+        )
+        self.facts = replace(self.facts, contact_points=points)
+
+
+def load_portfolio(
+    lines: Iterable[bytes | str], *, config: ConfigSet, tenant: str, start: datetime
+) -> tuple[list[SimAccount], list[tuple[datetime, int, AccountEvent]]]:
+    """Accounts from a JSON Lines portfolio (the API's account schema), and their dated events.
+
+    Raises :class:`ConfigError` naming the line and field of the first invalid account.
+    """
+    accounts: list[SimAccount] = []
+    dated: list[tuple[datetime, int, AccountEvent]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = AccountDocument.model_validate(orjson.loads(line))
+        except (orjson.JSONDecodeError, ValidationError) as exc:
+            problems = (
+                problems_from(exc.errors())
+                if isinstance(exc, ValidationError)
+                else [Problem("", f"not valid JSON: {exc}")]
+            )
+            raise ConfigError(f"portfolio line {number}", problems) from None
+        address = doc.borrower.address
+        phones = tuple(dict.fromkeys(p.address for p in doc.contact_points if p.channel.is_phone))
+        zones = resolve_zones(
+            explicit=doc.borrower.time_zone,
+            country=address.country if address else None,
+            region=address.region if address else None,
+            postal_code=address.postal_code if address else None,
+            phones=phones,
+        )
+        jurisdiction = doc.jurisdiction or derive_jurisdiction(
+            address.country if address else "", address.region if address else None
+        )
+        facts = AccountFacts(
+            jurisdiction=jurisdiction,
+            zones=zones,
+            amount_due=doc.debt.amount_due,
+            currency=doc.debt.currency,
+            contact_points=tuple(
+                ContactPointFacts(p.channel, p.address, p.consent, p.workplace)
+                for p in doc.contact_points
+            ),
+        )
+        index = len(accounts)
+        base = PlanningAccount(
+            index, doc.external_id, facts, doc.debt.due_date, doc.debt.product, doc.debt.risk_score
+        )
+        account = SimAccount(
+            index, doc.external_id, base, config.pack_for(jurisdiction, tenant), facts
+        )
+        for event in doc.events:
+            row = event_row(event, zones, now=start)
+            fact = AccountEvent(
+                type=EventType(row["type"]),
+                at=row["at"],
+                channel=Channel(row["channel"]) if row["channel"] else None,
+                until=row["until"],
+                amount=row["amount"],
+                details=row["details"],
+            )
+            if fact.at <= start:
+                account.add_event(fact)
+            else:
+                dated.append((fact.at, index, fact))
+        accounts.append(account)
+    return accounts, dated
+
+
+# --- the contact log ---------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """What a run did, for the table and the chart."""
+
+    per_day_channel: Counter[tuple[date, str]] = field(default_factory=Counter)
+    blocks_by_rule: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    payments: int = 0
+    collected: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    blocked: int = 0
+    accounts: int = 0
+    accounts_contacted: set[int] = field(default_factory=set)
+
+
+class Simulation:
+    """One run.
+
+    Parameters:
+      accounts / dated: from :func:`load_portfolio`.
+      strategy: the tenant's strategy.
+      model: the outcome model.
+      seed: the random seed (the same seed, portfolio and config give the same log).
+      write: receives each contact log line (a dict).
+    """
+
+    def __init__(
+        self,
+        accounts: list[SimAccount],
+        dated: list[tuple[datetime, int, AccountEvent]],
+        *,
+        tenant: str,
+        strategy: Strategy,
+        model: OutcomeModel,
+        seed: int,
+        write: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self.accounts = accounts
+        self.tenant = tenant
+        self.strategy = strategy
+        self.model = model
+        self.random = random.Random(seed)  # noqa: S311 - a simulation, not a secret
+        self.write = write
+        self.summary = Summary(accounts=len(accounts))
+        self._queue: list[tuple[datetime, int, str, Any]] = []
+        self._order = itertools.count()
+        for at, index, event in dated:
+            self._push(at, "event", (index, event))
+
+    def _push(self, at: datetime, kind: str, payload: Any) -> None:
+        heapq.heappush(self._queue, (at, next(self._order), kind, payload))
+
+    def run(
+        self, start: datetime, days: int, progress: Callable[[datetime], None] | None = None
+    ) -> Summary:
+        end = start + timedelta(days=days)
+        tick = start
+        while tick < end:
+            self._push(tick, "plan", None)
+            tick += _PLAN_EVERY
+        while self._queue:
+            at, _, kind, payload = heapq.heappop(self._queue)
+            if at >= end:
+                break
+            if kind == "plan":
+                self._plan_all(at)
+                if progress is not None and at.hour == 0:
+                    progress(at)
+            elif kind == "send":
+                self._send(at, *payload)
+            elif kind == "event":
+                index, event = payload
+                self._apply(self.accounts[index], event)
+        return self.summary
+
+    # --- planning ----------------------------------------------------------------------------
+
+    def _plan_all(self, now: datetime) -> None:
+        for account in self.accounts:
+            today = local_date(account.facts, now)
+            if account.planned_on == today or account.paid:
+                continue
+            account.planned_on = today
+            base = replace(account.base, facts=account.facts)
+            for contact in plan_account(
+                base,
+                strategy=self.strategy,
+                pack=account.pack,
+                history=account.history,
+                existing=account.tasks,
+                now=now,
+            ):
+                account.tasks.add((contact.step, contact.step_date))
+                if contact.status is TaskStatus.PLANNED:
+                    account.history.append(
+                        PastContact(contact.not_before, contact.channel, ContactKind.RESERVED)
+                    )
+                    account.history.sort(key=lambda c: c.at)
+                    self._push(contact.not_before, "send", (account.index, contact))
+                else:
+                    self._log(
+                        account,
+                        contact,
+                        contact.not_before,
+                        contact.channel,
+                        contact.template,
+                        "blocked",
+                        [r.rule_id for r in contact.reasons],
+                        None,
+                    )
+
+    # --- sending (the dispatch decision, made again at send time) --------------------------
+
+    def _send(self, at: datetime, index: int, contact: PlannedContact) -> None:
+        account = self.accounts[index]
+        reservation = PastContact(contact.not_before, contact.channel, ContactKind.RESERVED)
+        if reservation in account.history:
+            account.history.remove(reservation)
+        routes = ((contact.channel, contact.template), *contact.fallback)
+        choice = choose_route(
+            account.facts,
+            account.history,
+            routes,
+            at,
+            contact.expires_at,
+            account.pack,
+            purpose=contact.purpose,
+        )
+        if choice.route is None or choice.send_at is None:
+            self._log(
+                account,
+                contact,
+                at,
+                contact.channel,
+                contact.template,
+                "blocked",
+                [r.rule_id for r in choice.reasons],
+                None,
+            )
+            return
+        if choice.send_at > at:
+            # Not now (a window, a cap, a new hold that ends): wait, as dispatch does.
+            moved = replace(
+                contact,
+                channel=choice.route.channel,
+                template=choice.route.template,
+                fallback=choice.remaining,
+                not_before=choice.send_at,
+            )
+            account.history.append(PastContact(choice.send_at, moved.channel, ContactKind.RESERVED))
+            account.history.sort(key=lambda c: c.at)
+            self._push(choice.send_at, "send", (index, moved))
+            return
+        channel = choice.route.channel
+        outcome, kind = self._outcome(account, channel, at)
+        account.history.append(PastContact(at, channel, kind))
+        account.history.sort(key=lambda c: c.at)
+        self._log(account, contact, at, channel, choice.route.template, "sent", [], outcome)
+        self.summary.accounts_contacted.add(index)
+
+    def _outcome(
+        self, account: SimAccount, channel: Channel, at: datetime
+    ) -> tuple[str, ContactKind]:
+        r = self.random.random()
+        model = self.model
+        if channel is Channel.CALL:
+            call = model.call
+            if r < call.answered:
+                self._after_conversation(account, at)
+                return "conversation", ContactKind.CONVERSATION
+            if r < call.answered + call.voicemail:
+                return "voicemail", ContactKind.LIMITED_CONTENT
+            if r < call.answered + call.voicemail + call.not_connected:
+                return "not_connected", ContactKind.NOT_CONNECTED
+            return "no_answer", ContactKind.ATTEMPT
+        delivered = getattr(model.delivery, channel.value)
+        if r >= delivered:
+            if channel is Channel.PUSH:
+                account.invalidate(channel)  # token no longer registered
+            return ("bounced" if channel is Channel.EMAIL else "undelivered"), ContactKind.ATTEMPT
+        if channel is Channel.SMS and self.random.random() < model.reply_stop:
+            self._schedule(
+                account,
+                at + timedelta(minutes=5),
+                AccountEvent(EventType.OPT_OUT, at + timedelta(minutes=5), channel=Channel.SMS),
+            )
+        if self.random.random() < model.pay_in_full:
+            when = at + timedelta(hours=self.random.randint(1, 72))
+            self._schedule(
+                account,
+                when,
+                AccountEvent(EventType.PAYMENT, when, amount=account.facts.amount_due),
+            )
+        return "delivered", ContactKind.ATTEMPT
+
+    def _after_conversation(self, account: SimAccount, at: datetime) -> None:
+        model = self.model
+        r = self.random.random()
+        if r < model.dispute:
+            self._schedule(account, at, AccountEvent(EventType.DISPUTE, at))
+        elif r < model.dispute + model.promise_to_pay:
+            promised = at.astimezone(zone(account.facts.zones[0])).date() + timedelta(days=7)
+            until = datetime.combine(
+                promised, time(23, 59), zone(account.facts.zones[0])
+            ).astimezone(UTC)
+            amount = account.facts.amount_due
+            self._schedule(
+                account, at, AccountEvent(EventType.PROMISE_TO_PAY, at, until=until, amount=amount)
+            )
+            if self.random.random() < model.keep_promise:
+                paid_at = at + timedelta(days=self.random.randint(1, 6))
+                self._schedule(
+                    account, paid_at, AccountEvent(EventType.PAYMENT, paid_at, amount=amount)
+                )
+
+    def _schedule(self, account: SimAccount, at: datetime, event: AccountEvent) -> None:
+        self._push(at, "event", (account.index, event))
+
+    def _apply(self, account: SimAccount, event: AccountEvent) -> None:
+        account.add_event(event)
+        self.summary.outcomes[f"event.{event.type}"] += 1
+        if event.type is EventType.PAYMENT:
+            self.summary.payments += 1
+            if event.amount is not None:
+                self.summary.collected[account.facts.currency] += int(event.amount)
+            if event.amount is None or event.amount >= account.facts.amount_due:
+                account.paid = True
+
+    # --- the log -------------------------------------------------------------------------------
+
+    def _log(
+        self,
+        account: SimAccount,
+        contact: PlannedContact,
+        at: datetime,
+        channel: Channel,
+        template: str,
+        decision: str,
+        rules: list[str],
+        outcome: str | None,
+    ) -> None:
+        primary = zone(account.facts.zones[0])
+        line = {
+            "tenant": self.tenant,
+            "external_id": account.external_id,
+            "channel": channel.value,
+            "template": template,
+            "step": contact.step,
+            "variant": contact.variant,
+            "purpose": contact.purpose.value,
+            "at_utc": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "at_local": at.astimezone(primary).isoformat(),
+            "zones": list(account.facts.zones),
+            "jurisdiction": account.facts.jurisdiction,
+            "pack": account.pack.id,
+            "decision": decision,
+            "rules": rules,
+            "outcome": outcome,
+        }
+        self.write(line)
+        day = at.astimezone(primary).date()
+        if decision == "sent":
+            self.summary.sent += 1
+            self.summary.per_day_channel[(day, channel.value)] += 1
+            if outcome:
+                self.summary.outcomes[outcome] += 1
+        else:
+            self.summary.blocked += 1
+            for rule in rules or ["(unspecified)"]:
+                self.summary.blocks_by_rule[rule] += 1
+
+
+def open_log(out: IO[bytes]) -> Callable[[dict[str, Any]], None]:
+    def write(line: dict[str, Any]) -> None:
+        out.write(orjson.dumps(line) + b"\n")
+
+    return write
+
+
+def collected_text(summary: Summary) -> str:
+    return (
+        ", ".join(
+            f"{amount:,} {currency}" for currency, amount in sorted(summary.collected.items())
+        )
+        or "0"
+    )
