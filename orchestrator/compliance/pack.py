@@ -272,7 +272,7 @@ class RulePack(_Frozen):
       disable: ids of *policy* rules of the extended pack this overlay switches off.
     """
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_+-]*$")
     jurisdiction: str = ""
     extends: str | None = None
     title: str = ""
