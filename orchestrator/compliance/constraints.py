@@ -257,9 +257,12 @@ class RollingCap:
 
     def reasons(self, t: datetime) -> list[Reason]:
         count, end = self._worst(t)
-        first = self.times[bisect_right(self.times, end - self.window)]
         lifts = self.earliest(t)
-        message = f"{count} {self.spec.noun} since {iso_minute(first)}"
+        if count == 0:
+            message = f"no {self.spec.noun} allowed (limit {self.limit})"
+        else:
+            first = self.times[bisect_right(self.times, end - self.window)]
+            message = f"{count} {self.spec.noun} since {iso_minute(first)}"
         return [Reason(self.spec.rule_id, self.spec.citation, message, lifts)]
 
 
@@ -305,7 +308,10 @@ class DailyCap:
     def reasons(self, t: datetime) -> list[Reason]:
         _, start, end = self._day(t)
         day_times = self.times[bisect_left(self.times, start) : bisect_left(self.times, end)]
-        message = f"{len(day_times)} {self.spec.noun} on local day since {iso_minute(day_times[0])}"
+        if day_times:
+            message = f"{len(day_times)} {self.spec.noun} this local day, the first at {iso_minute(day_times[0])}"
+        else:
+            message = f"no {self.spec.noun} allowed (limit {self.limit} a day)"
         return [Reason(self.spec.rule_id, self.spec.citation, message, self.earliest(t))]
 
 

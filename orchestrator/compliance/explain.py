@@ -22,7 +22,7 @@ def explain(decision: Decision) -> str:
     if decision.next_allowed_at is not None:
         tail = f"next allowed {iso_minute(decision.next_allowed_at)}"
     elif any(r.until is None for r in decision.reasons):
-        tail = "no next allowed time (hold without end)"
+        tail = "no next allowed time (a block without end)"
     else:
         tail = "no allowed time within the search horizon"
     return f"blocked: {parts}; {tail}"

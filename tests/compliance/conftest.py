@@ -58,6 +58,8 @@ def account(
 
 
 def contacts(
-    times: Iterable[datetime], channel: Channel = Channel.CALL, kind: ContactKind = ContactKind.ATTEMPT
+    times: Iterable[datetime],
+    channel: Channel = Channel.CALL,
+    kind: ContactKind = ContactKind.ATTEMPT,
 ) -> list[PastContact]:
     return [PastContact(at=t, channel=channel, kind=kind) for t in times]

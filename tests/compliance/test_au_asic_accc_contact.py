@@ -55,7 +55,9 @@ def test_three_contacts_of_any_kind_a_week(library):
     start = utc(2026, 3, 2, 23, 0)  # Tuesday 10:00 AEDT
     history = contacts([start], Channel.SMS) + contacts([start + timedelta(hours=1)], Channel.EMAIL)
     history += contacts([start + timedelta(hours=2)], Channel.CALL)
-    decision = decide(account("AU-NSW", SYDNEY), history, Channel.PUSH, start + timedelta(days=1), pack)
+    decision = decide(
+        account("AU-NSW", SYDNEY), history, Channel.PUSH, start + timedelta(days=1), pack
+    )
     assert decision.rule_ids == ("au.accc_asic.contacts_week",)
     assert decision.next_allowed_at == start + timedelta(days=7)
 

@@ -33,7 +33,12 @@ def test_third_parties_are_never_contacted(library):
     pack = library.pack_for("CN")
     relative = ContactPointFacts(Channel.CALL, "+8613900000000", third_party=True)
     decision = decide(
-        account("CN", SHANGHAI), [], Channel.CALL, utc(2026, 3, 3, 2, 0), pack, contact_point=relative
+        account("CN", SHANGHAI),
+        [],
+        Channel.CALL,
+        utc(2026, 3, 3, 2, 0),
+        pack,
+        contact_point=relative,
     )
     assert decision.rule_ids == ("cn.nifa.third_party",)
     assert decision.next_allowed_at is None
@@ -43,8 +48,12 @@ def test_three_calls_a_beijing_day_is_the_policy_cap(library):
     pack = library.pack_for("CN")
     morning = utc(2026, 3, 3, 1, 0)  # 09:00 Beijing
     history = contacts([morning + timedelta(hours=h) for h in range(3)])
-    decision = decide(account("CN", SHANGHAI), history, Channel.CALL, morning + timedelta(hours=4), pack)
+    decision = decide(
+        account("CN", SHANGHAI), history, Channel.CALL, morning + timedelta(hours=4), pack
+    )
     assert decision.rule_ids == ("cn.policy.calls_per_day",)
     assert decision.reasons[0].citation.startswith("policy")
     assert decision.next_allowed_at == utc(2026, 3, 4, 0, 0)  # next day, 08:00 Beijing
-    assert decide(account("CN", SHANGHAI), history, Channel.SMS, morning + timedelta(hours=4), pack).allowed
+    assert decide(
+        account("CN", SHANGHAI), history, Channel.SMS, morning + timedelta(hours=4), pack
+    ).allowed

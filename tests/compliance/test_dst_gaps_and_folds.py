@@ -22,7 +22,9 @@ def night_pack(start: str, end: str) -> RulePack:
         {
             "id": "test-night",
             "jurisdiction": "*",
-            "windows": [{"id": "test.night_window", "citation": "test", "start": start, "end": end}],
+            "windows": [
+                {"id": "test.night_window", "citation": "test", "start": start, "end": end}
+            ],
         }
     )
 
@@ -87,12 +89,16 @@ def test_a_local_day_cap_counts_each_contact_of_the_repeated_hour_once(library):
     pack = library.pack_for("US-NY", overlay)
     # 01:30 EDT and 01:30 EST on 1 November: two contacts, one local day.
     history = contacts([utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 30)], Channel.EMAIL)
-    decision = decide(account(zones=NEW_YORK), history, Channel.EMAIL, utc(2026, 11, 1, 15, 0), pack)
+    decision = decide(
+        account(zones=NEW_YORK), history, Channel.EMAIL, utc(2026, 11, 1, 15, 0), pack
+    )
     assert decision.rule_ids == ("acme.two_touches_a_day",)
     assert decision.reasons[0].message.startswith("2 contacts")
     assert decision.next_allowed_at == utc(2026, 11, 2, 13, 0)  # 08:00 EST on 2 November
     one = history[:1]
-    assert decide(account(zones=NEW_YORK), one, Channel.EMAIL, utc(2026, 11, 1, 15, 0), pack).allowed
+    assert decide(
+        account(zones=NEW_YORK), one, Channel.EMAIL, utc(2026, 11, 1, 15, 0), pack
+    ).allowed
 
 
 def test_sydney_dst_ends_in_april_the_repeated_hour_opens_once():

@@ -19,7 +19,10 @@ CALL_CAP = {
     "citation": "12 CFR 1006.14(b)(2)(i)(A)",
     "window": "7d",
     "applies_to": ["call"],
-    "counts": {"channels": ["call"], "kinds": ["reserved", "attempt", "conversation", "limited_content"]},
+    "counts": {
+        "channels": ["call"],
+        "kinds": ["reserved", "attempt", "conversation", "limited_content"],
+    },
 }
 
 
@@ -48,11 +51,15 @@ def test_disabling_a_legal_rule_is_refused(library):
 
 def test_letting_a_purpose_through_a_hold_is_refused(library):
     hold = {"id": "us.reg_f.cease_communication", "citation": "x", "allows": ["collection"]}
-    assert "us.reg_f.cease_communication" in refusal(library, {"holds": {"cease_communication": hold}})
+    assert "us.reg_f.cease_communication" in refusal(
+        library, {"holds": {"cease_communication": hold}}
+    )
 
 
 def test_removing_tcpa_consent_is_refused(library):
-    assert "us.tcpa.prior_express_consent" in refusal(library, {"contact_points": {"consent": None}})
+    assert "us.tcpa.prior_express_consent" in refusal(
+        library, {"contact_points": {"consent": None}}
+    )
 
 
 def test_relabelling_law_as_policy_is_refused(library):
@@ -73,8 +80,14 @@ def test_tightening_is_accepted_and_applied(library):
             "extends": "us-reg-f",
             "caps": [{**CALL_CAP, "limit": 3}],
             "windows": [
-                {"id": "acme.calls_after_work", "citation": "policy", "policy": True,
-                 "start": "17:00", "end": "20:00", "channels": ["call"]},
+                {
+                    "id": "acme.calls_after_work",
+                    "citation": "policy",
+                    "policy": True,
+                    "start": "17:00",
+                    "end": "20:00",
+                    "channels": ["call"],
+                },
             ],
         },
         "acme",
@@ -87,7 +100,9 @@ def test_tightening_is_accepted_and_applied(library):
 
 
 def test_an_overlay_for_another_country_is_not_applied(library):
-    overlay = library.parse_overlay({"id": "acme", "extends": "us-reg-f", "caps": [{**CALL_CAP, "limit": 0}]}, "acme")
+    overlay = library.parse_overlay(
+        {"id": "acme", "extends": "us-reg-f", "caps": [{**CALL_CAP, "limit": 0}]}, "acme"
+    )
     assert library.pack_for("GB", overlay) is library.pack_for("GB")
 
 
@@ -96,9 +111,17 @@ def test_an_overlay_without_extends_tightens_every_pack(library):
         {
             "id": "acme",
             "caps": [
-                {"id": "acme.two_a_day", "citation": "policy", "policy": True, "limit": 2,
-                 "calendar": "day", "counts": {"channels": ["sms", "email", "push", "call"],
-                                               "kinds": ["attempt", "reserved"]}}
+                {
+                    "id": "acme.two_a_day",
+                    "citation": "policy",
+                    "policy": True,
+                    "limit": 2,
+                    "calendar": "day",
+                    "counts": {
+                        "channels": ["sms", "email", "push", "call"],
+                        "kinds": ["attempt", "reserved"],
+                    },
+                }
             ],
         },
         "acme",

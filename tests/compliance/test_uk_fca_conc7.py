@@ -15,7 +15,9 @@ LONDON = ("Europe/London",)
 
 def test_evenings_end_at_nine_in_london(library):
     pack = library.pack_for("GB")
-    decision = decide(account("GB", LONDON), [], Channel.SMS, utc(2026, 7, 1, 20, 30), pack)  # 21:30 BST
+    decision = decide(
+        account("GB", LONDON), [], Channel.SMS, utc(2026, 7, 1, 20, 30), pack
+    )  # 21:30 BST
     assert decision.rule_ids == ("uk.fca.conc7.reasonable_hours",)
     assert decision.next_allowed_at == utc(2026, 7, 2, 7, 0)
 
@@ -41,6 +43,10 @@ def test_policy_rules_may_be_loosened_by_a_tenant(library):
     pack = library.pack_for("GB", overlay)
     morning = utc(2026, 7, 1, 8, 0)
     history = contacts([morning + timedelta(minutes=m) for m in range(3)], Channel.EMAIL)
-    assert decide(account("GB", LONDON), history, Channel.EMAIL, morning + timedelta(hours=1), pack).allowed
+    assert decide(
+        account("GB", LONDON), history, Channel.EMAIL, morning + timedelta(hours=1), pack
+    ).allowed
     base = library.pack_for("GB")
-    assert not decide(account("GB", LONDON), history, Channel.EMAIL, morning + timedelta(hours=1), base).allowed
+    assert not decide(
+        account("GB", LONDON), history, Channel.EMAIL, morning + timedelta(hours=1), base
+    ).allowed

@@ -16,7 +16,9 @@ MONDAY = utc(2026, 3, 2, 15, 0)  # 10:00 in Boston
 
 def test_a_call_and_a_text_use_up_the_week(library):
     pack = library.pack_for("US-MA")
-    history = contacts([MONDAY], Channel.CALL) + contacts([MONDAY + timedelta(hours=1)], Channel.SMS)
+    history = contacts([MONDAY], Channel.CALL) + contacts(
+        [MONDAY + timedelta(hours=1)], Channel.SMS
+    )
     decision = decide(account("US-MA"), history, Channel.SMS, MONDAY + timedelta(days=1), pack)
     assert decision.rule_ids == ("us.ma.calls_and_texts_7d",)
     assert "940 CMR 7.04(1)(f)" in decision.reasons[0].citation
@@ -26,13 +28,17 @@ def test_a_call_and_a_text_use_up_the_week(library):
 def test_email_is_not_counted_nor_limited_by_the_massachusetts_rule(library):
     pack = library.pack_for("US-MA")
     history = contacts([MONDAY, MONDAY + timedelta(hours=1)], Channel.CALL)
-    assert decide(account("US-MA"), history, Channel.EMAIL, MONDAY + timedelta(days=1), pack).allowed
+    assert decide(
+        account("US-MA"), history, Channel.EMAIL, MONDAY + timedelta(days=1), pack
+    ).allowed
 
 
 def test_unanswered_calls_count_in_massachusetts(library):
     pack = library.pack_for("US-MA")
     history = contacts([MONDAY, MONDAY + timedelta(hours=1)], kind=ContactKind.NOT_CONNECTED)
-    assert not decide(account("US-MA"), history, Channel.CALL, MONDAY + timedelta(days=1), pack).allowed
+    assert not decide(
+        account("US-MA"), history, Channel.CALL, MONDAY + timedelta(days=1), pack
+    ).allowed
 
 
 def test_federal_rules_still_apply_in_massachusetts(library):
