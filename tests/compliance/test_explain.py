@@ -47,4 +47,4 @@ def test_a_block_without_end_is_said_plainly():
     decision = decide(account(), [], Channel.SMS, utc(2026, 6, 1, 14, 0), never)
     assert decision.next_allowed_at is None
     assert explain(decision).endswith("no next allowed time (a block without end)")
-    assert HORIZON == timedelta(days=400)
+    assert timedelta(days=400) == HORIZON

@@ -123,7 +123,8 @@ def test_a_promise_to_pay_pauses_until_its_date_plus_grace_then_resumes_when_bro
     # 17 June 04:00Z is midnight in New York: the next allowed time is 08:00 EDT that day.
     assert decision.next_allowed_at == utc(2026, 6, 17, 12, 0)
     (hold,) = active_holds(acct, NOON, pack)
-    assert hold.kind is HoldKind.PROMISE_TO_PAY and hold.until == promised_by + timedelta(days=2)
+    assert hold.kind is HoldKind.PROMISE_TO_PAY
+    assert hold.until == promised_by + timedelta(days=2)
 
 
 def test_bankruptcy_attorney_and_deceased_are_permanent(library):

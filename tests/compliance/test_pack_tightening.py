@@ -141,7 +141,8 @@ def test_a_state_pack_that_loosens_its_country_pack_is_refused_at_load(tmp_path:
         (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "us-ma.yaml").write_text(
         "id: us-ma\njurisdiction: US-MA\nextends: us-reg-f\n"
-        "windows:\n  - {id: us.reg_f.inconvenient_time, citation: x, start: '08:00', end: '22:00'}\n",
+        "windows:\n"
+        "  - {id: us.reg_f.inconvenient_time, citation: x, start: '08:00', end: '22:00'}\n",
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match=r"us.reg_f.inconvenient_time loosens a legal limit"):
