@@ -115,25 +115,44 @@ class ScheduleConstraint:
         return found
 
     def _describe(self, component: Component, t: datetime) -> str:
-        zones = tuple(dict.fromkeys((*self.zones, *component.extra_zones)))
-        outside = [z for z in zones if not is_allowed(component_day, component, (z,), t)]
-        local = ", ".join(f"{t.astimezone(zone(z)):%a %H:%M} {z}" for z in outside)
+        zones = dict.fromkeys((*self.zones, *component.extra_zones))
+        outside: list[str] = []
+        holidays: set[str] = set()
+        for zone_name in zones:
+            local = t.astimezone(zone(zone_name))
+            minute = local.hour * 60 + local.minute
+            if isinstance(component, HolidayClosure):
+                name = holiday_name(component.country, component.subdivision, local.date())
+                if name is None:
+                    continue
+                holidays.add(name)
+            else:
+                on_day = bool(component.days >> local.weekday() & 1)
+                inside = component.start <= minute < component.end
+                # A window leaves other weekdays open; a preference closes them.
+                refused = (
+                    not (on_day and inside)
+                    if isinstance(component, Preference)
+                    else (on_day and not inside)
+                )
+                if not refused:
+                    continue
+            label = _WEEKDAY_LABELS[local.weekday()]
+            outside.append(f"{label} {local.hour:02d}:{local.minute:02d} {zone_name}")
+        local_text = ", ".join(outside) or "a repeated (DST) hour"
         if isinstance(component, HolidayClosure):
-            names = {
-                holiday_name(component.country, component.subdivision, local_date(t, z))
-                for z in outside
-            }
             where = component.country + (
                 f"-{component.subdivision}" if component.subdivision else ""
             )
-            return (
-                f"public holiday in {where} ({', '.join(sorted(n for n in names if n))}) at {local}"
-            )
+            return f"public holiday in {where} ({', '.join(sorted(holidays))}) at {local_text}"
         span = f"{format_clock(component.start)}–{format_clock(component.end)}"
         days = _days_text(component.days)
         if isinstance(component, Preference):
-            return f"borrower asked for contact only {span}{days}; it is {local}"
-        return f"{local} is outside {span}{days} local"
+            return f"borrower asked for contact only {span}{days}; it is {local_text}"
+        return f"{local_text} is outside {span}{days} local"
+
+
+_WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _days_text(mask: int) -> str:
@@ -237,6 +256,14 @@ class RollingCap:
     def earliest(self, t: datetime) -> datetime | None:
         if self.limit <= 0:
             return None
+        times = self.times
+        if bisect_right(times, t) == len(times):
+            # Nothing reserved after ``t`` (the usual case): room opens when the limit-th
+            # most recent contact leaves the window.
+            count = len(times) - bisect_right(times, t - self.window)
+            if count < self.limit:
+                return t
+            return times[len(times) - self.limit] + self.window
         if self.holds(t):
             return t
         # Only a contact leaving the window (at its time + window) can make room.
@@ -309,7 +336,8 @@ class DailyCap:
         _, start, end = self._day(t)
         day_times = self.times[bisect_left(self.times, start) : bisect_left(self.times, end)]
         if day_times:
-            message = f"{len(day_times)} {self.spec.noun} this local day, the first at {iso_minute(day_times[0])}"
+            first = iso_minute(day_times[0])
+            message = f"{len(day_times)} {self.spec.noun} this local day, the first at {first}"
         else:
             message = f"no {self.spec.noun} allowed (limit {self.limit} a day)"
         return [Reason(self.spec.rule_id, self.spec.citation, message, self.earliest(t))]

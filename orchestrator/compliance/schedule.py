@@ -12,7 +12,7 @@ lists that are computed once per (schedule, zones, day) and cached, which is wha
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -28,6 +28,12 @@ _FULL_DAY: tuple[tuple[int, int], ...] = ((0, 1440),)
 _CLOSED: tuple[tuple[int, int], ...] = ()
 
 
+def _cache_hash(component: object) -> None:
+    """Components key the per-day caches: hash their fields once, not on every lookup."""
+    values = tuple(getattr(component, f.name) for f in fields(component) if f.compare)  # type: ignore[arg-type]
+    object.__setattr__(component, "_hash", hash((type(component).__name__, values)))
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """Between ``start`` and ``end`` (minutes after local midnight) on the weekdays of
@@ -39,6 +45,13 @@ class Window:
     end: int
     days: int
     extra_zones: tuple[str, ...] = ()
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        _cache_hash(self)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def local(self, day: date) -> tuple[tuple[int, int], ...]:
         if self.days >> day.weekday() & 1:
@@ -55,6 +68,13 @@ class HolidayClosure:
     country: str
     subdivision: str | None
     extra_zones: tuple[str, ...] = ()
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        _cache_hash(self)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def local(self, day: date) -> tuple[tuple[int, int], ...]:
         return _CLOSED if holiday_name(self.country, self.subdivision, day) else _FULL_DAY
@@ -71,6 +91,13 @@ class Preference:
     end: int
     days: int
     extra_zones: tuple[str, ...] = ()
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        _cache_hash(self)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def local(self, day: date) -> tuple[tuple[int, int], ...]:
         if self.days >> day.weekday() & 1:
@@ -94,6 +121,8 @@ class Schedule:
         return self._hash
 
     def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
         return isinstance(other, Schedule) and other.components == self.components
 
     def with_components(self, extra: Sequence[Component]) -> Schedule:
