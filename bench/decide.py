@@ -24,7 +24,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestrator.compliance import AccountFacts, PastContact, decide
+from orchestrator.compliance import AccountFacts, PastContact, RulePack, decide
 from orchestrator.compliance.zones import resolve_zones
 from orchestrator.domain import Channel, ContactKind
 from orchestrator.rulepacks import load_rule_library
@@ -47,15 +47,27 @@ PLACES = {
 }
 
 
-def history_of(now: datetime, days: int, per_day: float, rng: random.Random) -> list[PastContact]:
-    """A plausible contact history: ``per_day`` contacts a day on average, mixed channels."""
-    contacts = []
-    for _ in range(int(days * per_day)):
-        at = now - timedelta(seconds=rng.randrange(days * 86400))
+def history_of(
+    account: AccountFacts,
+    pack: RulePack,
+    now: datetime,
+    days: int,
+    per_day: float,
+    rng: random.Random,
+) -> list[PastContact]:
+    """A compliant contact history: ``per_day`` attempts a day on average at random times
+    and channels over ``days`` days, of which only those the engine allowed were made (as
+    a real ledger would hold)."""
+    contacts: list[PastContact] = []
+    tries = sorted(
+        now - timedelta(seconds=rng.randrange(days * 86400)) for _ in range(int(days * per_day))
+    )
+    for at in tries:
         channel = rng.choice(list(Channel))
-        kind = rng.choice(KINDS) if channel is Channel.CALL else ContactKind.ATTEMPT
-        contacts.append(PastContact(at, channel, kind))
-    return sorted(contacts, key=lambda c: c.at)
+        if decide(account, contacts, channel, at, pack).allowed:
+            kind = rng.choice(KINDS) if channel is Channel.CALL else ContactKind.ATTEMPT
+            contacts.append(PastContact(at, channel, kind))
+    return contacts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--decisions", type=int, default=100_000, help="decide() calls to time")
     parser.add_argument("--jurisdiction", choices=sorted(PLACES), default="US-NY")
     parser.add_argument("--days", type=int, default=60, help="days of history (default 60)")
-    parser.add_argument("--per-day", type=float, default=2.0, help="contacts per day of history")
+    parser.add_argument(
+        "--per-day",
+        type=float,
+        default=4.0,
+        help="contact attempts a day (only allowed ones are kept)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
@@ -79,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     zones = resolve_zones(explicit=None, **PLACES[args.jurisdiction])
     now = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
     account = AccountFacts(args.jurisdiction, zones, Decimal("1250.00"), "USD")
-    history = history_of(now, args.days, args.per_day, rng)
+    history = history_of(account, pack, now, args.days, args.per_day, rng)
     # Candidates over the next two days, minute resolution, every channel.
     candidates = [
         (rng.choice(list(Channel)), now + timedelta(minutes=rng.randrange(2 * 24 * 60)))

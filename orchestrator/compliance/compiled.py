@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 
 from orchestrator.compliance.holds import HoldTable
 from orchestrator.compliance.pack import WEEKDAYS, ContactPointRule, RulePack
@@ -67,20 +68,34 @@ class CompiledPack:
     preference: tuple[str, str]
     lookback: timedelta
     _schedules: dict[tuple[Channel, str], Schedule] = field(default_factory=dict)
+    _interned: dict[tuple[Component, ...], Schedule] = field(default_factory=dict)
 
     def schedule(self, channel: Channel, jurisdiction: str) -> Schedule:
-        """The channel's windows and the jurisdiction's holidays, as one cached schedule."""
+        """The channel's windows and the jurisdiction's holidays, as one cached schedule.
+
+        Channels with the same rules share one object, so the per-day caches hit by
+        identity instead of comparing equal schedules field by field.
+        """
         key = (channel, jurisdiction)
         found = self._schedules.get(key)
         if found is None:
             country, _, subdivision = jurisdiction.partition("-")
             components: list[Component] = list(self.windows.get(channel, ()))
             components += [
-                HolidayClosure(rule_id, citation, country, subdivision or None)
+                _closure(rule_id, citation, country, subdivision or None)
                 for rule_id, citation in self.holiday_rules.get(channel, ())
             ]
-            found = self._schedules[key] = Schedule(components)
+            shared = tuple(components)
+            found = self._interned.get(shared)
+            if found is None:
+                found = self._interned[shared] = Schedule(shared)
+            self._schedules[key] = found
         return found
+
+
+@lru_cache(maxsize=1024)
+def _closure(rule_id: str, citation: str, country: str, subdivision: str | None) -> HolidayClosure:
+    return HolidayClosure(rule_id, citation, country, subdivision)
 
 
 def day_mask(days: tuple[str, ...]) -> int:
@@ -100,12 +115,13 @@ def compile_pack(pack: RulePack) -> CompiledPack:
     holidays: dict[Channel, tuple[tuple[str, str], ...]] = {}
     caps: dict[Channel, tuple[CapSpec, ...]] = {}
     cooldowns: dict[Channel, tuple[CooldownSpec, ...]] = {}
+    # One component object per rule, shared by every channel it applies to.
+    compiled_windows = [
+        (w, Window(w.id, w.citation, w.start, w.end, day_mask(w.days), tuple(w.zones)))
+        for w in pack.windows
+    ]
     for channel in Channel:
-        windows[channel] = tuple(
-            Window(w.id, w.citation, w.start, w.end, day_mask(w.days), tuple(w.zones))
-            for w in pack.windows
-            if channel in w.channels
-        )
+        windows[channel] = tuple(window for w, window in compiled_windows if channel in w.channels)
         holidays[channel] = tuple(
             (h.id, h.citation) for h in pack.holidays if channel in h.channels
         )

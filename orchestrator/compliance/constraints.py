@@ -115,41 +115,45 @@ class ScheduleConstraint:
         return found
 
     def _describe(self, component: Component, t: datetime) -> str:
-        zones = dict.fromkeys((*self.zones, *component.extra_zones))
-        outside: list[str] = []
-        holidays: set[str] = set()
-        for zone_name in zones:
+        """Where and why, naming the first refusing zone and how many others refuse."""
+        refusing: list[tuple[str, datetime]] = []
+        holiday = ""
+        is_holiday = isinstance(component, HolidayClosure)
+        is_preference = isinstance(component, Preference)
+        for zone_name in dict.fromkeys((*self.zones, *component.extra_zones)):
             local = t.astimezone(zone(zone_name))
-            minute = local.hour * 60 + local.minute
             if isinstance(component, HolidayClosure):
                 name = holiday_name(component.country, component.subdivision, local.date())
                 if name is None:
                     continue
-                holidays.add(name)
+                holiday = holiday or name
             else:
-                on_day = bool(component.days >> local.weekday() & 1)
-                inside = component.start <= minute < component.end
+                on_day = component.days >> local.weekday() & 1
+                inside = component.start <= local.hour * 60 + local.minute < component.end
                 # A window leaves other weekdays open; a preference closes them.
-                refused = (
-                    not (on_day and inside)
-                    if isinstance(component, Preference)
-                    else (on_day and not inside)
-                )
-                if not refused:
+                if (on_day and inside) if is_preference else (not on_day or inside):
                     continue
+            refusing.append((zone_name, local))
+        if refusing:
+            zone_name, local = refusing[0]
             label = _WEEKDAY_LABELS[local.weekday()]
-            outside.append(f"{label} {local.hour:02d}:{local.minute:02d} {zone_name}")
-        local_text = ", ".join(outside) or "a repeated (DST) hour"
-        if isinstance(component, HolidayClosure):
-            where = component.country + (
+            where = f"{label} {local.hour:02d}:{local.minute:02d} in {zone_name}"
+            if len(refusing) > 1:
+                where += f" (and {len(refusing) - 1} more candidate zones)"
+        else:
+            where = "a repeated (DST) hour"
+        if is_holiday:
+            assert isinstance(component, HolidayClosure)
+            region = component.country + (
                 f"-{component.subdivision}" if component.subdivision else ""
             )
-            return f"public holiday in {where} ({', '.join(sorted(holidays))}) at {local_text}"
+            return f"public holiday in {region} ({holiday}): {where}"
+        assert not isinstance(component, HolidayClosure)
         span = f"{format_clock(component.start)}–{format_clock(component.end)}"
         days = _days_text(component.days)
-        if isinstance(component, Preference):
-            return f"borrower asked for contact only {span}{days}; it is {local_text}"
-        return f"{local_text} is outside {span}{days} local"
+        if is_preference:
+            return f"borrower asked for contact only {span}{days}; it is {where}"
+        return f"{where} is outside {span}{days} local"
 
 
 _WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

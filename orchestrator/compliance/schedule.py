@@ -158,6 +158,7 @@ def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _utc_midnight(ordinal: int) -> datetime:
     return datetime.fromordinal(ordinal).replace(tzinfo=UTC)
 

@@ -16,7 +16,7 @@ def test_before_eight_in_new_york_is_refused_until_eight(library):
     decision = decide(account(), [], Channel.SMS, utc(2026, 6, 1, 11, 30), pack)  # 07:30 EDT
     assert decision.rule_ids == ("us.reg_f.inconvenient_time",)
     assert decision.next_allowed_at == utc(2026, 6, 1, 12, 0)
-    assert "07:30 America/New_York is outside 08:00–21:00 local" in explain(decision)
+    assert "Mon 07:30 in America/New_York is outside 08:00–21:00 local" in explain(decision)
 
 
 def test_allowed_until_nine_in_the_evening(library):
