@@ -45,6 +45,8 @@ class ContactPointFacts:
       consent: prior express consent for automated calls/texts (TCPA, 47 U.S.C. 227).
       workplace: the address is at the borrower's workplace (12 CFR 1006.6(b)(3), 1006.22(f)(3)).
       invalid: the provider told us the address is dead (invalid number, unregistered token).
+      third_party: the address belongs to someone else (a relative, an emergency contact):
+        collection must not reach them (12 CFR 1006.6(d); NIFA 2018 convention).
     """
 
     channel: Channel
@@ -52,6 +54,7 @@ class ContactPointFacts:
     consent: bool = False
     workplace: bool = False
     invalid: bool = False
+    third_party: bool = False
 
 
 @dataclass(frozen=True, slots=True)
