@@ -278,7 +278,14 @@ def _upsert_rows(
     conn: Connection, tenant_id: int, accounts: Sequence[PreparedAccount], *, now: datetime
 ) -> dict[str, int]:
     rows = [
-        {**a.row, "tenant_id": tenant_id, "created_at": now, "updated_at": now} for a in accounts
+        {
+            **a.row,
+            "document": orjson.loads(a.row["document"]),
+            "tenant_id": tenant_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for a in accounts
     ]
     stmt = dialect_insert(conn, Account)
     updatable = [c for c in rows[0] if c not in ("tenant_id", "external_id", "created_at")]

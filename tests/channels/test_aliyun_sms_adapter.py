@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from channel_support import Pinned, build, message
+from tests.channels.channel_support import Pinned, build, message
 
 from channels.aliyun_sms import e164_number, provider_number
 from channels.base import ReportKind, WebhookRequest

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from channel_support import NOW, Pinned, build, message
+from tests.channels.channel_support import NOW, Pinned, build, message
 
 from channels.base import ReportKind, WebhookRequest
 from channels.signatures import dialer_sign, dialer_valid

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 import httpx
 import jwt
 import pytest
-from channel_support import Pinned, build, message
+from tests.channels.channel_support import Pinned, build, message
 from cryptography.hazmat.primitives import serialization
 
 from channels.base import WebhookRequest

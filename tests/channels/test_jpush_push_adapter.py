@@ -8,7 +8,7 @@ import json
 
 import httpx
 import pytest
-from channel_support import Pinned, build, message
+from tests.channels.channel_support import Pinned, build, message
 
 from channels.base import WebhookRequest
 from channels.signatures import basic_auth

@@ -7,7 +7,7 @@ import json
 
 import httpx
 import jwt
-from channel_support import build, message
+from tests.channels.channel_support import build, message
 
 from channels.signatures import aliyun_signature, dialer_sign
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from channel_support import build, message
+from tests.channels.channel_support import build, message
 
 from orchestrator.domain import Channel
 from orchestrator.errors import PermanentError, TransientError

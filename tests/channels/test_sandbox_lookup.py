@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from channel_support import build, message
+from tests.channels.channel_support import build, message
 
 from orchestrator.domain import Channel
 

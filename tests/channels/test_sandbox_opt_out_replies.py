@@ -4,7 +4,7 @@ the reply, signed, and the adapter reads it as an opt-out."""
 from __future__ import annotations
 
 import httpx
-from channel_support import build, message
+from tests.channels.channel_support import build, message
 
 from channels.base import ReportKind
 from orchestrator.domain import Channel

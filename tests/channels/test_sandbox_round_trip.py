@@ -5,7 +5,7 @@ adapter's own verify()."""
 from __future__ import annotations
 
 import httpx
-from channel_support import build, journal_lines, message
+from tests.channels.channel_support import build, journal_lines, message
 
 from channels.base import ReportKind
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus

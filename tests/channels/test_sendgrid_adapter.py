@@ -8,7 +8,7 @@ import json
 
 import httpx
 import pytest
-from channel_support import NOW, Pinned, build, message
+from tests.channels.channel_support import NOW, Pinned, build, message
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from channel_support import build, message
+from tests.channels.channel_support import build, message
 
 from channels.smtp_email import reply_error
 from orchestrator.domain import Channel

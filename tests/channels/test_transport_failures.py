@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from channel_support import NOW
+from tests.channels.channel_support import NOW
 
 from channels.transport import retry_after, retryable_status
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
-from channel_support import Pinned, build, message
+from tests.channels.channel_support import Pinned, build, message
 
 from channels.base import ReportKind, WebhookRequest
 from channels.signatures import twilio_signature
