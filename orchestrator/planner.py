@@ -87,9 +87,12 @@ def due_steps(
 ) -> list[tuple[Segment, Variant | None, Step, date]]:
     """Steps whose date is today or, within ``catch_up_days``, missed."""
     found = []
+    offsets = strategy.day_offsets()
     for late in range(strategy.catch_up_days, -1, -1):
         step_date = today - timedelta(days=late)
         dpd = (step_date - account.due_date).days
+        if dpd not in offsets:
+            continue
         segment = strategy.segment_for(
             dpd=dpd,
             amount=account.facts.amount_due,

@@ -37,11 +37,11 @@ from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus
 from orchestrator.errors import ConfigError, Problem, problems_from
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import event_row
-from orchestrator.planner import PlannedContact, PlanningAccount, local_date, plan_account, zone
+from orchestrator.planner import PlannedContact, PlanningAccount, plan_account, zone
 from orchestrator.routing import choose_route
 from orchestrator.strategy import Strategy
 
-_PLAN_EVERY = timedelta(hours=1)
+_PLAN_AT = time(0, 5)  # each zone is planned just after its local midnight
 
 
 # --- the outcome model ------------------------------------------------------------------------
@@ -113,7 +113,6 @@ class SimAccount:
     facts: AccountFacts
     history: list[PastContact] = field(default_factory=list)
     tasks: set[tuple[str, date]] = field(default_factory=set)
-    planned_on: date | None = None
     paid: bool = False
 
     def add_event(self, event: AccountEvent) -> None:
@@ -254,19 +253,30 @@ class Simulation:
     def run(
         self, start: datetime, days: int, progress: Callable[[datetime], None] | None = None
     ) -> Summary:
+        """Run ``days`` virtual days from ``start``. Each zone's accounts are planned just
+        after its local midnight, as the scheduler's periodic runs would plan them."""
         end = start + timedelta(days=days)
-        tick = start
-        while tick < end:
-            self._push(tick, "plan", None)
-            tick += _PLAN_EVERY
+        by_zone: dict[str, list[SimAccount]] = {}
+        for account in self.accounts:
+            by_zone.setdefault(account.facts.zones[0], []).append(account)
+        self._push(start, "plan", self.accounts)
+        for name, members in by_zone.items():
+            local = start.astimezone(zone(name)).date()
+            for day in range(days + 2):
+                at = datetime.combine(local + timedelta(days=day), _PLAN_AT, zone(name))
+                at = at.astimezone(UTC)
+                if start < at < end:
+                    self._push(at, "plan", members)
+        day_mark = start
         while self._queue:
             at, _, kind, payload = heapq.heappop(self._queue)
             if at >= end:
                 break
+            while progress is not None and at >= day_mark + timedelta(days=1):
+                day_mark += timedelta(days=1)
+                progress(day_mark)
             if kind == "plan":
-                self._plan_all(at)
-                if progress is not None and at.hour == 0:
-                    progress(at)
+                self._plan(payload, at)
             elif kind == "send":
                 self._send(at, *payload)
             elif kind == "event":
@@ -276,12 +286,10 @@ class Simulation:
 
     # --- planning ----------------------------------------------------------------------------
 
-    def _plan_all(self, now: datetime) -> None:
-        for account in self.accounts:
-            today = local_date(account.facts, now)
-            if account.planned_on == today or account.paid:
+    def _plan(self, accounts: list[SimAccount], now: datetime) -> None:
+        for account in accounts:
+            if account.paid:
                 continue
-            account.planned_on = today
             base = replace(account.base, facts=account.facts)
             for contact in plan_account(
                 base,

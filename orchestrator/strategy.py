@@ -19,7 +19,15 @@ from datetime import time
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from orchestrator.domain import Channel, Purpose
 from orchestrator.errors import ConfigError, Problem, problems_from
@@ -213,11 +221,15 @@ class Strategy(_Config):
     catch_up_days: int = Field(default=1, ge=0, le=14)
     pause_after_payment_days: int = Field(default=3, ge=0, le=60)
     segments: tuple[Segment, ...] = Field(min_length=1)
+    _offsets: frozenset[int] = PrivateAttr(default=frozenset())
 
     @model_validator(mode="after")
     def _unique_segments(self) -> Self:
         _unique((s.id for s in self.segments), "segment")
         return self
+
+    def model_post_init(self, _context: Any) -> None:
+        self._offsets = frozenset(step.day for _, step in self.steps())
 
     def segment_for(
         self, *, dpd: int, amount: Decimal, currency: str, product: str, risk: float | None
@@ -241,7 +253,8 @@ class Strategy(_Config):
                         yield segment, step
 
     def day_offsets(self) -> frozenset[int]:
-        return frozenset(step.day for _, step in self.steps())
+        """Every step's day: on any other day past due nothing can be due."""
+        return self._offsets
 
     def templates(self) -> set[tuple[str, Channel]]:
         """Every (template, channel) a step or its fallbacks may render."""
