@@ -118,14 +118,24 @@ def tenant(store, clock):
 
 
 @pytest.fixture
-def api(store, clock, tenant, redis_url):
+def services(store, clock, redis_url):
+    """The process's shared services on the test store, the test clock and real Redis."""
+    from orchestrator.services import Services
+    from orchestrator.settings import load_settings
+
+    return Services.build(
+        load_settings(redis_url=redis_url, batch_limit=50), clock=clock, store=store
+    )
+
+
+@pytest.fixture
+def api(services, tenant):
     """The API in-process, authenticated as the ``acme`` tenant."""
     from fastapi.testclient import TestClient
 
     from orchestrator.api.app import create_app
-    from orchestrator.settings import load_settings
 
-    settings = load_settings(redis_url=redis_url, batch_limit=50)
-    app = create_app(settings, store=store, clock=clock)
-    with TestClient(app, headers={"Authorization": f"Bearer {tenant[1]}"}) as client:
+    with TestClient(
+        create_app(services), headers={"Authorization": f"Bearer {tenant[1]}"}
+    ) as client:
         yield client

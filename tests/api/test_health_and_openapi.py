@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from orchestrator.api.app import create_app
+from orchestrator.services import Services
 from orchestrator.settings import load_settings
 
 
@@ -14,7 +15,8 @@ def test_healthz_reports_database_and_redis(api):
 
 
 def test_healthz_names_a_dead_redis(store):
-    app = create_app(load_settings(redis_url="redis://127.0.0.1:1/0"), store=store)
+    settings = load_settings(redis_url="redis://127.0.0.1:1/0")
+    app = create_app(Services.build(settings, store=store, require_redis=False))
     response = TestClient(app).get("/healthz")
     assert response.status_code == 503
     assert "start it or set REDIS_URL" in response.json()["redis"]

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from tests.channels.channel_support import NOW
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -20,6 +19,7 @@ from channels.base import WebhookRequest
 from channels.sandbox import OutcomeRates, RunningSandbox, SandboxSettings, running_sandbox
 from channels.signatures import public_key_b64
 from orchestrator.clock import SystemClock, VirtualClock
+from tests.channels.channel_support import NOW
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,13 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from tests.channels.channel_support import Pinned, build, message
 
 from channels.aliyun_sms import e164_number, provider_number
 from channels.base import ReportKind, WebhookRequest
 from channels.signatures import aliyun_signature
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, SignatureError, TransientError
+from tests.channels.channel_support import Pinned, build, message
 
 SETTINGS = {
     "base_url": "https://dysmsapi.aliyuncs.com",

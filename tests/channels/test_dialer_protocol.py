@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from tests.channels.channel_support import NOW, Pinned, build, message
 
 from channels.base import ReportKind, WebhookRequest
 from channels.signatures import dialer_sign, dialer_valid
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, SignatureError, TransientError
+from tests.channels.channel_support import NOW, Pinned, build, message
 
 SECRET = "dialer-shared-secret"
 SETTINGS = {"base_url": "https://dialer.lender.example/api"}

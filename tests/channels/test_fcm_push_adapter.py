@@ -10,12 +10,12 @@ from urllib.parse import parse_qsl
 import httpx
 import jwt
 import pytest
-from tests.channels.channel_support import Pinned, build, message
 from cryptography.hazmat.primitives import serialization
 
 from channels.base import WebhookRequest
 from orchestrator.domain import Channel
 from orchestrator.errors import PermanentError, SignatureError, TransientError
+from tests.channels.channel_support import Pinned, build, message
 
 TOKEN_URL = "https://oauth2.example/token"
 SETTINGS = {"base_url": "https://fcm.googleapis.com", "token_url": TOKEN_URL}

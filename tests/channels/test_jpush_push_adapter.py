@@ -8,12 +8,12 @@ import json
 
 import httpx
 import pytest
-from tests.channels.channel_support import Pinned, build, message
 
 from channels.base import WebhookRequest
 from channels.signatures import basic_auth
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, SignatureError, TransientError
+from tests.channels.channel_support import Pinned, build, message
 
 SETTINGS = {"base_url": "https://api.jpush.cn", "apns_production": False}
 

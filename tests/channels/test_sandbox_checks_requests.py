@@ -7,9 +7,9 @@ import json
 
 import httpx
 import jwt
-from tests.channels.channel_support import build, message
 
 from channels.signatures import aliyun_signature, dialer_sign
+from tests.channels.channel_support import build, message
 
 
 def test_twilio_refuses_wrong_credentials_and_bad_numbers(sandbox, credentials) -> None:

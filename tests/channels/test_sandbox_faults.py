@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.channels.channel_support import build, message
 
 from orchestrator.domain import Channel
 from orchestrator.errors import PermanentError, TransientError
+from tests.channels.channel_support import build, message
 
 CASES = {
     "twilio_sms": (

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import time
 
-from tests.channels.channel_support import build, message
-
 from orchestrator.domain import Channel
+from tests.channels.channel_support import build, message
 
 
 def wait_for(predicate, timeout: float = 5.0) -> None:

@@ -4,10 +4,10 @@ the reply, signed, and the adapter reads it as an opt-out."""
 from __future__ import annotations
 
 import httpx
-from tests.channels.channel_support import build, message
 
 from channels.base import ReportKind
 from orchestrator.domain import Channel
+from tests.channels.channel_support import build, message
 
 
 def everyone_opts_out(sandbox) -> None:

@@ -5,10 +5,10 @@ adapter's own verify()."""
 from __future__ import annotations
 
 import httpx
-from tests.channels.channel_support import build, journal_lines, message
 
 from channels.base import ReportKind
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
+from tests.channels.channel_support import build, journal_lines, message
 
 
 def settings_for(name: str, sandbox, **extra) -> dict:

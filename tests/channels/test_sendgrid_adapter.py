@@ -8,7 +8,6 @@ import json
 
 import httpx
 import pytest
-from tests.channels.channel_support import NOW, Pinned, build, message
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -16,6 +15,7 @@ from channels.base import WebhookRequest
 from channels.signatures import load_private_key
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, SignatureError, TransientError
+from tests.channels.channel_support import NOW, Pinned, build, message
 
 SETTINGS = {
     "base_url": "https://api.sendgrid.com",

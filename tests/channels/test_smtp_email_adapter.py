@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.channels.channel_support import build, message
 
 from channels.smtp_email import reply_error
 from orchestrator.domain import Channel
 from orchestrator.errors import PermanentError, TransientError
+from tests.channels.channel_support import build, message
 
 
 def email(**overrides):

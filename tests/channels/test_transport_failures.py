@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from tests.channels.channel_support import NOW
 
 from channels.transport import retry_after, retryable_status
+from tests.channels.channel_support import NOW
 
 
 def test_retry_after_in_seconds() -> None:

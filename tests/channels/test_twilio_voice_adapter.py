@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
-from tests.channels.channel_support import Pinned, build, message
 
 from channels.base import ReportKind, WebhookRequest
 from channels.signatures import twilio_signature
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, SignatureError
+from tests.channels.channel_support import Pinned, build, message
 
 SETTINGS = {"base_url": "https://api.twilio.com", "from_number": "+15017122661"}
 WEBHOOK = "https://orchestrator.example/v1/webhooks/twilio_voice"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 10:27:04.412821
+Create Date: 2026-11-23 11:06:02.104825
 """
 
 import sqlalchemy as sa
@@ -329,6 +329,9 @@ def upgrade() -> None:
             "not_before", orchestrator.store.types.UTCDateTime(timezone=True), nullable=False
         ),
         sa.Column("not_after", orchestrator.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "expires_at", orchestrator.store.types.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempt_count", sa.Integer(), nullable=False),
         sa.Column(

@@ -1,0 +1,141 @@
+"""The channel config ops edit (``config/channels.yaml``): per channel, providers in order,
+with their settings, rate limit, circuit breaker and retry policy.
+
+Validated where it is consumed: each provider's ``settings`` through its adapter's own
+``Settings`` model, so an unknown or mistyped field is refused with its full path
+(``channels.sms.providers[0].settings.from_numbr``). Credentials appear only as the names of
+environment variables; whether those are set is checked when a service builds the adapter
+(or by ``orchestrator config validate --secrets``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from channels.registry import adapter_class
+from orchestrator.domain import Channel
+from orchestrator.errors import ConfigError, Problem, problems_from
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimit(_Config):
+    """A token bucket shared by every worker: ``per_second`` sends, bursts up to ``burst``."""
+
+    per_second: float = Field(gt=0, le=100_000)
+    burst: int | None = Field(default=None, ge=1, le=100_000)
+
+    @property
+    def capacity(self) -> int:
+        return self.burst or max(1, int(self.per_second))
+
+
+class Breaker(_Config):
+    """Open the circuit after ``failure_threshold`` consecutive transient failures; try one
+    send again after ``reset_seconds``."""
+
+    failure_threshold: int = Field(5, ge=1, le=1000)
+    reset_seconds: float = Field(30, gt=0, le=3600)
+
+
+class Retry(_Config):
+    """Quick retries inside one send (tenacity): exponential backoff with jitter."""
+
+    attempts: int = Field(3, ge=1, le=10)
+    base_seconds: float = Field(1, gt=0, le=60)
+    max_seconds: float = Field(30, gt=0, le=600)
+
+
+class ProviderConfig(_Config):
+    adapter: str
+    settings: dict[str, Any]
+    rate_limit: RateLimit | None = None
+    breaker: Breaker = Field(default_factory=Breaker)
+    retry: Retry = Field(default_factory=Retry)
+
+
+class ChannelConfig(_Config):
+    providers: tuple[ProviderConfig, ...] = Field(min_length=1)
+
+
+class DispatchPolicy(_Config):
+    """Bounds across attempts.
+
+    Parameters:
+      max_attempts: sends of one task (over all providers and retries) before it fails.
+      retry_min_seconds / retry_max_seconds: Dramatiq's backoff between attempts.
+      lease_seconds: how long a send may stay unanswered before it is reconciled.
+      unknown_after_seconds: how long to wait for a provider's report on a send a crash left
+        ambiguous (when the provider cannot be asked) before calling it unknown.
+    """
+
+    max_attempts: int = Field(5, ge=1, le=50)
+    retry_min_seconds: float = Field(5, gt=0, le=3600)
+    retry_max_seconds: float = Field(300, gt=0, le=86_400)
+    lease_seconds: float = Field(120, ge=10, le=3600)
+    unknown_after_seconds: float = Field(900, ge=60, le=86_400)
+
+
+class ChannelsConfig(_Config):
+    version: int = 1
+    channels: dict[Channel, ChannelConfig]
+    dispatch: DispatchPolicy = Field(default_factory=DispatchPolicy)
+
+    @model_validator(mode="after")
+    def _adapters_fit(self) -> Self:
+        problems: list[Problem] = []
+        for channel, config in self.channels.items():
+            for index, provider in enumerate(config.providers):
+                path = f"channels.{channel}.providers[{index}]"
+                try:
+                    cls = adapter_class(provider.adapter)
+                except ConfigError as exc:
+                    problems += [Problem(f"{path}.adapter", p.message) for p in exc.problems]
+                    continue
+                if cls.channel is not channel:
+                    problems.append(
+                        Problem(
+                            f"{path}.adapter",
+                            f"{provider.adapter} serves {cls.channel}, not {channel}",
+                        )
+                    )
+                try:
+                    cls.Settings.model_validate(provider.settings)
+                except ValidationError as exc:
+                    problems += [
+                        Problem(f"{path}.settings.{'.'.join(str(p) for p in e['loc'])}", e["msg"])
+                        for e in exc.errors()
+                    ]
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def providers(self, channel: Channel) -> tuple[ProviderConfig, ...]:
+        config = self.channels.get(channel)
+        return config.providers if config else ()
+
+
+class _Problems(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def parse_channels(data: Mapping[str, Any], source: str) -> ChannelsConfig:
+    """The channel config from its YAML mapping; :class:`ConfigError` listing every problem."""
+    try:
+        return ChannelsConfig.model_validate(data)
+    except ValidationError as exc:
+        problems: list[Problem] = []
+        for error in exc.errors():
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, _Problems):
+                problems += cause.problems
+            else:
+                problems += problems_from([error])
+        raise ConfigError(source, problems) from None
