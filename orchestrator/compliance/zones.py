@@ -41,11 +41,31 @@ US_ALL: tuple[str, ...] = (_E, _C, _M, _AZ, _P, _AK, _ADAK, _HI)
 
 _US_STATES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
-        "CT DE DC GA ME MD MA NH NJ NY NC OH PA RI SC VT VA WV".split(), (_E,)
+        [
+            "CT",
+            "DE",
+            "DC",
+            "GA",
+            "ME",
+            "MD",
+            "MA",
+            "NH",
+            "NJ",
+            "NY",
+            "NC",
+            "OH",
+            "PA",
+            "RI",
+            "SC",
+            "VT",
+            "VA",
+            "WV",
+        ],
+        (_E,),
     ),
-    **dict.fromkeys("AL AR IL IA LA MN MS MO OK WI".split(), (_C,)),
-    **dict.fromkeys("CO MT NM UT WY".split(), (_M,)),
-    **dict.fromkeys("CA WA".split(), (_P,)),
+    **dict.fromkeys(["AL", "AR", "IL", "IA", "LA", "MN", "MS", "MO", "OK", "WI"], (_C,)),
+    **dict.fromkeys(["CO", "MT", "NM", "UT", "WY"], (_M,)),
+    **dict.fromkeys(["CA", "WA"], (_P,)),
     "AZ": (_AZ, _M),  # the Navajo Nation keeps daylight time
     "HI": (_HI,),
     "AK": (_AK, _ADAK),
@@ -75,33 +95,144 @@ _US_ZIP3: dict[str, dict[str, tuple[str, ...]]] = {
     "AZ": {**{p: (_AZ,) for p in ("850", "851", "852", "853", "855", "856", "857", "859")}},
     "AK": {p: (_AK,) for p in ("995", "996", "997", "998", "999")},
     "FL": {
-        **{p: (_E,) for p in ("320", "321", "322", "323", "326", "327", "328", "329", "330",
-                              "331", "332", "333", "334", "335", "336", "337", "338", "339",
-                              "341", "342", "344", "346", "347", "349")},
+        **{
+            p: (_E,)
+            for p in (
+                "320",
+                "321",
+                "322",
+                "323",
+                "326",
+                "327",
+                "328",
+                "329",
+                "330",
+                "331",
+                "332",
+                "333",
+                "334",
+                "335",
+                "336",
+                "337",
+                "338",
+                "339",
+                "341",
+                "342",
+                "344",
+                "346",
+                "347",
+                "349",
+            )
+        },
         "324": (_C,),
         "325": (_C,),
     },
     "ID": {**{p: (_M,) for p in ("832", "833", "834", "835", "836", "837")}, "838": (_P,)},
     "IN": {
-        **{p: (_E,) for p in ("460", "461", "462", "465", "466", "467", "468", "469", "470",
-                              "471", "472", "473", "474", "478", "479")},
+        **{
+            p: (_E,)
+            for p in (
+                "460",
+                "461",
+                "462",
+                "465",
+                "466",
+                "467",
+                "468",
+                "469",
+                "470",
+                "471",
+                "472",
+                "473",
+                "474",
+                "478",
+                "479",
+            )
+        },
         "463": (_C,),
         "464": (_C,),
         "476": (_C,),
         "477": (_C,),
     },
-    "KS": {p: (_C,) for p in ("660", "661", "662", "664", "665", "666", "667", "668", "669",
-                              "670", "671", "672", "673", "674", "675", "676", "678", "679")},
+    "KS": {
+        p: (_C,)
+        for p in (
+            "660",
+            "661",
+            "662",
+            "664",
+            "665",
+            "666",
+            "667",
+            "668",
+            "669",
+            "670",
+            "671",
+            "672",
+            "673",
+            "674",
+            "675",
+            "676",
+            "678",
+            "679",
+        )
+    },
     "KY": {
-        **{p: (_E,) for p in ("400", "401", "402", "403", "404", "405", "406", "407", "408",
-                              "409", "410", "411", "412", "413", "414", "415", "416", "417",
-                              "418", "425", "426")},
+        **{
+            p: (_E,)
+            for p in (
+                "400",
+                "401",
+                "402",
+                "403",
+                "404",
+                "405",
+                "406",
+                "407",
+                "408",
+                "409",
+                "410",
+                "411",
+                "412",
+                "413",
+                "414",
+                "415",
+                "416",
+                "417",
+                "418",
+                "425",
+                "426",
+            )
+        },
         **{p: (_C,) for p in ("420", "421", "422", "423", "424")},
     },
-    "MI": {p: (_E,) for p in ("480", "481", "482", "483", "484", "485", "486", "487", "488",
-                              "489", "490", "491", "492", "493", "494", "495", "496", "497")},
-    "NE": {**{p: (_C,) for p in ("680", "681", "683", "684", "685", "686", "687", "688", "689")},
-           "693": (_M,)},
+    "MI": {
+        p: (_E,)
+        for p in (
+            "480",
+            "481",
+            "482",
+            "483",
+            "484",
+            "485",
+            "486",
+            "487",
+            "488",
+            "489",
+            "490",
+            "491",
+            "492",
+            "493",
+            "494",
+            "495",
+            "496",
+            "497",
+        )
+    },
+    "NE": {
+        **{p: (_C,) for p in ("680", "681", "683", "684", "685", "686", "687", "688", "689")},
+        "693": (_M,),
+    },
     "NV": {p: (_P,) for p in ("889", "890", "891", "893", "894", "895", "897")},
     "ND": {**{p: (_C,) for p in ("580", "581", "582", "583", "584", "587")}, "586": (_M,)},
     "OR": {p: (_P,) for p in ("970", "971", "972", "973", "974", "975", "976", "977", "978")},
@@ -124,8 +255,14 @@ _AU_STATES: dict[str, tuple[str, ...]] = {
     "NT": ("Australia/Darwin",),
 }
 AU_ALL: tuple[str, ...] = (
-    "Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Adelaide",
-    "Australia/Darwin", "Australia/Perth", "Australia/Hobart", "Australia/Broken_Hill",
+    "Australia/Sydney",
+    "Australia/Melbourne",
+    "Australia/Brisbane",
+    "Australia/Adelaide",
+    "Australia/Darwin",
+    "Australia/Perth",
+    "Australia/Hobart",
+    "Australia/Broken_Hill",
     "Australia/Lord_Howe",
 )
 
@@ -214,9 +351,7 @@ def _phone_zones(number: str) -> tuple[str | None, tuple[str, ...]]:
     if region is None and parsed.country_code is not None:
         regions = phonenumbers.region_codes_for_country_code(parsed.country_code)
         region = regions[0] if regions else None
-    found = tuple(
-        z for z in phone_timezones.time_zones_for_number(parsed) if z != "Etc/Unknown"
-    )
+    found = tuple(z for z in phone_timezones.time_zones_for_number(parsed) if z != "Etc/Unknown")
     return region, found
 
 
@@ -272,4 +407,6 @@ def resolve_zones(
 
     Raises ``ValueError`` when nothing at all locates the borrower.
     """
-    return _resolve(explicit or None, country or None, region or None, postal_code or None, tuple(phones))
+    return _resolve(
+        explicit or None, country or None, region or None, postal_code or None, tuple(phones)
+    )
