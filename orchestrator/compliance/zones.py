@@ -40,10 +40,32 @@ _AK, _ADAK, _HI = "America/Anchorage", "America/Adak", "Pacific/Honolulu"
 US_ALL: tuple[str, ...] = (_E, _C, _M, _AZ, _P, _AK, _ADAK, _HI)
 
 _US_STATES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys("CT DE DC GA ME MD MA NH NJ NY NC OH PA RI SC VT VA WV".split(), (_E,)),
-    **dict.fromkeys("AL AR IL IA LA MN MS MO OK WI".split(), (_C,)),
-    **dict.fromkeys("CO MT NM UT WY".split(), (_M,)),
-    **dict.fromkeys("CA WA".split(), (_P,)),
+    **dict.fromkeys(
+        [
+            "CT",
+            "DE",
+            "DC",
+            "GA",
+            "ME",
+            "MD",
+            "MA",
+            "NH",
+            "NJ",
+            "NY",
+            "NC",
+            "OH",
+            "PA",
+            "RI",
+            "SC",
+            "VT",
+            "VA",
+            "WV",
+        ],
+        (_E,),
+    ),
+    **dict.fromkeys(["AL", "AR", "IL", "IA", "LA", "MN", "MS", "MO", "OK", "WI"], (_C,)),
+    **dict.fromkeys(["CO", "MT", "NM", "UT", "WY"], (_M,)),
+    **dict.fromkeys(["CA", "WA"], (_P,)),
     "AZ": (_AZ, _M),  # the Navajo Nation keeps daylight time
     "HI": (_HI,),
     "AK": (_AK, _ADAK),
