@@ -84,15 +84,63 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request):
-    """A migrated store, once on SQLite and once on PostgreSQL."""
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """A SQLite file migrated once; each test gets a copy."""
     from orchestrator.store.db import Store
     from orchestrator.store.migrate import upgrade
 
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    store = Store.connect(url, pool_size=4)
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = Store.connect(f"sqlite:///{path}")
     upgrade(store.engine)
+    store.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_pg(pg_server_url):
+    """A PostgreSQL schema migrated once for the run; tests empty it before use."""
+    import sqlalchemy as sa
+
+    from orchestrator.store.db import Store
+    from orchestrator.store.migrate import upgrade
+
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - machine problem
+        pytest.fail(f"PostgreSQL at {pg_server_url} does not answer: {exc.orig}")
+    url = _with_search_path(pg_server_url, schema)
+    store = Store.connect(url)
+    upgrade(store.engine)
+    store.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """A migrated, empty store, once on SQLite and once on PostgreSQL."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from orchestrator.store.db import Store
+    from orchestrator.store.tables import Base
+
+    if request.param == "sqlite":
+        path = tmp_path / "orchestrator.db"
+        shutil.copy(request.getfixturevalue("migrated_sqlite"), path)
+        store = Store.connect(f"sqlite:///{path}", pool_size=4)
+    else:
+        store = Store.connect(request.getfixturevalue("migrated_pg"), pool_size=4)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with store.transaction() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield store
     store.dispose()
 
@@ -117,15 +165,25 @@ def tenant(store, clock):
     return tenant_id, key
 
 
+@pytest.fixture(scope="session")
+def file_config():
+    """The shipped configuration (files only), loaded once for the whole run."""
+    from orchestrator.clock import SystemClock
+    from orchestrator.configuration import ConfigSource
+    from orchestrator.settings import load_settings
+
+    settings = load_settings()
+    return ConfigSource(settings.config_dir, settings.templates_dir, None, now=SystemClock().now)
+
+
 @pytest.fixture
-def services(store, clock, redis_url):
+def services(store, clock, redis_url, file_config):
     """The process's shared services on the test store, the test clock and real Redis."""
     from orchestrator.services import Services
     from orchestrator.settings import load_settings
 
-    return Services.build(
-        load_settings(redis_url=redis_url, batch_limit=50), clock=clock, store=store
-    )
+    settings = load_settings(redis_url=redis_url, batch_limit=50)
+    return Services.build(settings, clock=clock, store=store, config=file_config)
 
 
 @pytest.fixture
