@@ -192,12 +192,15 @@ class Adapter(ABC):
       Settings: its pydantic settings model.
       supports_lookup: ``lookup`` can find a message by our attempt ref, which lets dispatch
         reconcile a send a crash left ambiguous instead of giving up on it.
+      replies_inline: the answer to an inbound webhook reaches the borrower as a message
+        (Twilio's TwiML), so an opt-out confirmation goes there rather than as a new send.
     """
 
     name: ClassVar[str]
     channel: ClassVar[Channel]
     Settings: ClassVar[type[AdapterSettings]]
     supports_lookup: ClassVar[bool] = False
+    replies_inline: ClassVar[bool] = False
 
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         self.settings = settings

@@ -151,7 +151,12 @@ class SmtpEmail(Adapter):
     def send(self, message: OutboundMessage) -> Receipt:
         email = self.compose(message)
         try:
-            with self._connect() as client:
+            connection = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            # Nothing was handed over: the relay may be back later.
+            raise TransientError(self.name, "connection", f"{type(exc).__name__}: {exc}") from None
+        try:
+            with connection as client:
                 if self.username:
                     client.login(self.username, self.password)
                 client.send_message(
@@ -165,8 +170,11 @@ class SmtpEmail(Adapter):
         except smtplib.SMTPResponseException as exc:
             raise reply_error(self.name, exc.smtp_code, exc.smtp_error) from None
         except (smtplib.SMTPException, OSError) as exc:
-            # Disconnects, refused connections, timeouts, TLS failures: the relay may be back.
-            raise TransientError(self.name, "connection", f"{type(exc).__name__}: {exc}") from None
+            # A disconnect or timeout mid-conversation: the relay may already have taken the
+            # message, so dispatch must not resend it blindly.
+            raise TransientError(
+                self.name, "connection", f"{type(exc).__name__}: {exc}", maybe_delivered=True
+            ) from None
         return Receipt(self.name, str(email["Message-ID"]), DeliveryStatus.SENT)
 
     def verify(self, request: WebhookRequest) -> None:

@@ -38,12 +38,17 @@ def call(
     """
     try:
         return http.request(method, url, timeout=timeout, **kwargs)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        # The request never left: resending it cannot send twice.
+        raise TransientError(provider, "connection", f"could not connect: {exc!r}") from None
     except httpx.TimeoutException as exc:
         raise TransientError(
-            provider, "timeout", f"no answer within {timeout:g}s: {exc!r}"
+            provider, "timeout", f"no answer within {timeout:g}s: {exc!r}", maybe_delivered=True
         ) from None
     except httpx.TransportError as exc:
-        raise TransientError(provider, "connection", f"connection failed: {exc!r}") from None
+        raise TransientError(
+            provider, "connection", f"connection failed: {exc!r}", maybe_delivered=True
+        ) from None
 
 
 def retry_after(headers: Mapping[str, str], *, now: datetime) -> float | None:

@@ -96,6 +96,7 @@ class TwilioSms(TwilioAdapter):
     channel = Channel.SMS
     Settings = TwilioSmsSettings
     supports_lookup = True
+    replies_inline = True
     resource = "Messages"
     settings: TwilioSmsSettings
 

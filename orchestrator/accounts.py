@@ -6,13 +6,15 @@ Every function takes the tenant id: an account of another tenant does not exist 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from orchestrator import ledger
+from orchestrator.domain import Channel, EventType
 from orchestrator.intake.document import EventDocument
 from orchestrator.intake.upsert import event_row
 from orchestrator.store.db import dialect_insert
@@ -131,3 +133,31 @@ def account_json(
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def record_provider_event(
+    conn: Connection,
+    account_id: int,
+    kind: EventType,
+    channel: Channel | None,
+    at: datetime,
+    *,
+    source: str,
+    details: dict[str, str] | None = None,
+    amount: Decimal | None = None,
+    until: date | datetime | None = None,
+) -> bool:
+    """Record an event a provider or a borrower's reply told us (an opt-out, a promise made
+    on a call). Returns whether it was new."""
+    account = conn.execute(sa.select(Account).where(Account.id == account_id)).one()
+    document = EventDocument.model_validate(
+        {
+            "type": kind.value,
+            "at": at,
+            "channel": channel.value if channel else None,
+            "details": details or {},
+            "amount": str(amount) if amount is not None else None,
+            "until": until,
+        }
+    )
+    return record_event(conn, account, document, now=at, source=source).created

@@ -11,6 +11,8 @@ running service never sees half a change and keeps the old version when the new 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -112,6 +114,26 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(str(path), [Problem("", f"cannot read it: {exc.strerror}")]) from None
 
 
+_ENV = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate(text: str, source: str, env: Mapping[str, str] | None = None) -> str:
+    """Replace ``${NAME}`` and ``${NAME:-default}`` with environment values (URLs and hosts
+    that differ per deployment; never credentials, which stay as variable names)."""
+    values = os.environ if env is None else env
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = values.get(name)
+        if found:
+            return found
+        if default is None:
+            raise ConfigError(source, [Problem("", f"environment variable {name} is not set")])
+        return default
+
+    return _ENV.sub(value, text)
+
+
 def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.safe_load(text)
@@ -146,7 +168,14 @@ def load_config(
     strategies = load_strategies(config_dir / "strategies")
     channels_file = config_dir / "channels.yaml"
     channels = (
-        parse_channels(read_yaml(channels_file) or {}, str(channels_file))
+        parse_channels(
+            parse_yaml(
+                interpolate(channels_file.read_text(encoding="utf-8"), str(channels_file)),
+                str(channels_file),
+            )
+            or {},
+            str(channels_file),
+        )
         if channels_file.exists()
         else None
     )
@@ -162,6 +191,7 @@ def load_config(
         elif item.kind is Kind.RULES:
             tenant_overlays[item.scope] = rules.parse_overlay(data, source)
         else:
+            data = parse_yaml(interpolate(item.content, source), source) or {}
             tenant_channels[item.scope] = parse_channels(data, source)
     check_templates([*strategies.values(), *tenant_strategies.values()], templates)
     digest = hashlib.sha256()

@@ -95,13 +95,23 @@ class TransientError(ProviderError):
 
     Parameters:
       retry_after: seconds the provider asked us to wait (``Retry-After``), if any.
+      maybe_delivered: the request may have reached the provider and been acted on (a read
+        timeout, a connection cut mid-answer). Resending it blindly could send twice, so
+        dispatch reconciles it (asks the provider, or waits for its report) instead.
     """
 
     def __init__(
-        self, provider: str, code: str, message: str, *, retry_after: float | None = None
+        self,
+        provider: str,
+        code: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(provider, code, message)
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 class PermanentError(ProviderError):

@@ -47,13 +47,20 @@ class Loaded:
 
 
 def load(
-    conn: Connection, rows: Sequence[Any], *, since: datetime, tasks_since: Any = None
+    conn: Connection,
+    rows: Sequence[Any],
+    *,
+    since: datetime,
+    tasks_since: Any = None,
+    include_pending: bool = True,
 ) -> dict[int, Loaded]:
     """Facts and history for account ``rows`` (selected with :data:`ACCOUNT_COLUMNS`).
 
     Parameters:
       since: contacts older than this are not read (the rule packs' lookback).
       tasks_since: tasks with a step date before this are not read (a date).
+      include_pending: count planned-but-unsent tasks as reserved contacts (the planner's
+        view); dispatch counts only contacts actually made or in flight.
     """
     ids = [row.id for row in rows]
     if not ids:
@@ -103,11 +110,12 @@ def load(
             PastContact(a.at, Channel(a.channel), ContactKind(a.contact_kind))
             for a in attempts.get(row.id, [])
         ]
-        history.extend(
-            PastContact(t.not_before, Channel(t.channel), ContactKind.RESERVED)
-            for t in own_tasks
-            if t.status in PENDING
-        )
+        if include_pending:
+            history.extend(
+                PastContact(t.not_before, Channel(t.channel), ContactKind.RESERVED)
+                for t in own_tasks
+                if t.status in PENDING
+            )
         history.sort(key=lambda c: c.at)
         loaded[row.id] = Loaded(
             row,

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from orchestrator import __version__
-from orchestrator.api import accounts, errors, health
+from orchestrator.api import accounts, errors, health, webhooks
 from orchestrator.api.responses import JSONResponse
+from orchestrator.dispatch import CircuitBreaker, ProviderPool
 from orchestrator.metrics import HTTP_REQUESTS
 from orchestrator.services import Services
 
@@ -39,8 +40,14 @@ def create_app(services: Services) -> FastAPI:
     app.state.clock = services.clock
     app.state.redis = services.redis
     app.state.on_accounts_changed = services.accounts_changed
+    app.state.webhook_pool = ProviderPool(
+        services.config.get,
+        CircuitBreaker(services.redis, services.settings.queue_namespace),
+        services.clock,
+    )
     errors.install(app)
     app.include_router(accounts.router)
+    app.include_router(webhooks.router)
     app.include_router(health.router)
 
     @app.middleware("http")

@@ -27,7 +27,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _register() -> None:
-    from orchestrator.cli import accounts, bench, db, serve, simulate, tenants
+    from orchestrator.cli import accounts, bench, db, scheduler, serve, simulate, tenants
     from orchestrator.messages.commands import templates_app
 
     app.add_typer(db.app, name="db")
@@ -37,6 +37,7 @@ def _register() -> None:
     app.add_typer(bench.app, name="bench")
     serve.register(app)
     simulate.register(app)
+    scheduler.register(app)
 
 
 def main() -> None:

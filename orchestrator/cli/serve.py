@@ -10,6 +10,7 @@ from orchestrator.cli import runtime
 
 def register(app: typer.Typer) -> None:
     app.command("api")(api)
+    app.command("worker")(worker)
 
 
 def api(
@@ -31,4 +32,37 @@ def api(
         workers=workers,
         log_config=None,
         access_log=False,
+    )
+
+
+def worker(
+    processes: int = typer.Option(2, help="Worker processes."),
+    threads: int = typer.Option(8, help="Threads per process (sends wait on providers)."),
+) -> None:
+    """Run dispatch workers: claim queued tasks, re-check every rule, send through the
+    providers, record the outcome.
+
+    Run as many as you like, on as many machines: a task is claimed by one worker only, and
+    a worker killed mid-send neither loses the task nor sends it twice.
+    """
+    import sys
+
+    from dramatiq.cli import main as dramatiq_main
+
+    config = runtime.settings()
+    runtime.open_store(config)
+    runtime.open_redis(config)
+    sys.exit(
+        dramatiq_main(
+            [
+                "orchestrator.worker",
+                "--processes",
+                str(processes),
+                "--threads",
+                str(threads),
+                "--queues",
+                "send",
+                "--skip-logging",
+            ]
+        )
     )

@@ -204,6 +204,10 @@ class Attempt(Base):
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     error_message: Mapped[str | None] = mapped_column(sa.String(500))
     segments: Mapped[int | None]
+    # What was said, as sent: the record of the communication, and what lets a send a crash
+    # left ambiguous be looked up at the provider. NULL means it was never handed over.
+    subject: Mapped[str | None] = mapped_column(sa.Text)
+    body: Mapped[str | None] = mapped_column(sa.Text)
     lease_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 

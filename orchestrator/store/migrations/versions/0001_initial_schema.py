@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:06:02.104825
+Create Date: 2026-11-23 11:20:39.949994
 """
 
 import sqlalchemy as sa
@@ -395,6 +395,8 @@ def upgrade() -> None:
         sa.Column("error_code", sa.String(length=64), nullable=True),
         sa.Column("error_message", sa.String(length=500), nullable=True),
         sa.Column("segments", sa.Integer(), nullable=True),
+        sa.Column("subject", sa.Text(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
         sa.Column(
             "lease_until", orchestrator.store.types.UTCDateTime(timezone=True), nullable=True
         ),

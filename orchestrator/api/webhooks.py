@@ -1,0 +1,86 @@
+"""``POST /v1/webhooks/{provider}``: delivery reports, call outcomes and inbound messages.
+
+No API key: each provider's own signature is the authentication (Twilio's request signature,
+SendGrid's signed event webhook, the dialer's HMAC, Aliyun's callback token). A request whose
+signature is missing or wrong is refused with 401 and changes nothing; a replay is stored
+once and changes nothing the second time.
+
+``/v1/webhooks/{provider}`` reads the global channel config; a tenant with provider accounts
+of its own configures ``/v1/webhooks/{provider}/{tenant}`` at its providers.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from channels.base import WebhookRequest
+from orchestrator.api.errors import ApiError
+from orchestrator.errors import SignatureError
+from orchestrator.logs import get_logger
+from orchestrator.reports import apply_reports
+from orchestrator.store.tables import Tenant
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+log = get_logger(__name__)
+GLOBAL_SCOPE = ""
+
+
+@router.post("/{provider}", summary="A provider's report (global provider accounts)")
+async def global_webhook(request: Request, provider: str) -> Response:
+    return await _handle(request, provider, None)
+
+
+@router.post("/{provider}/{tenant}", summary="A provider's report (a tenant's own accounts)")
+async def tenant_webhook(request: Request, provider: str, tenant: str) -> Response:
+    return await _handle(request, provider, tenant)
+
+
+async def _handle(request: Request, provider: str, tenant: str | None) -> Response:
+    state = request.app.state
+    services = state.services
+    pool = state.webhook_pool
+    adapter_found = pool.named(tenant or GLOBAL_SCOPE, provider)
+    if adapter_found is None:
+        raise ApiError(404, "not_found", f"No provider {provider!r} is configured here.")
+    adapter = adapter_found.adapter
+    raw = await request.body()
+    public = services.settings.public_url.rstrip("/")
+    query = request.url.query
+    webhook = WebhookRequest(
+        method=request.method,
+        url=f"{public}{request.url.path}" + (f"?{query}" if query else ""),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=raw,
+    )
+    try:
+        adapter.verify(webhook)
+        reports = adapter.parse(webhook)
+    except SignatureError as exc:
+        log.warning("webhook refused", provider=provider, reason=str(exc))
+        raise ApiError(
+            401, "invalid_signature", f"The {provider} signature does not verify."
+        ) from None
+
+    def apply() -> None:
+        with services.store.transaction() as conn:
+            tenants = None
+            if tenant is not None:
+                found = conn.execute(select(Tenant.id).where(Tenant.slug == tenant)).scalar()
+                if found is None:
+                    raise ApiError(404, "not_found", f"No tenant {tenant!r}.")
+                tenants = [found]
+            apply_reports(
+                conn,
+                provider,
+                reports,
+                now=services.clock.now(),
+                tenants=tenants,
+                replies_inline=adapter.replies_inline,
+                accounts_changed=services.accounts_changed,
+            )
+
+    await run_in_threadpool(apply)
+    content_type, body = adapter.webhook_reply(reports)
+    return Response(content=body, media_type=content_type)

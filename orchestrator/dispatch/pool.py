@@ -1,0 +1,110 @@
+"""The providers a worker can send through: adapters built lazily from the current channel
+config (per tenant), with their breaker state, sharing one HTTP client."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from channels.base import Adapter
+from channels.registry import adapter_class
+from orchestrator.clock import Clock
+from orchestrator.configuration import ConfigSet
+from orchestrator.dispatch.limits import CircuitBreaker
+from orchestrator.domain import Channel
+from orchestrator.errors import ConfigError
+from orchestrator.logs import get_logger
+from orchestrator.providers import ProviderConfig
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """One provider of a channel, ready to send."""
+
+    name: str
+    adapter: Adapter
+    config: ProviderConfig
+
+    @property
+    def limited_content_only(self) -> bool:
+        """Automated calls may only carry a limited-content message (12 CFR 1006.2(j))."""
+        return bool(getattr(self.adapter.settings, "require_limited_content", False))
+
+
+class ProviderPool:
+    """Parameters:
+    config: the current configuration (hot-reloaded: a new version builds new adapters).
+    breaker: the shared circuit breakers.
+    clock: handed to adapters.
+    http: the shared HTTP client; one is made if not given (tests inject a transport).
+    """
+
+    def __init__(
+        self,
+        config: Callable[[], ConfigSet],
+        breaker: CircuitBreaker,
+        clock: Clock,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.config = config
+        self.breaker = breaker
+        self.clock = clock
+        self.http = http or httpx.Client(limits=httpx.Limits(max_connections=200))
+        self._built: dict[tuple[str, str, str, int], Adapter] = {}
+        self._lock = threading.Lock()
+
+    def providers(self, tenant: str, channel: Channel) -> list[Provider]:
+        """The channel's providers in configured order (adapters that cannot be built, e.g. a
+        missing credential, are left out and logged)."""
+        config = self.config()
+        found = []
+        for index, provider in enumerate(config.channels_for(tenant).providers(channel)):
+            adapter = self._adapter(config.version, tenant, channel, index, provider)
+            if adapter is not None:
+                found.append(Provider(provider.adapter, adapter, provider))
+        return found
+
+    def available(
+        self, tenant: str, channel: Channel, *, avoid: frozenset[str] = frozenset()
+    ) -> list[Provider]:
+        """Providers whose circuit lets a send through, those in ``avoid`` (e.g. the one
+        that just failed this task) last."""
+        usable = [
+            p
+            for p in self.providers(tenant, channel)
+            if self.breaker.allows(p.name, p.config.breaker)
+        ]
+        return sorted(usable, key=lambda p: p.name in avoid)
+
+    def named(self, tenant: str, name: str) -> Provider | None:
+        for channel in Channel:
+            for provider in self.providers(tenant, channel):
+                if provider.name == name:
+                    return provider
+        return None
+
+    def _adapter(
+        self, version: str, tenant: str, channel: Channel, index: int, provider: ProviderConfig
+    ) -> Adapter | None:
+        key = (version, tenant, channel.value, index)
+        with self._lock:
+            built = self._built.get(key)
+            if built is not None:
+                return built
+            try:
+                built = adapter_class(provider.adapter).from_config(
+                    provider.settings,
+                    http=self.http,
+                    clock=self.clock,
+                    path=f"channels.{channel}.providers[{index}].settings",
+                )
+            except ConfigError as exc:
+                log.error("provider unusable", provider=provider.adapter, error=str(exc))
+                return None
+            self._built[key] = built
+            return built

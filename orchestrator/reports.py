@@ -1,0 +1,449 @@
+"""Applying what providers report: delivery statuses, call outcomes and borrowers' replies.
+
+Every report is stored once (``delivery_reports``, keyed by the adapter's dedupe key), so a
+replayed webhook changes nothing. An attempt's status only moves forward (queued → sent →
+delivered / undelivered / failed / bounced): a late ``sent`` never overwrites ``delivered``,
+whatever order the reports arrive in. Call outcomes become the facts the compliance engine
+counts (a conversation starts Regulation F's 7-day call pause); a STOP becomes an opt-out at
+once, cancelling what it forbids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from channels.base import Report, ReportKind
+from orchestrator import ledger
+from orchestrator.accounts import record_provider_event
+from orchestrator.domain import (
+    CallOutcome,
+    Channel,
+    ContactKind,
+    DeliveryStatus,
+    EventType,
+    Purpose,
+    TaskStatus,
+)
+from orchestrator.logs import mask_text
+from orchestrator.metrics import DELIVERY_REPORTS
+from orchestrator.store.db import dialect_insert
+from orchestrator.store.tables import Account, Attempt, ContactPoint, DeliveryReport, Task
+
+AccountsChanged = Callable[[Connection, int, set[int], datetime], None]
+
+_FAILED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
+_TASK_AFTER = {
+    DeliveryStatus.QUEUED: TaskStatus.SENT,
+    DeliveryStatus.SENT: TaskStatus.SENT,
+    DeliveryStatus.DELIVERED: TaskStatus.DELIVERED,
+    DeliveryStatus.UNDELIVERED: TaskStatus.FAILED,
+    DeliveryStatus.FAILED: TaskStatus.FAILED,
+    DeliveryStatus.BOUNCED: TaskStatus.FAILED,
+}
+_CALL_EVENTS = {
+    CallOutcome.PROMISE_TO_PAY: EventType.PROMISE_TO_PAY,
+    CallOutcome.DISPUTE: EventType.DISPUTE,
+    CallOutcome.CEASE_REQUEST: EventType.CEASE_COMMUNICATION,
+}
+CONFIRMATION_STEP = "system.opt_out_confirmation"
+
+
+@dataclass(slots=True)
+class Applied:
+    new: int = 0
+    duplicates: int = 0
+    unmatched: int = 0
+    changed: dict[int, set[int]] = field(default_factory=dict)  # tenant → accounts
+
+
+def apply_reports(
+    conn: Connection,
+    provider: str,
+    reports: Sequence[Report],
+    *,
+    now: datetime,
+    tenants: Sequence[int] | None,
+    replies_inline: bool,
+    accounts_changed: AccountsChanged,
+) -> Applied:
+    """Apply ``reports`` from ``provider`` inside the caller's transaction.
+
+    Parameters:
+      tenants: whose accounts an inbound message may concern (those using this provider
+        account); ``None`` for every tenant.
+      replies_inline: the provider's webhook answer reaches the borrower (Twilio), so no
+        separate opt-out confirmation is sent.
+      accounts_changed: re-plans accounts whose events changed (holds stop what they forbid).
+    """
+    applied = Applied()
+    for report in reports:
+        DELIVERY_REPORTS.labels(provider, report.kind.value).inc()
+        attempt = (
+            _attempt_for(conn, provider, report) if report.kind is not ReportKind.INBOUND else None
+        )
+        stored = conn.execute(
+            dialect_insert(conn, DeliveryReport)
+            .values(
+                provider=provider,
+                dedupe_key=report.dedupe_key[:200],
+                kind=report.kind.value,
+                attempt_id=attempt.id if attempt is not None else None,
+                status=report.status.value if report.status else None,
+                payload=_payload(report),
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["provider", "dedupe_key"])
+            .returning(DeliveryReport.id)
+        ).scalar()
+        if stored is None:
+            applied.duplicates += 1
+            continue
+        applied.new += 1
+        if report.kind is ReportKind.INBOUND:
+            _inbound(conn, provider, report, now, tenants, replies_inline, applied)
+        elif attempt is None:
+            applied.unmatched += 1
+        elif report.kind is ReportKind.CALL:
+            _call(conn, attempt, report, now, applied)
+        else:
+            _delivery(conn, attempt, report, now, applied)
+    for tenant_id, ids in applied.changed.items():
+        accounts_changed(conn, tenant_id, ids, now)
+    return applied
+
+
+def _attempt_for(conn: Connection, provider: str, report: Report) -> Any:
+    if report.attempt_ref:
+        found = conn.execute(sa.select(Attempt).where(Attempt.ref == report.attempt_ref)).first()
+        if found is not None:
+            return found
+    if report.provider_message_id:
+        return conn.execute(
+            sa.select(Attempt).where(
+                Attempt.provider == provider,
+                Attempt.provider_message_id == report.provider_message_id,
+            )
+        ).first()
+    return None
+
+
+def _rank(status: str) -> int:
+    try:
+        return DeliveryStatus(status).rank
+    except ValueError:
+        return -1  # reserved / unknown: any report tells us more
+
+
+def _delivery(
+    conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied
+) -> None:
+    status = report.status
+    if status is None:
+        return
+    if (
+        _rank(status.value) <= _rank(attempt.status)
+        and attempt.status != DeliveryStatus.SENDING.value
+    ):
+        return  # late or repeated: a status never moves backwards
+    conn.execute(
+        sa.update(Attempt)
+        .where(Attempt.id == attempt.id)
+        .values(
+            status=status.value,
+            provider_message_id=attempt.provider_message_id or report.provider_message_id,
+            contact_kind=(
+                ContactKind.ATTEMPT.value
+                if attempt.contact_kind == ContactKind.RESERVED.value
+                else attempt.contact_kind
+            ),
+            error_code=report.error_code or attempt.error_code,
+            lease_until=None,
+            updated_at=now,
+        )
+    )
+    notes = [
+        f"{attempt.channel} {status} ({attempt.provider}"
+        + (f" {report.error_code})" if report.error_code else ")")
+    ]
+    task_status = _TASK_AFTER[status]
+    if report.invalid_address:
+        _invalidate(conn, attempt, f"{attempt.provider} {report.error_code or status}", now)
+        notes.append(f"{mask_text(attempt.address)} marked invalid")
+    if report.opted_out:
+        record_provider_event(
+            conn,
+            attempt.account_id,
+            EventType.OPT_OUT,
+            Channel(attempt.channel),
+            now,
+            source="provider",
+        )
+        notes.append(f"opt-out on {attempt.channel} recorded")
+        applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
+    if status in _FAILED and report.invalid_address and _fail_over(conn, attempt, now):
+        task_status = None
+        notes.append("trying the next channel")
+    if task_status is not None:
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == attempt.task_id, Task.status.in_(_before(task_status)))
+            .values(status=task_status.value, updated_at=now)
+        )
+    ledger.append(
+        conn, [_entry(attempt, now, f"delivery.{status}", "; ".join(notes), report.error_code)]
+    )
+
+
+def _before(status: TaskStatus) -> list[str]:
+    """Task statuses a report may move on from (never back from a final one)."""
+    order = [TaskStatus.SENDING, TaskStatus.UNKNOWN, TaskStatus.SENT]
+    if status is TaskStatus.SENT:
+        return [s.value for s in order[:2]]
+    return [s.value for s in order]
+
+
+def _fail_over(conn: Connection, attempt: Any, now: datetime) -> bool:
+    """A hard bounce on a task that has fallback routes left: plan the next one now (the
+    sweeper queues it, dispatch re-checks every rule for the new channel)."""
+    task = conn.execute(sa.select(Task).where(Task.id == attempt.task_id)).one()
+    if not task.fallback or task.expires_at <= now:
+        return False
+    (channel, template), *rest = task.fallback
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(
+                Task.id == task.id,
+                Task.status.in_([TaskStatus.SENT.value, TaskStatus.SENDING.value]),
+            )
+            .values(
+                status=TaskStatus.PLANNED.value,
+                channel=channel,
+                template=template,
+                fallback=rest,
+                not_before=now,
+                not_after=task.expires_at,
+                updated_at=now,
+            )
+        ).rowcount
+    )
+
+
+def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied) -> None:
+    outcome = report.call_outcome
+    if outcome is None:
+        return
+    kind = outcome.contact_kind
+    status = report.status or (
+        DeliveryStatus.UNDELIVERED
+        if kind is ContactKind.NOT_CONNECTED
+        else DeliveryStatus.DELIVERED
+    )
+    conn.execute(
+        sa.update(Attempt)
+        .where(Attempt.id == attempt.id)
+        .values(
+            call_outcome=outcome.value,
+            contact_kind=kind.value,
+            status=status.value if _rank(status.value) > _rank(attempt.status) else attempt.status,
+            lease_until=None,
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        sa.update(Task)
+        .where(Task.id == attempt.task_id, Task.status.in_(_before(TaskStatus.DELIVERED)))
+        .values(status=_TASK_AFTER.get(status, TaskStatus.DELIVERED).value, updated_at=now)
+    )
+    notes = [
+        f"call ended: {outcome.value.replace('_', ' ')} — counted as {kind.value.replace('_', ' ')}"
+    ]
+    event = _CALL_EVENTS.get(outcome)
+    if event is not None:
+        until, amount = _promise(report.details)
+        record_provider_event(
+            conn,
+            attempt.account_id,
+            event,
+            None,
+            now,
+            source="call",
+            amount=amount,
+            until=until if event is EventType.PROMISE_TO_PAY else None,
+        )
+        notes.append(f"{event.value.replace('_', ' ')} recorded")
+        applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
+    if outcome is CallOutcome.WRONG_NUMBER:
+        _invalidate(
+            conn, attempt, "wrong number (call outcome)", now, channels=(Channel.CALL, Channel.SMS)
+        )
+        notes.append(f"{mask_text(attempt.address)} is not the borrower's: marked invalid")
+        applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
+    if kind is ContactKind.CONVERSATION:
+        applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
+    ledger.append(conn, [_entry(attempt, now, f"call.{outcome.value}", "; ".join(notes), None)])
+
+
+def _promise(details: Any) -> tuple[date | None, Decimal | None]:
+    """The promised date and amount a dialer reported (bad values are left out: the
+    promise is still recorded)."""
+    until = amount = None
+    text = details.get("promise_date") or details.get("date")
+    if text:
+        try:
+            until = date.fromisoformat(str(text))
+        except ValueError:
+            until = None
+    raw_amount = details.get("promise_amount") or details.get("amount")
+    if raw_amount:
+        try:
+            amount = Decimal(str(raw_amount))
+        except InvalidOperation:
+            amount = None
+    return until, amount
+
+
+def _inbound(
+    conn: Connection,
+    provider: str,
+    report: Report,
+    now: datetime,
+    tenants: Sequence[int] | None,
+    replies_inline: bool,
+    applied: Applied,
+) -> None:
+    if not report.sender:
+        applied.unmatched += 1
+        return
+    query = (
+        sa.select(Account.id, Account.tenant_id)
+        .join(ContactPoint, ContactPoint.account_id == Account.id)
+        .where(ContactPoint.channel == Channel.SMS.value, ContactPoint.address == report.sender)
+    )
+    if tenants is not None:
+        query = query.where(Account.tenant_id.in_(tenants))
+    accounts = conn.execute(query.distinct()).all()
+    if not accounts:
+        applied.unmatched += 1
+        return
+    intent = report.details.get("intent", "opt_out" if report.opted_out else "other")
+    for account in accounts:
+        if report.opted_out:
+            record_provider_event(
+                conn, account.id, EventType.OPT_OUT, Channel.SMS, now, source="inbound"
+            )
+            message = f"the borrower replied to stop texts ({provider}): SMS opt-out recorded"
+            if not replies_inline:
+                _plan_confirmation(conn, account, now)
+                message += "; one confirmation text planned"
+            applied.changed.setdefault(account.tenant_id, set()).add(account.id)
+        elif intent == "opt_in":
+            record_provider_event(
+                conn, account.id, EventType.OPT_IN, Channel.SMS, now, source="inbound"
+            )
+            message = f"the borrower replied to resume texts ({provider}): SMS opt-in recorded"
+            applied.changed.setdefault(account.tenant_id, set()).add(account.id)
+        else:
+            message = f"the borrower replied by SMS ({provider}, {intent}); kept with the report"
+        ledger.append(
+            conn,
+            [
+                ledger.entry(
+                    tenant_id=account.tenant_id,
+                    account_id=account.id,
+                    at=now,
+                    kind=f"inbound.{intent}",
+                    message=message,
+                    channel=Channel.SMS.value,
+                )
+            ],
+        )
+
+
+def _plan_confirmation(conn: Connection, account: Any, now: datetime) -> None:
+    """The one confirmation an opt-out is owed (CTIA 5.1.2), when the provider cannot answer
+    inline: a task with its own purpose, which the opt-out hold lets through and nothing
+    else."""
+    conn.execute(
+        dialect_insert(conn, Task)
+        .values(
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            strategy="system",
+            step=CONFIRMATION_STEP,
+            variant="",
+            channel=Channel.SMS.value,
+            template="opt_out_confirmation",
+            purpose=Purpose.OPT_OUT_CONFIRMATION.value,
+            fallback=[],
+            local_date=now.date(),
+            not_before=now,
+            not_after=now + timedelta(hours=12),
+            expires_at=now + timedelta(days=1),
+            status=TaskStatus.PLANNED.value,
+            reasons=[],
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "account_id", "step", "local_date"])
+    )
+
+
+def _invalidate(
+    conn: Connection,
+    attempt: Any,
+    reason: str,
+    now: datetime,
+    *,
+    channels: Sequence[Channel] | None = None,
+) -> None:
+    wanted = [c.value for c in channels] if channels else [attempt.channel]
+    conn.execute(
+        sa.update(ContactPoint)
+        .where(
+            ContactPoint.account_id == attempt.account_id,
+            ContactPoint.channel.in_(wanted),
+            ContactPoint.address == attempt.address,
+            ContactPoint.invalid_at.is_(None),
+        )
+        .values(invalid_at=now, invalid_reason=reason[:200])
+    )
+
+
+def _entry(
+    attempt: Any, now: datetime, kind: str, message: str, error: str | None
+) -> dict[str, Any]:
+    return ledger.entry(
+        tenant_id=attempt.tenant_id,
+        account_id=attempt.account_id,
+        at=now,
+        kind=kind,
+        message=message,
+        channel=attempt.channel,
+        task_id=attempt.task_id,
+        attempt_id=attempt.id,
+        data={"error_code": error} if error else None,
+    )
+
+
+def _payload(report: Report) -> dict[str, Any]:
+    return {
+        "attempt_ref": report.attempt_ref,
+        "provider_message_id": report.provider_message_id,
+        "status": report.status.value if report.status else None,
+        "call_outcome": report.call_outcome.value if report.call_outcome else None,
+        "error_code": report.error_code,
+        "invalid_address": report.invalid_address,
+        "opted_out": report.opted_out,
+        "sender": mask_text(report.sender) if report.sender else None,
+        "text": report.text,
+        "occurred_at": report.occurred_at.isoformat() if report.occurred_at else None,
+        "details": dict(report.details),
+    }

@@ -1,0 +1,39 @@
+"""The worker process: ``orchestrator worker`` runs Dramatiq on this module.
+
+Importing it configures logging, the Redis broker and the send actor. The dispatcher itself
+(store connections, HTTP client) is built lazily in each worker process, after Dramatiq forks.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from orchestrator import logs
+from orchestrator.broker import enqueue_tasks, make_broker
+from orchestrator.dispatch import Dispatcher, build_dispatch
+from orchestrator.dispatch.actor import declare_send_actor
+from orchestrator.dispatch.middleware import TaskContext
+from orchestrator.services import Services
+from orchestrator.settings import load_settings
+
+settings = load_settings()
+logs.configure(level=settings.log_level, fmt=settings.log_format)
+broker = make_broker(settings.redis_url, settings.queue_namespace)
+broker.add_middleware(TaskContext())
+
+_lock = threading.Lock()
+_dispatcher: Dispatcher | None = None
+
+
+def dispatcher() -> Dispatcher:
+    global _dispatcher
+    with _lock:
+        if _dispatcher is None:
+            services = Services.build(settings)
+            _dispatcher, _ = build_dispatch(
+                services, lambda task_id: enqueue_tasks(broker, [task_id])
+            )
+        return _dispatcher
+
+
+send_task = declare_send_actor(broker, dispatcher)

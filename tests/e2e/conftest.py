@@ -1,0 +1,186 @@
+"""An end-to-end stack in one test: the real API served over HTTP, the provider sandbox, a
+Dramatiq worker on real Redis, the scheduler's sweep and the reconciler — on a virtual clock
+shared by all of them, so compliance windows do not depend on when the suite runs."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from dramatiq import Worker
+from dramatiq.brokers.redis import RedisBroker
+
+from channels.sandbox import OutcomeRates, RunningSandbox, SandboxSettings, running_sandbox
+from channels.sandbox.credentials import sandbox_credentials
+from orchestrator.api.app import create_app
+from orchestrator.broker import enqueue_tasks
+from orchestrator.configuration import ConfigSource
+from orchestrator.dispatch import Dispatcher, Reconciler, build_dispatch
+from orchestrator.dispatch.actor import declare_send_actor
+from orchestrator.scheduler import sweep
+from orchestrator.services import Services
+from orchestrator.settings import load_settings
+from orchestrator.store.tables import Attempt, Task
+from orchestrator.tenancy import Role, create_tenant, issue_key
+
+PROFILE = {
+    "lender_name": "Acme Lending",
+    "support_phone": "+1 212 555 0100",
+    "payment_url": "https://pay.acme.example/{reference}",
+    "contact_person": "Sam Rivera",
+}
+
+
+@pytest.fixture(scope="session")
+def provider_env() -> Iterator[dict[str, str]]:
+    """Every provider credential, in this process's environment for the whole run (the
+    adapters and the sandbox read the same variables)."""
+    values = sandbox_credentials()
+    patch = pytest.MonkeyPatch()
+    for name, value in values.items():
+        patch.setenv(name, value)
+    yield values
+    patch.undo()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    services: Services
+    api_url: str
+    http: httpx.Client  # authenticated as the tenant
+    sandbox: RunningSandbox
+    broker: RedisBroker
+    dispatcher: Dispatcher
+    reconciler: Reconciler
+    tenant_id: int
+    workers: list[Worker] = field(default_factory=list)
+
+    @property
+    def store(self) -> Any:
+        return self.services.store
+
+    @property
+    def clock(self) -> Any:
+        return self.services.clock
+
+    def tick(self) -> None:
+        """One scheduler pass: queue due tasks, then reconcile expired leases."""
+        now = self.clock.now()
+        result = sweep(self.store, now, stale=timedelta(minutes=5))
+        enqueue_tasks(self.broker, result.queued + result.requeued)
+        self.reconciler.run(now)
+
+    def start_worker(self, threads: int = 4) -> Worker:
+        worker = Worker(self.broker, worker_threads=threads, worker_timeout=50)
+        worker.start()
+        self.workers.append(worker)
+        return worker
+
+    def fault(self, provider: str, **settings: Any) -> None:
+        response = httpx.put(f"{self.sandbox.base_url}/_sandbox/faults/{provider}", json=settings)
+        response.raise_for_status()
+
+    def sandbox_messages(self, provider: str | None = None) -> list[dict[str, Any]]:
+        params = {"kind": "message", **({"provider": provider} if provider else {})}
+        response = httpx.get(f"{self.sandbox.base_url}/_sandbox/log", params=params)
+        response.raise_for_status()
+        body = response.json()
+        return body["entries"] if isinstance(body, dict) else body
+
+    def tasks(self) -> list[Any]:
+        with self.store.snapshot() as conn:
+            return list(conn.execute(sa.select(Task).order_by(Task.id)))
+
+    def attempts(self) -> list[Any]:
+        with self.store.snapshot() as conn:
+            return list(conn.execute(sa.select(Attempt).order_by(Attempt.id)))
+
+    def wait_until(self, condition: Callable[[], bool], *, timeout: float = 20, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            self.tick()
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+@pytest.fixture
+def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_path, monkeypatch):
+    """Builds a stack; its sandbox outcome rates can be chosen per test."""
+    made: list[tuple[Any, ...]] = []
+
+    def build(outcomes: OutcomeRates | None = None, *, seed: int = 7) -> Stack:
+        port = free_port()
+        api_url = f"http://127.0.0.1:{port}"
+        sandbox_cm = running_sandbox(
+            SandboxSettings(
+                port=0,
+                smtp_port=0,
+                log=tmp_path / "sandbox.jsonl",
+                callback_base=f"{api_url}/v1/webhooks",
+                seed=seed,
+                callback_delay_seconds=0.01,
+                outcomes=outcomes or OutcomeRates(delivered=1.0, bounced=0.0),
+            ),
+            clock=clock,
+        )
+        sandbox = sandbox_cm.__enter__()
+        monkeypatch.setenv("ORCHESTRATOR_SANDBOX_URL", sandbox.base_url)
+        monkeypatch.setenv("ORCHESTRATOR_SANDBOX_SMTP", f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}")
+        settings = load_settings(
+            redis_url=redis_url, queue_namespace=redis_namespace, public_url=api_url
+        )
+        config = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)
+        services = Services.build(settings, clock=clock, store=store, config=config)
+        broker = RedisBroker(url=redis_url, namespace=redis_namespace)
+        dispatcher, reconciler = build_dispatch(
+            services, lambda task_id: enqueue_tasks(broker, [task_id]), sleep=lambda s: time.sleep(min(s, 0.05))
+        )
+        declare_send_actor(broker, lambda: dispatcher, min_backoff_ms=50, max_backoff_ms=200)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(500):
+            if server.started:
+                break
+            time.sleep(0.01)
+        with store.transaction() as conn:
+            tenant_id = create_tenant(conn, "acme", name="Acme Lending", now=clock.now(), profile=PROFILE)
+            key = issue_key(conn, tenant_id, role=Role.OPS, now=clock.now())
+        http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        stack = Stack(services, api_url, http, sandbox, broker, dispatcher, reconciler, tenant_id)
+        made.append((stack, server, thread, sandbox_cm))
+        return stack
+
+    yield build
+    for stack, server, thread, sandbox_cm in made:
+        for worker in stack.workers:
+            worker.stop(timeout=5000)
+        stack.http.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+        sandbox_cm.__exit__(None, None, None)
+        stack.broker.close()
+
+
+@pytest.fixture
+def stack(stack_factory) -> Stack:
+    return stack_factory()
