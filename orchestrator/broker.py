@@ -18,7 +18,7 @@ SEND_ACTOR = "send_task"
 def make_broker(redis_url: str, namespace: str) -> RedisBroker:
     """A Redis broker under ``namespace`` (so several deployments or test runs can share a
     Redis), made the global broker for actors declared afterwards."""
-    broker = RedisBroker(url=redis_url, namespace=namespace)
+    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     dramatiq.set_broker(broker)
     return broker
 

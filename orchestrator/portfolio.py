@@ -210,7 +210,7 @@ class PortfolioPlanner:
 
 
 def _is_reservation_of(contact: Any, task: Any) -> bool:
-    return contact.at == task.not_before and contact.channel.value == task.channel
+    return bool(contact.at == task.not_before and contact.channel.value == task.channel)
 
 
 def _revision(task: Any, choice: Any, now: datetime) -> tuple[str, dict[str, Any] | None]:

@@ -172,7 +172,7 @@ def _delivery(
         f"{attempt.channel} {status} ({attempt.provider}"
         + (f" {report.error_code})" if report.error_code else ")")
     ]
-    task_status = _TASK_AFTER[status]
+    task_status: TaskStatus | None = _TASK_AFTER[status]
     if report.invalid_address:
         _invalidate(conn, attempt, f"{attempt.provider} {report.error_code or status}", now)
         notes.append(f"{mask_text(attempt.address)} marked invalid")

@@ -76,7 +76,9 @@ class LeaderLock:
 
     def holder(self) -> str | None:
         value = self.client.get(self.key)
-        return value.decode() if value else None
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,11 @@ def html_report(summary: Summary, *, title: str) -> str:
         days[day][channel] = count
     ordered = sorted(days)
     width, height, pad = 960, 320, 40
-    top = max((sum(v.values()) for v in days.values()), default=1) or 1
+    top: float = max((sum(v.values()) for v in days.values()), default=1) or 1
     bar = (width - 2 * pad) / max(len(ordered), 1)
     rects = []
     for i, day in enumerate(ordered):
-        y = height - pad
+        y: float = height - pad
         for channel in ("sms", "email", "push", "call"):
             count = days[day].get(channel, 0)
             if not count:

@@ -53,7 +53,7 @@ def worker(
     runtime.open_store(config)
     runtime.open_redis(config)
     sys.exit(
-        dramatiq_main(
+        dramatiq_main(  # type: ignore[no-untyped-call]
             [
                 "orchestrator.worker",
                 "--processes",

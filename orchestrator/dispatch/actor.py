@@ -30,8 +30,7 @@ def declare_send_actor(
     def send_task(task_id: int) -> str:
         return dispatcher().send(task_id).value
 
-    return dramatiq.actor(
-        send_task,
+    declare = dramatiq.actor(
         broker=broker,
         actor_name=SEND_ACTOR,
         queue_name=SEND_QUEUE,
@@ -40,3 +39,4 @@ def declare_send_actor(
         max_backoff=max_backoff_ms,
         time_limit=600_000,
     )
+    return declare(send_task)

@@ -8,6 +8,7 @@ from typing import Any
 
 import dramatiq
 import structlog
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 from prometheus_client import Histogram
 
@@ -22,9 +23,7 @@ PROCESSING = Histogram(
 class TaskContext(Middleware):
     """Binds ``task`` and ``message_id`` to the log context for the message's lifetime."""
 
-    def before_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message[Any]
-    ) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         structlog.contextvars.bind_contextvars(
             task=message.args[0] if message.args else None, message_id=message.message_id
         )
@@ -33,7 +32,7 @@ class TaskContext(Middleware):
     def after_process_message(
         self,
         broker: dramatiq.Broker,
-        message: dramatiq.Message[Any],
+        message: MessageProxy,
         *,
         result: Any = None,
         exception: BaseException | None = None,
@@ -44,4 +43,6 @@ class TaskContext(Middleware):
             PROCESSING.labels(outcome).observe(time.perf_counter() - started)
         structlog.contextvars.clear_contextvars()
 
-    after_skip_message = after_process_message
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        message.options.pop("orchestrator_started", None)
+        structlog.contextvars.clear_contextvars()

@@ -137,7 +137,7 @@ def normalise_phone(value: str, region: str | None = None) -> str:
         ) from None
     # Checking the country code's main region first is exact (a number valid for a region is
     # valid) and skips trying every region that shares the code (+1 has 25).
-    main_region = phonenumbers.region_code_for_country_code(number.country_code)
+    main_region = phonenumbers.region_code_for_country_code(number.country_code or 0)
     if not (
         phonenumbers.is_valid_number_for_region(number, main_region)
         or phonenumbers.is_valid_number(number)

@@ -11,6 +11,7 @@ import yaml
 
 from channels.registry import adapter_class, adapters
 from orchestrator.clock import SystemClock
+from orchestrator.configuration import interpolate
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError
 
@@ -41,7 +42,8 @@ def test_unknown_adapter_names_the_known_ones() -> None:
 
 
 def test_default_config_builds_every_adapter(credentials) -> None:
-    document = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    # Read as the service reads it: ${NAME:-default} resolved (here with no overrides set).
+    document = yaml.safe_load(interpolate(CONFIG.read_text(encoding="utf-8"), str(CONFIG), env={}))
     built = []
     with httpx.Client() as http:
         for channel, block in document["channels"].items():

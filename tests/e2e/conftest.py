@@ -110,7 +110,9 @@ class Stack:
         with self.store.snapshot() as conn:
             return list(conn.execute(sa.select(Attempt).order_by(Attempt.id)))
 
-    def wait_until(self, condition: Callable[[], bool], *, timeout: float = 20, what: str = "") -> None:
+    def wait_until(
+        self, condition: Callable[[], bool], *, timeout: float = 20, what: str = ""
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if condition():
@@ -142,7 +144,9 @@ def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_pa
         )
         sandbox = sandbox_cm.__enter__()
         monkeypatch.setenv("ORCHESTRATOR_SANDBOX_URL", sandbox.base_url)
-        monkeypatch.setenv("ORCHESTRATOR_SANDBOX_SMTP", f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}")
+        monkeypatch.setenv(
+            "ORCHESTRATOR_SANDBOX_SMTP", f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}"
+        )
         settings = load_settings(
             redis_url=redis_url, queue_namespace=redis_namespace, public_url=api_url
         )
@@ -150,7 +154,9 @@ def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_pa
         services = Services.build(settings, clock=clock, store=store, config=config)
         broker = RedisBroker(url=redis_url, namespace=redis_namespace)
         dispatcher, reconciler = build_dispatch(
-            services, lambda task_id: enqueue_tasks(broker, [task_id]), sleep=lambda s: time.sleep(min(s, 0.05))
+            services,
+            lambda task_id: enqueue_tasks(broker, [task_id]),
+            sleep=lambda s: time.sleep(min(s, 0.05)),
         )
         declare_send_actor(broker, lambda: dispatcher, min_backoff_ms=50, max_backoff_ms=200)
         server = uvicorn.Server(
@@ -163,9 +169,13 @@ def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_pa
                 break
             time.sleep(0.01)
         with store.transaction() as conn:
-            tenant_id = create_tenant(conn, "acme", name="Acme Lending", now=clock.now(), profile=PROFILE)
+            tenant_id = create_tenant(
+                conn, "acme", name="Acme Lending", now=clock.now(), profile=PROFILE
+            )
             key = issue_key(conn, tenant_id, role=Role.OPS, now=clock.now())
-        http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        http = httpx.Client(
+            base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
         stack = Stack(services, api_url, http, sandbox, broker, dispatcher, reconciler, tenant_id)
         made.append((stack, server, thread, sandbox_cm))
         return stack
