@@ -9,6 +9,7 @@ virtual time.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -57,3 +58,43 @@ class VirtualClock:
             if instant < self._now:
                 raise ValueError("time does not run backwards")
             self._now = instant.astimezone(UTC)
+
+
+class ScaledClock:
+    """Time that starts at ``start`` and runs ``speed`` times as fast as the wall clock.
+
+    Used by the demo (a day in a few minutes) and by tests whose worker processes must agree
+    with the test on what time it is. ``speed=1`` is the wall clock shifted to ``start``.
+
+    Parameters:
+      start: the instant this clock shows when it is created.
+      speed: virtual seconds per real second.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ScaledClock needs a timezone-aware start instant")
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self._start = start.astimezone(UTC)
+        self._speed = speed
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        elapsed = (time.monotonic() - self._origin) * self._speed
+        return self._start + timedelta(seconds=elapsed)
+
+
+def clock_from_setting(value: str | None) -> Clock:
+    """``None`` → the wall clock; ``2026-11-02T15:00:00Z`` or ``2026-11-02T15:00:00Z@3600``
+    (start, and virtual seconds per real second) → a :class:`ScaledClock`."""
+    if not value:
+        return SystemClock()
+    start, _, speed = value.partition("@")
+    try:
+        instant = datetime.fromisoformat(start.strip().replace("Z", "+00:00"))
+        return ScaledClock(instant, float(speed) if speed else 1.0)
+    except ValueError:
+        raise ValueError(
+            f"ORCHESTRATOR_CLOCK {value!r} is not START[@SPEED], e.g. 2026-11-02T15:00:00Z@60"
+        ) from None

@@ -9,7 +9,7 @@ from datetime import datetime
 import redis
 from sqlalchemy.engine import Connection
 
-from orchestrator.clock import Clock, SystemClock
+from orchestrator.clock import Clock, clock_from_setting
 from orchestrator.configuration import ConfigSource
 from orchestrator.errors import ServiceUnavailable
 from orchestrator.portfolio import PortfolioPlanner
@@ -46,7 +46,7 @@ class Services:
         config: ConfigSource | None = None,
         require_redis: bool = True,
     ) -> Services:
-        clock = clock or SystemClock()
+        clock = clock or clock_from_setting(settings.clock)
         if store is None:
             store = Store.connect(settings.effective_database_url, pool_size=settings.db_pool_size)
             require_current(store.engine)

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
       ORCHESTRATOR_PUBLIC_URL: the URL providers reach our webhooks at.
       ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker.
       ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
+      ORCHESTRATOR_CLOCK: run on virtual time, ``START[@SPEED]`` (demo and tests only).
     """
 
     model_config = SettingsConfigDict(
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     sandbox_url: str = "http://127.0.0.1:8900"
     queue_namespace: str = "orchestrator"
     log_format: str = "console"
+    # A virtual clock for demos and tests: START[@SPEED] (e.g. 2026-11-02T15:00:00Z@60).
+    clock: str | None = None
     log_level: str = "INFO"
     # Bounded work per request and per statement.
     batch_limit: int = 10_000

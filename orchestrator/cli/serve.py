@@ -48,21 +48,21 @@ def worker(
     import sys
 
     from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
 
     config = runtime.settings()
     runtime.open_store(config)
     runtime.open_redis(config)
-    sys.exit(
-        dramatiq_main(  # type: ignore[no-untyped-call]
-            [
-                "orchestrator.worker",
-                "--processes",
-                str(processes),
-                "--threads",
-                str(threads),
-                "--queues",
-                "send",
-                "--skip-logging",
-            ]
-        )
+    arguments = make_argument_parser().parse_args(
+        [
+            "orchestrator.worker",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+            "--queues",
+            "send",
+            "--skip-logging",
+        ]
     )
+    sys.exit(dramatiq_main(arguments))  # type: ignore[no-untyped-call]

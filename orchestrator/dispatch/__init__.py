@@ -41,6 +41,7 @@ def build_dispatch(
     namespace = services.settings.queue_namespace
     breaker = CircuitBreaker(services.redis, namespace)
     pool = ProviderPool(services.config.get, breaker, services.clock, http)
-    limiter = RateLimiter(services.redis, namespace, sleep=sleep)
+    # The bucket runs on Redis's clock: waiting for it always takes real time.
+    limiter = RateLimiter(services.redis, namespace)
     dispatcher = Dispatcher(services, pool, limiter, enqueue, sleep=sleep)
     return dispatcher, Reconciler(services, pool, enqueue)

@@ -9,6 +9,9 @@ import dramatiq
 
 from orchestrator.broker import SEND_ACTOR, SEND_QUEUE
 from orchestrator.dispatch.sending import Dispatcher, RetryLater
+from orchestrator.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def _retry_when(retries: int, exception: Exception) -> bool:
@@ -27,8 +30,9 @@ def declare_send_actor(
     """Declare ``send_task(task_id)`` on ``broker``; ``dispatcher`` is called in the worker
     process (after any fork) to get the process's dispatcher."""
 
-    def send_task(task_id: int) -> str:
-        return dispatcher().send(task_id).value
+    def send_task(task_id: int) -> None:
+        outcome = dispatcher().send(task_id)
+        log.info("task handled", outcome=outcome.value)
 
     declare = dramatiq.actor(
         broker=broker,

@@ -83,6 +83,14 @@ class RateLimiter:
         self.sleep = sleep
         self._take = client.register_script(_TAKE)
 
+    def take(self, provider: str, limit: RateLimit | None) -> float:
+        """Take one token now if there is one: returns 0, else the seconds until one frees
+        (nothing is taken then)."""
+        if limit is None:
+            return 0.0
+        key = f"{self.namespace}:ratelimit:{provider}"
+        return int(self._take(keys=[key], args=[limit.per_second, limit.capacity])) / 1000
+
     def acquire(self, provider: str, limit: RateLimit | None, *, max_wait: float) -> bool:
         """Take one token, waiting up to ``max_wait`` seconds; ``False`` if none came."""
         if limit is None:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from channels.base import OutboundMessage, Receipt
 from orchestrator import ledger
 from orchestrator.dispatch.pool import ProviderPool
+from orchestrator.dispatch.reserve import ABANDONED
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
 from orchestrator.errors import ProviderError
 from orchestrator.logs import get_logger
@@ -96,7 +97,7 @@ class Reconciler:
                 .values(
                     status=DeliveryStatus.FAILED.value,
                     contact_kind=ContactKind.FAILED.value,
-                    error_code="abandoned",
+                    error_code=ABANDONED,
                     error_message=why,
                     lease_until=None,
                     updated_at=now,

@@ -23,6 +23,7 @@ from channels.base import OutboundMessage
 from orchestrator import ledger
 from orchestrator.compliance import RulePack
 from orchestrator.dispatch.context import message_context
+from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.pool import Provider, ProviderPool
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, Purpose, TaskStatus
 from orchestrator.errors import TemplateError
@@ -35,6 +36,7 @@ from orchestrator.services import Services
 from orchestrator.store.tables import Account, Attempt, Task, Tenant
 
 LIMITED_CONTENT_TEMPLATE = "voicemail_limited"
+ABANDONED = "abandoned"  # error code of a send released by the reconciler
 _COUNTED = (
     ContactKind.ATTEMPT.value,
     ContactKind.CONVERSATION.value,
@@ -52,6 +54,15 @@ class Outcome(StrEnum):
     FAILED_OVER = "failed_over"  # refused for good here: the next provider or channel is queued
     FAILED = "failed"
     AMBIGUOUS = "ambiguous"  # the provider may have acted: the reconciler finds out
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """The chosen provider's rate limit is used up: nothing was written; try again after
+    ``wait`` seconds (our own throttling is not a provider failure and costs no attempt)."""
+
+    provider: str
+    wait: float
 
 
 class RetryLater(Exception):
@@ -82,17 +93,18 @@ class Reserver:
       pool: the providers.
     """
 
-    def __init__(self, services: Services, pool: ProviderPool) -> None:
+    def __init__(self, services: Services, pool: ProviderPool, limiter: RateLimiter) -> None:
         self.services = services
         self.store = services.store
         self.clock = services.clock
         self.pool = pool
+        self.limiter = limiter
 
-    def reserve(self, task_id: int) -> Claim | Outcome:
+    def reserve(self, task_id: int) -> Claim | Outcome | Throttled:
         """The claim to send, or the outcome when there is nothing to send now."""
         return self._claim(task_id)
 
-    def _claim(self, task_id: int) -> Claim | Outcome:
+    def _claim(self, task_id: int) -> Claim | Outcome | Throttled:
         config = self.services.config.get()
         with self.store.snapshot() as conn:
             account_id = conn.execute(sa.select(Task.account_id).where(Task.id == task_id)).scalar()
@@ -161,10 +173,14 @@ class Reserver:
             if choice.send_at > now:
                 return self._hold(conn, task, choice, now)
             DECISIONS.labels("send", route.channel.value, "allowed").inc()
+            # Providers that failed this task go last; a send we abandoned ourselves (a crash,
+            # reconciled) says nothing against the provider.
             avoid = frozenset(
                 conn.execute(
                     sa.select(Attempt.provider).where(
-                        Attempt.task_id == task.id, Attempt.contact_kind == ContactKind.FAILED.value
+                        Attempt.task_id == task.id,
+                        Attempt.contact_kind == ContactKind.FAILED.value,
+                        Attempt.error_code != ABANDONED,
                     )
                 ).scalars()
             )
@@ -186,6 +202,9 @@ class Reserver:
                 )
                 raise RetryLater(f"no {route.channel} provider available")
             provider = providers[0]
+            wait = self.limiter.take(provider.name, provider.config.rate_limit)
+            if wait > 0:
+                return Throttled(provider.name, wait)
             try:
                 rendered = self._render(
                     conn, account, loaded.facts, pack, route.channel, route.template, provider, now

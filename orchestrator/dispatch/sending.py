@@ -26,7 +26,7 @@ from orchestrator import ledger
 from orchestrator.accounts import record_provider_event
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.pool import ProviderPool
-from orchestrator.dispatch.reserve import Claim, Outcome, Reserver, RetryLater
+from orchestrator.dispatch.reserve import Claim, Outcome, Reserver, RetryLater, Throttled
 from orchestrator.domain import ContactKind, DeliveryStatus, EventType, TaskStatus
 from orchestrator.errors import PermanentError, TransientError
 from orchestrator.logs import get_logger, mask_text
@@ -68,12 +68,21 @@ class Dispatcher:
         self.limiter = limiter
         self.enqueue = enqueue
         self.sleep = sleep
-        self.reserver = Reserver(services, pool)
+        self.reserver = Reserver(services, pool, limiter)
 
     def send(self, task_id: int) -> Outcome:
         """Send task ``task_id`` if it is still to be sent. Raises :class:`RetryLater` when a
         transient failure should be retried after a backoff."""
-        claimed = self.reserver.reserve(task_id)
+        waited = 0.0
+        while True:
+            claimed = self.reserver.reserve(task_id)
+            if not isinstance(claimed, Throttled):
+                break
+            # Our own rate limit: wait outside any transaction, then check everything again.
+            if waited + claimed.wait > _RATE_LIMIT_WAIT:
+                raise RetryLater(f"{claimed.provider}: rate limit used up")
+            time.sleep(claimed.wait)
+            waited += claimed.wait
         if isinstance(claimed, Outcome):
             return claimed
         return self._deliver(claimed)
@@ -82,15 +91,6 @@ class Dispatcher:
 
     def _deliver(self, claim: Claim) -> Outcome:
         provider = claim.provider
-        if not self.limiter.acquire(
-            provider.name, provider.config.rate_limit, max_wait=_RATE_LIMIT_WAIT
-        ):
-            return self._retry_later(
-                claim,
-                TransientError(
-                    provider.name, "rate_limited", "the provider's rate limit is used up"
-                ),
-            )
         retry = provider.config.retry
         try:
             for attempt in tenacity.Retrying(
@@ -341,7 +341,7 @@ def _safe_to_retry(error: BaseException) -> bool:
 
 
 def _backoff(base: float, cap: float) -> Callable[[tenacity.RetryCallState], float]:
-    jitter = tenacity.wait_exponential_jitter(initial=base, max=cap)
+    jitter = tenacity.wait_exponential_jitter(multiplier=base, max=cap)
 
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

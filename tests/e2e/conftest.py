@@ -4,7 +4,11 @@ shared by all of them, so compliance windows do not depend on when the suite run
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +33,7 @@ from orchestrator.dispatch.actor import declare_send_actor
 from orchestrator.scheduler import sweep
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
-from orchestrator.store.tables import Attempt, Task
+from orchestrator.store.tables import Account, Attempt, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
 
 PROFILE = {
@@ -69,6 +73,7 @@ class Stack:
     reconciler: Reconciler
     tenant_id: int
     workers: list[Worker] = field(default_factory=list)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def store(self) -> Any:
@@ -109,6 +114,131 @@ class Stack:
     def attempts(self) -> list[Any]:
         with self.store.snapshot() as conn:
             return list(conn.execute(sa.select(Attempt).order_by(Attempt.id)))
+
+    def add_account(self, external_id: str, **overrides: Any) -> int:
+        """An account with no strategy step due on the stack's date (due two days ago), so
+        only the tasks a test queues itself are sent."""
+        from tests.factories import account_document
+
+        doc = account_document(external_id, **overrides)
+        doc["debt"]["due_date"] = "2026-10-31"
+        response = self.http.put(f"/v1/accounts/{external_id}", json=doc)
+        assert response.status_code in (200, 201), response.text
+        with self.store.snapshot() as conn:
+            return int(
+                conn.execute(
+                    sa.select(Account.id).where(Account.external_id == external_id)
+                ).scalar_one()
+            )
+
+    def queue_tasks(
+        self,
+        account_id: int,
+        count: int,
+        *,
+        channel: str = "sms",
+        template: str = "overdue_notice",
+        fallback: list[list[str]] | None = None,
+    ) -> list[int]:
+        """``count`` tasks for one account, queued and due now, on the send queue."""
+        now = self.clock.now()
+        rows = [
+            {
+                "tenant_id": self.tenant_id,
+                "account_id": account_id,
+                "strategy": "test",
+                "step": f"test.step_{i}",
+                "variant": "",
+                "channel": channel,
+                "template": template,
+                "purpose": "collection",
+                "fallback": fallback or [],
+                "local_date": now.date(),
+                "not_before": now,
+                "not_after": now + timedelta(hours=10),
+                "expires_at": now + timedelta(days=2),
+                "status": "queued",
+                "reasons": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(count)
+        ]
+        with self.store.transaction() as conn:
+            ids = list(conn.execute(sa.insert(Task).returning(Task.id), rows).scalars())
+        enqueue_tasks(self.broker, ids)
+        return ids
+
+    def worker_process(self, *, processes: int = 1, threads: int = 4) -> subprocess.Popen[bytes]:
+        """A real ``orchestrator worker`` (its own process group), on this stack's store,
+        Redis namespace and sandbox, its clock starting at the stack's instant."""
+        settings = self.services.settings
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.store.engine.url.render_as_string(hide_password=False),
+            "REDIS_URL": settings.redis_url,
+            "ORCHESTRATOR_QUEUE_NAMESPACE": settings.queue_namespace,
+            "ORCHESTRATOR_PUBLIC_URL": self.api_url,
+            "ORCHESTRATOR_CLOCK": self.clock.now().isoformat(),
+            "ORCHESTRATOR_LOG_LEVEL": "WARNING",
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "orchestrator",
+                "worker",
+                "--processes",
+                str(processes),
+                "--threads",
+                str(threads),
+            ],
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(f"/tmp/worker-{len(self.processes)}.log", "wb"),  # noqa: SIM115
+        )
+        self.processes.append(process)
+        return process
+
+    def crash(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the worker and every process it started: no clean-up, no acks."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def use_channels(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Give the tenant its own channel config: the shipped one, changed by ``change``,
+        stored as a new version and picked up by the running services."""
+        import yaml
+
+        from orchestrator.configuration import Kind
+        from orchestrator.store.tables import ConfigVersion
+
+        path = self.services.settings.config_dir / "channels.yaml"
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(document)
+        content = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+        with self.store.transaction() as conn:
+            version = conn.execute(
+                sa.select(sa.func.count()).select_from(ConfigVersion)
+            ).scalar_one()
+            conn.execute(
+                sa.insert(ConfigVersion).values(
+                    scope="acme",
+                    kind=Kind.CHANNELS.value,
+                    name="channels",
+                    version=version + 1,
+                    content=content,
+                    sha256="test",
+                    created_by="test",
+                    created_at=self.clock.now(),
+                )
+            )
+        assert self.services.config.refresh(), self.services.config.last_error
+
+    def settled(self) -> bool:
+        """No task is queued or being sent."""
+        return all(t.status not in ("queued", "sending") for t in self.tasks())
 
     def wait_until(
         self, condition: Callable[[], bool], *, timeout: float = 20, what: str = ""
@@ -184,6 +314,13 @@ def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_pa
     for stack, server, thread, sandbox_cm in made:
         for worker in stack.workers:
             worker.stop(timeout=5000)
+        for process in stack.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
         stack.http.close()
         server.should_exit = True
         thread.join(timeout=10)

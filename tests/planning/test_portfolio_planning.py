@@ -14,7 +14,8 @@ from tests.factories import account_document
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York, a Monday
 
 
-def portfolio(count: int, today: date = NOW.date()) -> list[dict]:
+def portfolio(count: int, today: date | None = None) -> list[dict]:
+    today = today or NOW.date()
     docs = []
     for i in range(count):
         dpd = [-3, 0, 3, 7, 10, 15, 20, 30, 45, 60, 2, 11][i % 12]
