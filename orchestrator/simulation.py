@@ -31,17 +31,17 @@ from orchestrator.compliance import (
     PastContact,
     RulePack,
 )
-from orchestrator.compliance.zones import derive_jurisdiction, resolve_zones
 from orchestrator.configuration import ConfigSet
 from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus
 from orchestrator.errors import ConfigError, Problem, problems_from
 from orchestrator.intake.document import AccountDocument
-from orchestrator.intake.upsert import event_row
+from orchestrator.intake.upsert import event_row, locate
 from orchestrator.planner import PlannedContact, PlanningAccount, plan_account, zone
 from orchestrator.routing import choose_route
 from orchestrator.strategy import Strategy
 
 _PLAN_AT = time(0, 5)  # each zone is planned just after its local midnight
+_CALL_LENGTH = timedelta(minutes=4)
 
 
 # --- the outcome model ------------------------------------------------------------------------
@@ -148,18 +148,7 @@ def load_portfolio(
                 else [Problem("", f"not valid JSON: {exc}")]
             )
             raise ConfigError(f"portfolio line {number}", problems) from None
-        address = doc.borrower.address
-        phones = tuple(dict.fromkeys(p.address for p in doc.contact_points if p.channel.is_phone))
-        zones = resolve_zones(
-            explicit=doc.borrower.time_zone,
-            country=address.country if address else None,
-            region=address.region if address else None,
-            postal_code=address.postal_code if address else None,
-            phones=phones,
-        )
-        jurisdiction = doc.jurisdiction or derive_jurisdiction(
-            address.country if address else "", address.region if address else None
-        )
+        jurisdiction, zones = locate(doc)
         facts = AccountFacts(
             jurisdiction=jurisdiction,
             zones=zones,
@@ -403,24 +392,23 @@ class Simulation:
         return "delivered", ContactKind.ATTEMPT
 
     def _after_conversation(self, account: SimAccount, at: datetime) -> None:
+        """What the borrower says on the phone takes effect as the call ends."""
         model = self.model
+        ended = at + _CALL_LENGTH
         r = self.random.random()
         if r < model.dispute:
-            self._schedule(account, at, AccountEvent(EventType.DISPUTE, at))
+            self._schedule(account, ended, AccountEvent(EventType.DISPUTE, ended))
         elif r < model.dispute + model.promise_to_pay:
-            promised = at.astimezone(zone(account.facts.zones[0])).date() + timedelta(days=7)
-            until = datetime.combine(
-                promised, time(23, 59), zone(account.facts.zones[0])
-            ).astimezone(UTC)
+            home = zone(account.facts.zones[0])
+            promised = ended.astimezone(home).date() + timedelta(days=7)
+            until = datetime.combine(promised, time(23, 59), home).astimezone(UTC)
             amount = account.facts.amount_due
-            self._schedule(
-                account, at, AccountEvent(EventType.PROMISE_TO_PAY, at, until=until, amount=amount)
-            )
+            promise = AccountEvent(EventType.PROMISE_TO_PAY, ended, until=until, amount=amount)
+            self._schedule(account, ended, promise)
             if self.random.random() < model.keep_promise:
-                paid_at = at + timedelta(days=self.random.randint(1, 6))
-                self._schedule(
-                    account, paid_at, AccountEvent(EventType.PAYMENT, paid_at, amount=amount)
-                )
+                paid_at = ended + timedelta(days=self.random.randint(1, 6))
+                payment = AccountEvent(EventType.PAYMENT, paid_at, amount=amount)
+                self._schedule(account, paid_at, payment)
 
     def _schedule(self, account: SimAccount, at: datetime, event: AccountEvent) -> None:
         self._push(at, "event", (account.index, event))

@@ -74,17 +74,7 @@ def prepare(doc: AccountDocument, *, now: datetime) -> PreparedAccount:
     """Resolve zones and jurisdiction and build the rows for one document."""
     borrower = doc.borrower
     address = borrower.address
-    phones = tuple(dict.fromkeys(p.address for p in doc.contact_points if p.channel.is_phone))
-    zones = _zones(
-        borrower.time_zone,
-        address.country if address else None,
-        address.region if address else None,
-        address.postal_code if address else None,
-        phones,
-    )
-    jurisdiction = doc.jurisdiction or derive_jurisdiction(
-        address.country if address else "", address.region if address else None
-    )
+    jurisdiction, zones = locate(doc)
     # The normalised document, serialised once: its hash decides "unchanged", its text is
     # what the store keeps.
     document = doc.model_dump_json(exclude={"events"})
@@ -119,6 +109,29 @@ def prepare(doc: AccountDocument, *, now: datetime) -> PreparedAccount:
     ]
     events = [event_row(e, zones, now=now) for e in doc.events]
     return PreparedAccount(doc.external_id, row, points, events)
+
+
+def locate(doc: AccountDocument) -> tuple[str, tuple[str, ...]]:
+    """The account's jurisdiction and candidate time zones (primary first).
+
+    With no address, the jurisdiction's country stands for it: a US account known only by
+    its jurisdiction is convenient from Hawaii to Eastern, never "anywhere".
+    """
+    address = doc.borrower.address
+    jurisdiction = doc.jurisdiction or derive_jurisdiction(
+        address.country if address else "", address.region if address else None
+    )
+    country = address.country if address else jurisdiction[:2]
+    region = address.region if address else (jurisdiction[3:] or None)
+    phones = tuple(dict.fromkeys(p.address for p in doc.contact_points if p.channel.is_phone))
+    zones = _zones(
+        doc.borrower.time_zone,
+        country,
+        region,
+        address.postal_code if address else None,
+        phones,
+    )
+    return jurisdiction, zones
 
 
 @lru_cache(maxsize=50_000)
