@@ -246,7 +246,9 @@ class Scheduler:
         self._aps.start()
 
     def stop(self) -> None:
-        self._aps.shutdown(wait=True)
+        """Stop and hand the lock over at once; safe to call twice."""
+        if self._aps.running:
+            self._aps.shutdown(wait=True)
         if self.leader:
             self.lock.release()
             self.leader = False

@@ -27,9 +27,20 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _register() -> None:
-    from orchestrator.cli import accounts, bench, db, scheduler, serve, simulate, tenants
+    from orchestrator.cli import (
+        accounts,
+        bench,
+        db,
+        demo,
+        preview,
+        scheduler,
+        serve,
+        simulate,
+        tenants,
+    )
     from orchestrator.messages.commands import templates_app
 
+    preview.register(templates_app)
     app.add_typer(db.app, name="db")
     app.add_typer(templates_app, name="templates")
     app.add_typer(tenants.app, name="tenants")
@@ -38,6 +49,7 @@ def _register() -> None:
     serve.register(app)
     simulate.register(app)
     scheduler.register(app)
+    demo.register(app)
 
 
 def main() -> None:

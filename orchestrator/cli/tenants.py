@@ -27,9 +27,17 @@ err = Console(stderr=True, soft_wrap=True)
 def create(
     name: str = typer.Argument(..., help="Short name: lower-case letters, digits, dashes."),
     display_name: str = typer.Option(None, help="The lender's name as borrowers see it."),
+    support_phone: str = typer.Option(None, help="Where a borrower reaches a person."),
+    payment_url: str = typer.Option(
+        None, help="Where to pay; {reference} is replaced by the account's id."
+    ),
+    contact_person: str = typer.Option(None, help="A person voicemails may name."),
     ops: bool = typer.Option(False, "--ops", help="Issue an ops key (can edit configs)."),
 ) -> None:
-    """Create a tenant and print its first API key (shown once: store it now)."""
+    """Create a tenant and print its first API key (shown once: store it now).
+
+    Messages need the tenant's support phone and payment URL; set them here or later with
+    `orchestrator tenants profile NAME`."""
     clock = SystemClock()
     store = runtime.open_store(runtime.settings())
     try:
@@ -39,7 +47,16 @@ def create(
                 name,
                 name=display_name or name,
                 now=clock.now(),
-                profile={"lender_name": display_name or name},
+                profile={
+                    key: value
+                    for key, value in {
+                        "lender_name": display_name or name,
+                        "support_phone": support_phone,
+                        "payment_url": payment_url,
+                        "contact_person": contact_person,
+                    }.items()
+                    if value
+                },
             )
             key = issue_key(conn, tenant, role=Role.OPS if ops else Role.LENDER, now=clock.now())
     except (ValueError, TenantExists) as exc:
@@ -117,4 +134,50 @@ def list_tenants() -> None:
                 f"{r.created_at:%Y-%m-%d %H:%M}" if r.created_at else "",
                 f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "",
             )
+    out.print(table)
+
+
+@app.command("profile")
+def profile(
+    name: str = typer.Argument(..., help="The tenant."),
+    lender_name: str = typer.Option(None, help="The business name borrowers know."),
+    support_phone: str = typer.Option(None, help="Where a borrower reaches a person."),
+    payment_url: str = typer.Option(
+        None, help="Where to pay; {reference} is replaced by the account's id."
+    ),
+    contact_person: str = typer.Option(
+        None, help="A person to ask for (limited-content voicemails must name one)."
+    ),
+    unsubscribe_url: str = typer.Option(
+        None, help="An email opt-out link; {reference} is replaced by the account's id."
+    ),
+) -> None:
+    """Show or change what borrowers see of the tenant in every message."""
+    import sqlalchemy as sa
+
+    store = runtime.open_store(runtime.settings())
+    changes = {
+        key: value
+        for key, value in {
+            "lender_name": lender_name,
+            "support_phone": support_phone,
+            "payment_url": payment_url,
+            "contact_person": contact_person,
+            "unsubscribe_url": unsubscribe_url,
+        }.items()
+        if value is not None
+    }
+    with store.transaction() as conn:
+        row = conn.execute(sa.select(Tenant.id, Tenant.profile).where(Tenant.slug == name)).first()
+        if row is None:
+            err.print(
+                f"[bold red]error:[/] no tenant named {name!r} (see `orchestrator tenants list`)"
+            )
+            raise typer.Exit(2)
+        current = {**(row.profile or {}), **changes}
+        if changes:
+            conn.execute(sa.update(Tenant).where(Tenant.id == row.id).values(profile=current))
+    table = Table("field", "value", title=f"{name}'s profile", title_justify="left")
+    for key in ("lender_name", "support_phone", "payment_url", "contact_person", "unsubscribe_url"):
+        table.add_row(key, str(current.get(key) or "[dim](not set)[/]"))
     out.print(table)

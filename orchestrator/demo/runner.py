@@ -1,0 +1,427 @@
+"""``orchestrator demo``: the whole system, on the embedded default, in one command.
+
+One process runs every part on one scaled clock (a virtual day in about a minute): the API
+over real HTTP, the provider sandbox, a Dramatiq worker on Redis, and the scheduler with its
+leader lock. A fresh SQLite store is seeded with a tenant and a few hundred varied accounts
+through the batch API; the planner, compliance engine, dispatch and webhooks then do their
+work while the screen shows progress, and a summary tells what happened and why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+import sqlalchemy as sa
+import uvicorn
+from dramatiq import Worker
+from dramatiq.brokers.redis import RedisBroker
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
+from channels.sandbox.credentials import sandbox_credentials
+from orchestrator import logs
+from orchestrator.api.app import create_app
+from orchestrator.broker import enqueue_tasks
+from orchestrator.clock import ScaledClock
+from orchestrator.configuration import ConfigSource
+from orchestrator.demo.samples import sample_portfolio
+from orchestrator.dispatch import build_dispatch
+from orchestrator.dispatch.actor import declare_send_actor
+from orchestrator.errors import ServiceUnavailable
+from orchestrator.scheduler import Scheduler
+from orchestrator.services import Services
+from orchestrator.settings import Settings
+from orchestrator.store.db import Store
+from orchestrator.store.migrate import upgrade
+from orchestrator.store.tables import Account, Attempt, Task
+from orchestrator.tenancy import Role, create_tenant, issue_key
+
+TENANT = "demo-lender"
+PROFILE = {
+    "lender_name": "Northwind Credit",
+    "support_phone": "+1 212 555 0100",
+    "payment_url": "https://pay.northwind.example/{reference}",
+    "contact_person": "Sam Rivera",
+    "unsubscribe_url": "https://pay.northwind.example/{reference}/unsubscribe",
+}
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Parameters:
+    accounts: how many sample accounts to seed.
+    days: virtual days to run.
+    speed: virtual seconds per real second (1,440: a day a minute).
+    data_dir: where the demo's database and sandbox log go (recreated each run).
+    port: the API's port (0: any free one).
+    keep_running: leave the API up after the summary, until Ctrl-C.
+    """
+
+    accounts: int = 300
+    days: float = 3
+    speed: float = 1440
+    data_dir: Path = Path("var/demo")
+    port: int = 8000
+    keep_running: bool = False
+
+
+class Demo:
+    def __init__(self, settings: Settings, options: DemoOptions, console: Console) -> None:
+        self.settings = settings
+        self.options = options
+        self.console = console
+
+    def run(self) -> int:
+        options = self.options
+        # The live view is the demo's output; the service logs only what needs attention.
+        logs.configure(level="WARNING", fmt=self.settings.log_format)
+        with ExitStack() as stack:
+            redis_url = self._redis(stack)
+            data = options.data_dir.resolve()
+            shutil.rmtree(data, ignore_errors=True)
+            data.mkdir(parents=True)
+            today = datetime.now(UTC).date()
+            start = datetime(today.year, today.month, today.day, 13, 0, tzinfo=UTC)
+            clock = ScaledClock(start, options.speed)
+            port = options.port or _free_port()
+            if not _port_free(port):
+                port = _free_port()
+            api_url = f"http://127.0.0.1:{port}"
+            os.environ.update(sandbox_credentials())
+            outcomes = OutcomeRates(delivered=0.93, bounced=0.03, stop_reply=0.02)
+            sandbox = stack.enter_context(
+                running_sandbox(
+                    SandboxSettings(
+                        port=0,
+                        smtp_port=0,
+                        log=data / "sandbox.jsonl",
+                        callback_base=f"{api_url}/v1/webhooks",
+                        callback_delay_seconds=0.3,
+                        outcomes=outcomes,
+                    ),
+                    clock=clock,
+                )
+            )
+            os.environ["ORCHESTRATOR_SANDBOX_URL"] = sandbox.base_url
+            os.environ["ORCHESTRATOR_SANDBOX_SMTP"] = (
+                f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}"
+            )
+            settings = self.settings.model_copy(
+                update={
+                    "database_url": f"sqlite:///{data / 'demo.db'}",
+                    "redis_url": redis_url,
+                    "queue_namespace": f"demo-{secrets.token_hex(4)}",
+                    "public_url": api_url,
+                }
+            )
+            store = Store.connect(settings.effective_database_url)
+            upgrade(store.engine)
+            config = ConfigSource(
+                settings.config_dir,
+                settings.templates_dir,
+                store,
+                now=clock.now,
+                check_every=timedelta(seconds=5 * options.speed),
+            )
+            services = Services.build(settings, clock=clock, store=store, config=config)
+            with store.transaction() as conn:
+                tenant_id = create_tenant(
+                    conn, TENANT, name=PROFILE["lender_name"], now=clock.now(), profile=PROFILE
+                )
+                key = issue_key(conn, tenant_id, role=Role.OPS, now=clock.now(), label="demo")
+                _compressed_dispatch_policy(conn, settings, clock)
+            config.refresh()
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(services), host="127.0.0.1", port=port, log_level="warning"
+                )
+            )
+            threading.Thread(target=server.run, daemon=True, name="api").start()
+            stack.callback(lambda: setattr(server, "should_exit", True))
+            _wait(lambda: server.started, "the API")
+
+            broker = RedisBroker(url=redis_url, namespace=settings.queue_namespace)
+            stack.callback(broker.close)
+            dispatcher, reconciler = build_dispatch(
+                services, lambda task_id: enqueue_tasks(broker, [task_id])
+            )
+            declare_send_actor(
+                broker, lambda: dispatcher, min_backoff_ms=1_000, max_backoff_ms=10_000
+            )
+            worker = Worker(broker, worker_threads=8)
+            worker.start()
+            stack.callback(lambda: worker.stop(timeout=10_000))
+            scheduler = Scheduler(
+                store,
+                services.redis,
+                clock,
+                services.planner,
+                lambda ids: enqueue_tasks(broker, ids),
+                namespace=settings.queue_namespace,
+                plan_every=timedelta(seconds=max(2.0, 900 / options.speed)),
+                sweep_every=timedelta(seconds=1),
+                # Thresholds are virtual time: keep them tens of real seconds long.
+                stale_queued=timedelta(seconds=30 * options.speed),
+                on_tick=reconciler.run,
+            )
+
+            http = httpx.Client(
+                base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120
+            )
+            stack.callback(http.close)
+            self._seed(http, today, clock)
+            scheduler.start()
+            stack.callback(scheduler.stop)
+            end = start + timedelta(days=options.days)
+            self._progress(store, clock, start, end)
+            scheduler.stop()
+            worker.stop(timeout=10_000)
+            self._summary(store, api_url, key, data, sandbox.base_url)
+            if options.keep_running:
+                self.console.print(
+                    "\n[bold]The API stays up[/] for you to explore; press Ctrl-C to stop."
+                )
+                try:
+                    while True:
+                        time.sleep(1)
+                except KeyboardInterrupt:
+                    pass
+        return 0
+
+    # --- the parts ------------------------------------------------------------------------------
+
+    def _redis(self, stack: ExitStack) -> str:
+        """The configured Redis, or a private one for the demo when none answers."""
+        url = self.settings.redis_url
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            return url
+        except redis.exceptions.RedisError:
+            pass
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceUnavailable(
+                f"Cannot reach Redis at {url} and redis-server is not installed: install Redis "
+                "(e.g. `apt-get install redis-server`) or point REDIS_URL at a running one."
+            )
+        port = _free_port()
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="demo-redis-"))
+        process = subprocess.Popen(  # noqa: S603 - the machine's own redis-server
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                folder,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        stack.callback(lambda: (process.terminate(), process.wait(timeout=10)))
+        url = f"redis://127.0.0.1:{port}/0"
+        _wait(lambda: _pings(url), "a private Redis")
+        self.console.print(
+            f"[dim]No Redis at {self.settings.redis_url}: started a private one on port {port}.[/]"
+        )
+        return url
+
+    def _seed(self, http: httpx.Client, today: Any, clock: ScaledClock) -> None:
+        docs = sample_portfolio(self.options.accounts, today=today)
+        with self.console.status(
+            f"Seeding {len(docs)} accounts through POST /v1/accounts:batch ..."
+        ):
+            for start in range(0, len(docs), 100):
+                response = http.post(
+                    "/v1/accounts:batch", json={"accounts": docs[start : start + 100]}
+                )
+                response.raise_for_status()
+        self.console.print(
+            f"Seeded tenant [bold]{TENANT}[/] with {len(docs)} accounts in 10 jurisdictions."
+        )
+
+    def _progress(self, store: Store, clock: ScaledClock, start: datetime, end: datetime) -> None:
+        def view() -> Panel:
+            now = clock.now()
+            done = min(1.0, (now - start) / (end - start))
+            tasks, attempts = _counts(store)
+            table = Table.grid(padding=(0, 2))
+            table.add_row(
+                "[bold]virtual time[/]",
+                f"{now:%a %Y-%m-%d %H:%M} UTC  ({done:.0%} of {self.options.days:g} days)",
+            )
+            table.add_row(
+                "[bold]tasks[/]", "  ".join(f"{k} {v}" for k, v in sorted(tasks.items())) or "-"
+            )
+            table.add_row(
+                "[bold]sent[/]", "  ".join(f"{k} {v}" for k, v in sorted(attempts.items())) or "-"
+            )
+            return Panel(table, title="orchestrator demo", border_style="cyan")
+
+        with Live(view(), console=self.console, refresh_per_second=4) as live:
+            while clock.now() < end:
+                time.sleep(0.5)
+                live.update(view())
+            time.sleep(1.0)  # the last callbacks land
+            live.update(view())
+
+    def _summary(self, store: Store, api_url: str, key: str, data: Path, sandbox: str) -> None:
+        with store.snapshot() as conn:
+            sent = conn.execute(
+                sa.select(Attempt.channel, Attempt.status, sa.func.count())
+                .where(Attempt.contact_kind != "failed")
+                .group_by(Attempt.channel, Attempt.status)
+            ).all()
+            tasks = conn.execute(sa.select(Task.status, Task.reasons)).all()
+            examples = conn.execute(
+                sa.select(Account.external_id, Task.status)
+                .join(Account, Account.id == Task.account_id)
+                .order_by(Task.id)
+            ).all()
+        channels = Table(
+            "channel",
+            "contacts",
+            "delivered",
+            "other statuses",
+            title="Contacts per channel",
+            title_justify="left",
+        )
+        by_channel: dict[str, Counter[str]] = {}
+        for channel, status, count in sent:
+            by_channel.setdefault(channel, Counter())[status] += count
+        for channel, statuses in sorted(by_channel.items()):
+            other = ", ".join(f"{s} {n}" for s, n in statuses.items() if s != "delivered")
+            channels.add_row(
+                channel, str(sum(statuses.values())), str(statuses.get("delivered", 0)), other
+            )
+        rules: Counter[str] = Counter()
+        status_count: Counter[str] = Counter()
+        for status, reasons in tasks:
+            status_count[status] += 1
+            if status in ("blocked", "cancelled", "planned") and reasons:
+                rules.update(reasons)
+        blocks = Table(
+            "rule",
+            "contacts moved or refused",
+            title="Blocked or moved, by rule",
+            title_justify="left",
+        )
+        for rule, count in rules.most_common(12):
+            blocks.add_row(rule, str(count))
+        outcome = Table("task status", "tasks", title="Planned contacts", title_justify="left")
+        for status, count in status_count.most_common():
+            outcome.add_row(status, str(count))
+        self.console.print(Group(channels, outcome, blocks))
+        picks: dict[str, str] = {}
+        for external_id, status in examples:
+            picks.setdefault(status, external_id)
+        self.console.print("\n[bold]Timelines[/] (every decision with its reason):")
+        for status, external_id in list(picks.items())[:4]:
+            command = (
+                f"curl -s -H 'Authorization: Bearer {key}' "
+                f"{api_url}/v1/accounts/{external_id}/timeline"
+            )
+            self.console.print(f"  {status:<10} {command}", soft_wrap=True, highlight=False)
+        database = data / "demo.db"
+        self.console.print(
+            f"\nStore: [bold]{database}[/] (serve it again: "
+            f"DATABASE_URL=sqlite:///{database} orchestrator api)\n"
+            f"What the providers received: [bold]{data / 'sandbox.jsonl'}[/]\n"
+            f"OpenAPI: {api_url}/docs"
+        )
+
+
+def _compressed_dispatch_policy(conn: Any, settings: Settings, clock: ScaledClock) -> None:
+    """On a compressed clock a two-minute send lease lasts a tenth of a real second; give the
+    demo tenant the longest the policy allows, so no send is reconciled while in flight."""
+    import yaml
+
+    from orchestrator.configuration import Kind
+    from orchestrator.store.tables import ConfigVersion
+
+    document = yaml.safe_load((settings.config_dir / "channels.yaml").read_text(encoding="utf-8"))
+    document["dispatch"] = {"lease_seconds": 3600, "unknown_after_seconds": 86_400}
+    content = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    conn.execute(
+        sa.insert(ConfigVersion).values(
+            scope=TENANT,
+            kind=Kind.CHANNELS.value,
+            name="channels",
+            version=1,
+            content=content,
+            sha256=hashlib.sha256(content.encode()).hexdigest(),
+            created_by="demo",
+            created_at=clock.now(),
+        )
+    )
+
+
+def _counts(store: Store) -> tuple[Counter[str], Counter[str]]:
+    with store.snapshot() as conn:
+        tasks = Counter(
+            dict(conn.execute(sa.select(Task.status, sa.func.count()).group_by(Task.status)).all())
+        )
+        attempts = Counter(
+            dict(
+                conn.execute(
+                    sa.select(Attempt.channel, sa.func.count())
+                    .where(Attempt.contact_kind != "failed")
+                    .group_by(Attempt.channel)
+                ).all()
+            )
+        )
+    return tasks, attempts
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.exceptions.RedisError:
+        return False
+
+
+def _wait(condition: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(f"{what} did not start within {timeout:g} s.")
+        time.sleep(0.05)
