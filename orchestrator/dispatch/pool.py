@@ -81,6 +81,23 @@ class ProviderPool:
         ]
         return sorted(usable, key=lambda p: p.name in avoid)
 
+    def describe(self, tenant: str) -> list[dict[str, str]]:
+        """Every configured provider and whether it can send: ``ready``, ``circuit open``, or
+        why it cannot be built (a missing credential, by its variable's name)."""
+        config = self.config()
+        found = []
+        for channel in Channel:
+            for index, provider in enumerate(config.channels_for(tenant).providers(channel)):
+                try:
+                    self._build(config.version, tenant, channel, index, provider)
+                    state = "circuit open" if self.breaker.is_open(provider.adapter) else "ready"
+                except ConfigError as exc:
+                    state = "unusable: " + "; ".join(p.message for p in exc.problems)
+                found.append(
+                    {"channel": channel.value, "provider": provider.adapter, "state": state}
+                )
+        return found
+
     def named(self, tenant: str, name: str) -> Provider | None:
         for channel in Channel:
             for provider in self.providers(tenant, channel):
@@ -91,20 +108,24 @@ class ProviderPool:
     def _adapter(
         self, version: str, tenant: str, channel: Channel, index: int, provider: ProviderConfig
     ) -> Adapter | None:
+        try:
+            return self._build(version, tenant, channel, index, provider)
+        except ConfigError as exc:
+            log.error("provider unusable", provider=provider.adapter, error=str(exc))
+            return None
+
+    def _build(
+        self, version: str, tenant: str, channel: Channel, index: int, provider: ProviderConfig
+    ) -> Adapter:
         key = (version, tenant, channel.value, index)
         with self._lock:
             built = self._built.get(key)
-            if built is not None:
-                return built
-            try:
+            if built is None:
                 built = adapter_class(provider.adapter).from_config(
                     provider.settings,
                     http=self.http,
                     clock=self.clock,
                     path=f"channels.{channel}.providers[{index}].settings",
                 )
-            except ConfigError as exc:
-                log.error("provider unusable", provider=provider.adapter, error=str(exc))
-                return None
-            self._built[key] = built
+                self._built[key] = built
             return built

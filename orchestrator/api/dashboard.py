@@ -1,0 +1,100 @@
+"""The ops dashboard: ``GET /dashboard`` (a page) and ``GET /v1/dashboard`` (its data).
+
+The page holds no data and no secret: it asks for an API key, keeps it in the browser tab's
+session storage and calls ``/v1/dashboard`` with it, so a tenant sees only its own numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib.resources import files
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from orchestrator.api.auth import Caller
+from orchestrator.api.responses import JSONResponse
+from orchestrator.store.tables import Account, Attempt, LedgerEntry, Task
+
+router = APIRouter(tags=["operations"])
+_PAGE = files("orchestrator.api").joinpath("dashboard.html").read_text(encoding="utf-8")
+
+
+@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+def page() -> HTMLResponse:
+    return HTMLResponse(_PAGE, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/v1/dashboard", summary="What the dashboard shows, for the key's tenant")
+def data(request: Request, who: Caller) -> JSONResponse:
+    """Tasks by status, the last 24 hours' contacts by channel and delivery status, what was
+    blocked or moved by which rule in the last 7 days, provider circuits, and the latest
+    ledger entries."""
+    state = request.app.state
+    now = state.clock.now()
+    tenant = who.tenant_id
+    with state.store.snapshot() as conn:
+        accounts = conn.execute(
+            sa.select(sa.func.count()).select_from(Account).where(Account.tenant_id == tenant)
+        ).scalar_one()
+        tasks = dict(
+            conn.execute(
+                sa.select(Task.status, sa.func.count())
+                .where(Task.tenant_id == tenant)
+                .group_by(Task.status)
+            ).all()
+        )
+        contacts: dict[str, dict[str, int]] = {}
+        for channel, status, count in conn.execute(
+            sa.select(Attempt.channel, Attempt.status, sa.func.count())
+            .where(Attempt.tenant_id == tenant, Attempt.at >= now - timedelta(days=1))
+            .group_by(Attempt.channel, Attempt.status)
+        ):
+            contacts.setdefault(channel, {})[status] = count
+        rules: dict[str, int] = {}
+        for (reasons,) in conn.execute(
+            sa.select(Task.reasons).where(
+                Task.tenant_id == tenant, Task.updated_at >= now - timedelta(days=7)
+            )
+        ):
+            for rule in reasons or []:
+                rules[rule] = rules.get(rule, 0) + 1
+        recent = conn.execute(
+            sa.select(
+                LedgerEntry.at,
+                LedgerEntry.kind,
+                LedgerEntry.channel,
+                LedgerEntry.message,
+                Account.external_id,
+            )
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(LedgerEntry.tenant_id == tenant)
+            .order_by(LedgerEntry.id.desc())
+            .limit(25)
+        ).all()
+    providers = state.webhook_pool.describe(who.tenant_slug)
+    return JSONResponse(
+        {
+            "tenant": who.tenant_slug,
+            "now": now.isoformat().replace("+00:00", "Z"),
+            "config_version": state.services.config.get().version,
+            "accounts": accounts,
+            "tasks": tasks,
+            "contacts_24h": contacts,
+            "blocked_or_moved_7d": sorted(
+                ({"rule": r, "count": c} for r, c in rules.items()), key=lambda x: -x["count"]
+            ),
+            "providers": providers,
+            "recent": [
+                {
+                    "at": r.at.isoformat().replace("+00:00", "Z"),
+                    "account": r.external_id,
+                    "kind": r.kind,
+                    "channel": r.channel,
+                    "message": r.message,
+                }
+                for r in recent
+            ],
+        }
+    )
