@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from orchestrator.cli import runtime
-from orchestrator.clock import SystemClock
-from orchestrator.errors import Problem
-from orchestrator.intake.batch import Rejected, check_items
-from orchestrator.intake.files import (
-    FileFormatError,
-    count_records,
-    detect_format,
-    is_unreadable,
-    read_rows,
-)
-from orchestrator.intake.upsert import IntakeResult, prepare, write_accounts
-from orchestrator.tenancy import tenant_id_for
 
 app = typer.Typer(help="Import accounts in bulk.", no_args_is_help=True)
 out = Console()
@@ -53,6 +41,14 @@ def import_accounts(
     rows go to a file with their line number and the reason for each field. Exits 1 when any
     row was rejected.
     """
+    import orjson
+
+    from orchestrator.clock import SystemClock
+    from orchestrator.intake.batch import Rejected
+    from orchestrator.intake.files import FileFormatError, count_records, detect_format, read_rows
+    from orchestrator.intake.upsert import IntakeResult
+    from orchestrator.tenancy import tenant_id_for
+
     try:
         kind = detect_format(file, fmt)
     except FileFormatError as exc:
@@ -109,6 +105,11 @@ def import_accounts(
 
 
 def _import_batch(store, tenant_id, rows, clock, totals, rejected, seen) -> None:  # type: ignore[no-untyped-def]
+    from orchestrator.errors import Problem
+    from orchestrator.intake.batch import Rejected, check_items
+    from orchestrator.intake.files import is_unreadable
+    from orchestrator.intake.upsert import prepare, write_accounts
+
     readable = []
     for row in rows:
         reason = is_unreadable(row.document)
@@ -152,7 +153,7 @@ def _rate(progress: Progress, task: int, started: float) -> str:
     return f"{done / max(time.perf_counter() - started, 1e-9):,.0f}"
 
 
-def _summary(totals: IntakeResult, rejected: int, elapsed: float, target: Path | None) -> None:
+def _summary(totals: Any, rejected: int, elapsed: float, target: Path | None) -> None:
     table = Table(title="Import summary", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")

@@ -6,8 +6,6 @@ import typer
 from rich.console import Console
 
 from orchestrator.cli import runtime
-from orchestrator.store.db import describe
-from orchestrator.store.migrate import current, heads, upgrade
 
 app = typer.Typer(help="Create or migrate the database schema (Alembic).", no_args_is_help=True)
 out = Console()
@@ -18,6 +16,9 @@ def upgrade_command(
     revision: str = typer.Argument("head", help="Target revision; the newest by default."),
 ) -> None:
     """Create the tables, or migrate them to the newest schema. Safe to run again."""
+    from orchestrator.store.db import describe
+    from orchestrator.store.migrate import current, upgrade
+
     config = runtime.settings()
     store = runtime.open_store(config, require_schema=False)
     before = current(store.engine)
@@ -33,6 +34,9 @@ def upgrade_command(
 @app.command("status")
 def status_command() -> None:
     """Show the schema revision of the database and the newest one this version knows."""
+    from orchestrator.store.db import describe
+    from orchestrator.store.migrate import current, heads
+
     config = runtime.settings()
     store = runtime.open_store(config, require_schema=False)
     out.print(f"database: {describe(config.effective_database_url)}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import redis
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import ServiceUnavailable
 from orchestrator.settings import Settings, load_settings
-from orchestrator.store.db import Store
-from orchestrator.store.migrate import require_current
+
+if TYPE_CHECKING:  # imported when a command runs, so `orchestrator --help` starts fast
+    import redis
+
+    from orchestrator.store.db import Store
 
 
 def settings() -> Settings:
@@ -16,6 +19,9 @@ def settings() -> Settings:
 
 def open_store(config: Settings, *, require_schema: bool = True) -> Store:
     """Connect to the store named by the settings; refuse a schema that is behind."""
+    from orchestrator.store.db import Store
+    from orchestrator.store.migrate import require_current
+
     store = Store.connect(config.effective_database_url, pool_size=config.db_pool_size)
     if require_schema:
         require_current(store.engine)
@@ -23,6 +29,8 @@ def open_store(config: Settings, *, require_schema: bool = True) -> Store:
 
 
 def open_redis(config: Settings) -> redis.Redis:
+    import redis
+
     client = redis.Redis.from_url(config.redis_url)
     try:
         client.ping()

@@ -53,7 +53,7 @@ def worker(
     config = runtime.settings()
     runtime.open_store(config)
     runtime.open_redis(config)
-    arguments = make_argument_parser().parse_args(
+    arguments = make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
         [
             "orchestrator.worker",
             "--processes",

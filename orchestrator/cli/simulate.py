@@ -13,17 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from orchestrator.cli import runtime
-from orchestrator.configuration import ConfigSet, load_config, read_yaml
-from orchestrator.errors import ConfigError, Problem
-from orchestrator.simulation import (
-    OutcomeModel,
-    Simulation,
-    collected_text,
-    load_portfolio,
-    open_log,
-)
-from orchestrator.simulation_report import html_report
-from orchestrator.strategy import parse_strategy
 
 out = Console()
 
@@ -68,6 +57,17 @@ def simulate(
     step, variant, at_utc, at_local, zones, decision, rules, outcome) and prints contacts per
     channel per day, blocks per rule, and payments.
     """
+    from orchestrator.configuration import ConfigSet, load_config, read_yaml
+    from orchestrator.simulation import (
+        OutcomeModel,
+        Simulation,
+        collected_text,
+        load_portfolio,
+        open_log,
+    )
+    from orchestrator.simulation_report import html_report
+    from orchestrator.strategy import parse_strategy
+
     settings = runtime.settings()
     config = load_config(settings.config_dir, settings.templates_dir)
     strategy = config.strategy_for(tenant)
@@ -142,6 +142,8 @@ def simulate(
 
 
 def _start(value: str | None) -> datetime:
+    from orchestrator.errors import ConfigError, Problem
+
     if value is None:
         today = datetime.now(UTC).date()
     else:

@@ -7,16 +7,6 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.cli import runtime
-from orchestrator.clock import SystemClock
-from orchestrator.store.tables import ApiKey, Tenant
-from orchestrator.tenancy import (
-    Role,
-    TenantExists,
-    create_tenant,
-    issue_key,
-    revoke_key,
-    tenant_id_for,
-)
 
 app = typer.Typer(help="Create tenants (lenders) and manage their API keys.", no_args_is_help=True)
 out = Console()
@@ -38,6 +28,14 @@ def create(
 
     Messages need the tenant's support phone and payment URL; set them here or later with
     `orchestrator tenants profile NAME`."""
+    from orchestrator.clock import SystemClock
+    from orchestrator.tenancy import (
+        Role,
+        TenantExists,
+        create_tenant,
+        issue_key,
+    )
+
     clock = SystemClock()
     store = runtime.open_store(runtime.settings())
     try:
@@ -76,6 +74,13 @@ def key(
     label: str = typer.Option("", help="What the key is for."),
 ) -> None:
     """Issue another API key for a tenant (e.g. to rotate keys)."""
+    from orchestrator.clock import SystemClock
+    from orchestrator.tenancy import (
+        Role,
+        issue_key,
+        tenant_id_for,
+    )
+
     clock = SystemClock()
     store = runtime.open_store(runtime.settings())
     with store.transaction() as conn:
@@ -96,6 +101,11 @@ def revoke(
     prefix: str = typer.Argument(..., help="The key's prefix: the 8 letters after co_."),
 ) -> None:
     """Revoke an API key at once."""
+    from orchestrator.clock import SystemClock
+    from orchestrator.tenancy import (
+        revoke_key,
+    )
+
     store = runtime.open_store(runtime.settings())
     with store.transaction() as conn:
         done = revoke_key(conn, prefix, now=SystemClock().now())
@@ -109,6 +119,8 @@ def revoke(
 def list_tenants() -> None:
     """List tenants and their keys (prefixes only)."""
     import sqlalchemy as sa
+
+    from orchestrator.store.tables import ApiKey, Tenant
 
     store = runtime.open_store(runtime.settings())
     table = Table("tenant", "name", "key", "role", "created", "revoked")
@@ -154,6 +166,8 @@ def profile(
 ) -> None:
     """Show or change what borrowers see of the tenant in every message."""
     import sqlalchemy as sa
+
+    from orchestrator.store.tables import Tenant
 
     store = runtime.open_store(runtime.settings())
     changes = {

@@ -159,7 +159,7 @@ class Demo:
             stack.callback(lambda: setattr(server, "should_exit", True))
             _wait(lambda: server.started, "the API")
 
-            broker = RedisBroker(url=redis_url, namespace=settings.queue_namespace)
+            broker = RedisBroker(url=redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
             stack.callback(broker.close)
             dispatcher, reconciler = build_dispatch(
                 services, lambda task_id: enqueue_tasks(broker, [task_id])
@@ -242,7 +242,12 @@ class Demo:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        stack.callback(lambda: (process.terminate(), process.wait(timeout=10)))
+
+        def stop() -> None:
+            process.terminate()
+            process.wait(timeout=10)
+
+        stack.callback(stop)
         url = f"redis://127.0.0.1:{port}/0"
         _wait(lambda: _pings(url), "a private Redis")
         self.console.print(
