@@ -356,7 +356,10 @@ class Demo:
             f"\nStore: [bold]{database}[/] (serve it again: "
             f"DATABASE_URL=sqlite:///{database} orchestrator api)\n"
             f"What the providers received: [bold]{data / 'sandbox.jsonl'}[/]\n"
-            f"OpenAPI: {api_url}/docs"
+            f"OpenAPI: {api_url}/docs\n"
+            f"Dashboard: {api_url}/dashboard#key={key}",
+            soft_wrap=True,
+            highlight=False,
         )
 
 
