@@ -16,7 +16,7 @@ from orchestrator.api.errors import ApiError
 from orchestrator.api.idempotency import run_idempotent
 from orchestrator.api.responses import JSONResponse
 from orchestrator.errors import Problem, problems_from
-from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body
+from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body, paused_gc
 from orchestrator.intake.document import AccountDocument, EventDocument
 from orchestrator.intake.upsert import prepare, write_accounts
 from orchestrator.tenancy import Principal
@@ -133,12 +133,13 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     limit = state.settings.batch_limit
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-        try:
-            checked = check_batch_body(raw, limit=limit)
-        except BatchShapeError as exc:
-            raise ApiError(exc.status, "invalid_batch", str(exc), exc.problems) from None
         now = state.clock.now()
-        prepared = [prepare(doc, now=now) for _, doc in checked.accepted]
+        with paused_gc():
+            try:
+                checked = check_batch_body(raw, limit=limit)
+            except BatchShapeError as exc:
+                raise ApiError(exc.status, "invalid_batch", str(exc), exc.problems) from None
+            prepared = [prepare(doc, now=now) for _, doc in checked.accepted]
         result = write_accounts(conn, who.tenant_id, prepared, now=now, source="api")
         state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
         body = {

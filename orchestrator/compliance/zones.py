@@ -26,6 +26,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from orchestrator.compliance.localtime import zone
+from orchestrator.compliance.numbers import home_region, parsed
 
 _E, _C, _M, _AZ, _P = (
     "America/New_York",
@@ -346,12 +347,12 @@ def _address_zones(country: str, region: str | None, postal_code: str | None) ->
 
 @lru_cache(maxsize=65536)
 def _phone_zones(number: str) -> tuple[str | None, tuple[str, ...]]:
-    parsed = phonenumbers.parse(number, None)
-    region = phonenumbers.region_code_for_number(parsed)
-    if region is None and parsed.country_code is not None:
-        regions = phonenumbers.region_codes_for_country_code(parsed.country_code)
+    number_ = parsed(number)
+    region = home_region(number_)
+    if region is None and number_.country_code is not None:
+        regions = phonenumbers.region_codes_for_country_code(number_.country_code)
         region = regions[0] if regions else None
-    found = tuple(z for z in phone_timezones.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    found = tuple(z for z in phone_timezones.time_zones_for_number(number_) if z != "Etc/Unknown")
     return region, found
 
 

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.compliance.numbers import is_valid, parsed
 from orchestrator.domain import Channel, EventType
 
 MAX_CONTACT_POINTS = 20
@@ -130,18 +131,13 @@ Money = Annotated[Decimal, BeforeValidator(parse_money)]
 def normalise_phone(value: str, region: str | None = None) -> str:
     """Parse a phone number (E.164, or national with the address country as region) to E.164."""
     try:
-        number = phonenumbers.parse(value, region)
+        # E.164 input (the common case) shares its parse with the zone resolution.
+        number = parsed(value) if value.startswith("+") else phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(
             f"{value!r} is not a phone number ({exc._msg}); give it in E.164, e.g. +12125550123"
         ) from None
-    # Checking the country code's main region first is exact (a number valid for a region is
-    # valid) and skips trying every region that shares the code (+1 has 25).
-    main_region = phonenumbers.region_code_for_country_code(number.country_code or 0)
-    if not (
-        phonenumbers.is_valid_number_for_region(number, main_region)
-        or phonenumbers.is_valid_number(number)
-    ):
+    if not is_valid(number):
         raise ValueError(f"{value!r} is not a valid phone number for its country")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
