@@ -18,6 +18,16 @@ def parsed(e164: str) -> phonenumbers.PhoneNumber:
     return phonenumbers.parse(e164, None)
 
 
+@lru_cache(maxsize=50_000)
+def region_of(e164: str) -> str | None:
+    """The region of a valid number (``None`` for an invalid one), computed once per number:
+    validation asks, then zone resolution asks again."""
+    number = parsed(e164)
+    if not is_valid(number):
+        return None
+    return home_region(number)
+
+
 def home_region(number: phonenumbers.PhoneNumber) -> str | None:
     """The region a number belongs to. Trying its country code's main region first is exact
     (a number valid for a region belongs to it) and avoids trying all 25 regions of +1."""

@@ -26,7 +26,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from orchestrator.compliance.localtime import zone
-from orchestrator.compliance.numbers import home_region, parsed
+from orchestrator.compliance.numbers import parsed, region_of
 
 _E, _C, _M, _AZ, _P = (
     "America/New_York",
@@ -348,7 +348,7 @@ def _address_zones(country: str, region: str | None, postal_code: str | None) ->
 @lru_cache(maxsize=65536)
 def _phone_zones(number: str) -> tuple[str | None, tuple[str, ...]]:
     number_ = parsed(number)
-    region = home_region(number_)
+    region = region_of(number)
     if region is None and number_.country_code is not None:
         regions = phonenumbers.region_codes_for_country_code(number_.country_code)
         region = regions[0] if regions else None

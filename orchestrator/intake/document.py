@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrator.compliance.numbers import is_valid, parsed
+from orchestrator.compliance.numbers import parsed, region_of
 from orchestrator.domain import Channel, EventType
 
 MAX_CONTACT_POINTS = 20
@@ -129,17 +129,25 @@ Money = Annotated[Decimal, BeforeValidator(parse_money)]
 
 
 def normalise_phone(value: str, region: str | None = None) -> str:
-    """Parse a phone number (E.164, or national with the address country as region) to E.164."""
+    """Parse a phone number (E.164, or national with the address country as region) to E.164.
+
+    The parse and the validity check are shared, cached, with the zone resolution that
+    follows (``orchestrator.compliance.numbers``): together they are most of what taking in
+    an account costs.
+    """
     try:
-        # E.164 input (the common case) shares its parse with the zone resolution.
-        number = parsed(value) if value.startswith("+") else phonenumbers.parse(value, region)
+        if value.startswith("+"):
+            e164 = phonenumbers.format_number(parsed(value), phonenumbers.PhoneNumberFormat.E164)
+        else:
+            number = phonenumbers.parse(value, region)
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(
             f"{value!r} is not a phone number ({exc._msg}); give it in E.164, e.g. +12125550123"
         ) from None
-    if not is_valid(number):
+    if region_of(e164) is None:
         raise ValueError(f"{value!r} is not a valid phone number for its country")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def normalise_email(value: str) -> str:
