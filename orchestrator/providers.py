@@ -69,7 +69,9 @@ class DispatchPolicy(_Config):
     Parameters:
       max_attempts: sends of one task (over all providers and retries) before it fails.
       retry_min_seconds / retry_max_seconds: Dramatiq's backoff between attempts.
-      lease_seconds: how long a send may stay unanswered before it is reconciled.
+      lease_seconds: how long a send may stay unanswered before it is reconciled; it must
+        outlast every provider's longest send (its timeout on each in-call attempt plus the
+        waits between them), or a request the provider is still taking could be resent.
       unknown_after_seconds: how long to wait for a provider's report on a send a crash left
         ambiguous (when the provider cannot be asked) before calling it unknown.
     """
@@ -77,7 +79,7 @@ class DispatchPolicy(_Config):
     max_attempts: int = Field(5, ge=1, le=50)
     retry_min_seconds: float = Field(5, gt=0, le=3600)
     retry_max_seconds: float = Field(300, gt=0, le=86_400)
-    lease_seconds: float = Field(120, ge=10, le=3600)
+    lease_seconds: float = Field(300, ge=10, le=3600)
     unknown_after_seconds: float = Field(900, ge=60, le=86_400)
 
 
@@ -111,6 +113,21 @@ class ChannelsConfig(_Config):
                         Problem(f"{path}.settings.{'.'.join(str(p) for p in e['loc'])}", e["msg"])
                         for e in exc.errors()
                     ]
+        for channel, config in self.channels.items():
+            for index, provider in enumerate(config.providers):
+                timeout = float(provider.settings.get("timeout_seconds", 10.0))
+                retry = provider.retry
+                longest = timeout * retry.attempts + retry.max_seconds * (retry.attempts - 1)
+                if self.dispatch.lease_seconds < longest + 10:
+                    problems.append(
+                        Problem(
+                            "dispatch.lease_seconds",
+                            f"{self.dispatch.lease_seconds:g}s is shorter than the longest send "
+                            f"of channels.{channel}.providers[{index}] ({provider.adapter}: "
+                            f"{longest:g}s) plus 10s: raise it, or lower that provider's "
+                            "timeout or retries",
+                        )
+                    )
         if problems:
             raise _Problems(problems)
         return self

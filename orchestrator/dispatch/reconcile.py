@@ -9,6 +9,11 @@ resent blindly (at most one send per task, invariant 4), it is resolved by evide
 - otherwise wait for the provider's own report (a webhook moves the attempt forward); if none
   comes within ``unknown_after_seconds``, the outcome is recorded as unknown and the task is
   not resent. A contact that may have happened counts against the caps either way.
+
+The lease (``dispatch.lease_seconds``) must outlast any request a provider may still be
+taking when we stop waiting for it (the adapters' timeouts are seconds; the default lease is
+two minutes): a lookup made while the provider is still processing the request could answer
+"never seen" and let the task be sent again.
 """
 
 from __future__ import annotations
