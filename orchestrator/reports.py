@@ -144,38 +144,41 @@ def _rank(status: str) -> int:
 def _delivery(
     conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied
 ) -> None:
+    """A status report. The status moves forward only; what the report says about the
+    address (dead, opted out) is a fact about the borrower and applies even when the status
+    itself is late (an ``unsubscribe`` after ``delivered``, a bounce after a retry)."""
     status = report.status
-    if status is None:
-        return
-    if (
-        _rank(status.value) <= _rank(attempt.status)
-        and attempt.status != DeliveryStatus.SENDING.value
-    ):
-        return  # late or repeated: a status never moves backwards
-    conn.execute(
-        sa.update(Attempt)
-        .where(Attempt.id == attempt.id)
-        .values(
-            status=status.value,
-            provider_message_id=attempt.provider_message_id or report.provider_message_id,
-            contact_kind=(
-                ContactKind.ATTEMPT.value
-                if attempt.contact_kind == ContactKind.RESERVED.value
-                else attempt.contact_kind
-            ),
-            error_code=report.error_code or attempt.error_code,
-            lease_until=None,
-            updated_at=now,
+    moves = status is not None and _rank(status.value) > _rank(attempt.status)
+    notes: list[str] = []
+    task_status: TaskStatus | None = None
+    if moves:
+        assert status is not None
+        conn.execute(
+            sa.update(Attempt)
+            .where(Attempt.id == attempt.id)
+            .values(
+                status=status.value,
+                provider_message_id=attempt.provider_message_id or report.provider_message_id,
+                contact_kind=(
+                    ContactKind.ATTEMPT.value
+                    if attempt.contact_kind == ContactKind.RESERVED.value
+                    else attempt.contact_kind
+                ),
+                error_code=report.error_code or attempt.error_code,
+                lease_until=None,
+                updated_at=now,
+            )
         )
-    )
-    notes = [
-        f"{attempt.channel} {status} ({attempt.provider}"
-        + (f" {report.error_code})" if report.error_code else ")")
-    ]
-    task_status: TaskStatus | None = _TASK_AFTER[status]
-    if report.invalid_address:
-        _invalidate(conn, attempt, f"{attempt.provider} {report.error_code or status}", now)
+        notes.append(
+            f"{attempt.channel} {status} ({attempt.provider}"
+            + (f" {report.error_code})" if report.error_code else ")")
+        )
+        task_status = _TASK_AFTER[status]
+    if report.invalid_address and _invalidate(
+        conn, attempt, f"{attempt.provider} {report.error_code or status or 'report'}", now
+    ):
         notes.append(f"{mask_text(attempt.address)} marked invalid")
+        applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     if report.opted_out:
         record_provider_event(
             conn,
@@ -187,7 +190,7 @@ def _delivery(
         )
         notes.append(f"opt-out on {attempt.channel} recorded")
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
-    if status in _FAILED and report.invalid_address and _fail_over(conn, attempt, now):
+    if moves and status in _FAILED and report.invalid_address and _fail_over(conn, attempt, now):
         task_status = None
         notes.append("trying the next channel")
     if task_status is not None:
@@ -196,8 +199,11 @@ def _delivery(
             .where(Task.id == attempt.task_id, Task.status.in_(_before(task_status)))
             .values(status=task_status.value, updated_at=now)
         )
+    if not notes:
+        return  # late or repeated: a status never moves backwards, and nothing else to note
+    what = status.value if moves and status else report.details.get("event") or "report"
     ledger.append(
-        conn, [_entry(attempt, now, f"delivery.{status}", "; ".join(notes), report.error_code)]
+        conn, [_entry(attempt, now, f"delivery.{what}", "; ".join(notes), report.error_code)]
     )
 
 
@@ -236,9 +242,21 @@ def _fail_over(conn: Connection, attempt: Any, now: datetime) -> bool:
     )
 
 
+# How much of a conversation a call was: a later report never weakens what an earlier one
+# established (the stricter reading for the rules that count calls).
+_CALL_WEIGHT = {
+    ContactKind.NOT_CONNECTED.value: 0,
+    ContactKind.ATTEMPT.value: 1,
+    ContactKind.LIMITED_CONTENT.value: 2,
+    ContactKind.CONVERSATION.value: 3,
+}
+
+
 def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied) -> None:
+    """How a call ended. Progress reports (ringing, in progress) only move its status."""
     outcome = report.call_outcome
     if outcome is None:
+        _delivery(conn, attempt, report, now, applied)
         return
     kind = outcome.contact_kind
     status = report.status or (
@@ -246,13 +264,18 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         if kind is ContactKind.NOT_CONNECTED
         else DeliveryStatus.DELIVERED
     )
+    settled = (
+        attempt.call_outcome is not None
+        and _CALL_WEIGHT.get(attempt.contact_kind, -1) > _CALL_WEIGHT[kind.value]
+    )
     conn.execute(
         sa.update(Attempt)
         .where(Attempt.id == attempt.id)
         .values(
-            call_outcome=outcome.value,
-            contact_kind=kind.value,
+            call_outcome=attempt.call_outcome if settled else outcome.value,
+            contact_kind=attempt.contact_kind if settled else kind.value,
             status=status.value if _rank(status.value) > _rank(attempt.status) else attempt.status,
+            provider_message_id=attempt.provider_message_id or report.provider_message_id,
             lease_until=None,
             updated_at=now,
         )
@@ -262,8 +285,10 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         .where(Task.id == attempt.task_id, Task.status.in_(_before(TaskStatus.DELIVERED)))
         .values(status=_TASK_AFTER.get(status, TaskStatus.DELIVERED).value, updated_at=now)
     )
+    counted = ContactKind(attempt.contact_kind) if settled else kind
     notes = [
-        f"call ended: {outcome.value.replace('_', ' ')} — counted as {kind.value.replace('_', ' ')}"
+        f"call ended: {outcome.value.replace('_', ' ')} — counted as "
+        f"{counted.value.replace('_', ' ')}"
     ]
     event = _CALL_EVENTS.get(outcome)
     if event is not None:
@@ -287,6 +312,7 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         notes.append(f"{mask_text(attempt.address)} is not the borrower's: marked invalid")
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     if kind is ContactKind.CONVERSATION:
+        # A conversation locks calls for seven days: pending calls move past it now.
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     ledger.append(conn, [_entry(attempt, now, f"call.{outcome.value}", "; ".join(notes), None)])
 
@@ -403,9 +429,11 @@ def _invalidate(
     now: datetime,
     *,
     channels: Sequence[Channel] | None = None,
-) -> None:
+) -> bool:
+    """Mark the attempt's address dead on ``channels`` (its own by default); whether any
+    contact point was newly marked."""
     wanted = [c.value for c in channels] if channels else [attempt.channel]
-    conn.execute(
+    changed = conn.execute(
         sa.update(ContactPoint)
         .where(
             ContactPoint.account_id == attempt.account_id,
@@ -414,7 +442,8 @@ def _invalidate(
             ContactPoint.invalid_at.is_(None),
         )
         .values(invalid_at=now, invalid_reason=reason[:200])
-    )
+    ).rowcount
+    return bool(changed)
 
 
 def _entry(
