@@ -53,6 +53,8 @@ _CALL_EVENTS = {
     CallOutcome.CEASE_REQUEST: EventType.CEASE_COMMUNICATION,
 }
 CONFIRMATION_STEP = "system.opt_out_confirmation"
+# Larger than any debt, and within the store's NUMERIC(20, 4).
+_MAX_AMOUNT = Decimal(10) ** 15
 
 
 @dataclass(slots=True)
@@ -293,6 +295,7 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
     event = _CALL_EVENTS.get(outcome)
     if event is not None:
         until, amount = _promise(report.details)
+        promise = event is EventType.PROMISE_TO_PAY
         record_provider_event(
             conn,
             attempt.account_id,
@@ -300,10 +303,14 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
             None,
             now,
             source="call",
-            amount=amount,
-            until=until if event is EventType.PROMISE_TO_PAY else None,
+            amount=amount if promise else None,
+            # A promise with no readable date still pauses collection, for the rule pack's
+            # grace period from now: losing the promise would be worse.
+            until=(until or now) if promise else None,
         )
         notes.append(f"{event.value.replace('_', ' ')} recorded")
+        if promise and until is None:
+            notes.append("no readable promised date: paused for the grace period from today")
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     if outcome is CallOutcome.WRONG_NUMBER:
         _invalidate(
@@ -318,8 +325,9 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
 
 
 def _promise(details: Any) -> tuple[date | None, Decimal | None]:
-    """The promised date and amount a dialer reported (bad values are left out: the
-    promise is still recorded)."""
+    """The promised date and amount a dialer reported. Unreadable values (a date that is not
+    ISO 8601, an amount that is not a plausible positive number) are left out: the promise itself is
+    still recorded."""
     until = amount = None
     text = details.get("promise_date") or details.get("date")
     if text:
@@ -332,6 +340,8 @@ def _promise(details: Any) -> tuple[date | None, Decimal | None]:
         try:
             amount = Decimal(str(raw_amount))
         except InvalidOperation:
+            amount = None
+        if amount is not None and not (amount.is_finite() and 0 < amount < _MAX_AMOUNT):
             amount = None
     return until, amount
 

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,19 +30,10 @@ from orchestrator.settings import load_settings
 from orchestrator.store.tables import Account, Attempt, ConfigVersion, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
 from tests.e2e.conftest import free_port, provider_env, stack, stack_factory  # noqa: F401
-from tests.factories import account_document
+from tests.webhooks.borrowers import cn_borrower, us_borrower
 from tests.webhooks.provider_payloads import Webhook
 
 TENANT = "acme"
-# Due dates that give an account a step on each channel today (2026-11-02) in both variants
-# of the default strategy: the SMS due-day reminder, the D+10 email notice, the D+15 call,
-# the D-3 push courtesy reminder.
-DUE_FOR = {
-    Channel.SMS: "2026-11-02",
-    Channel.EMAIL: "2026-10-23",
-    Channel.CALL: "2026-10-18",
-    Channel.PUSH: "2026-11-05",
-}
 PROFILE = {
     "lender_name": "Acme Lending",
     "support_phone": "+1 212 555 0100",
@@ -114,7 +105,6 @@ class World:
     lender: httpx.Client
     tenant_id: int
     env: dict[str, str]
-    accounts: dict[str, int] = field(default_factory=dict)
 
     @property
     def store(self) -> Any:
@@ -127,11 +117,10 @@ class World:
     def post(self, webhook: Webhook) -> httpx.Response:
         return self.http.post(webhook.path, content=webhook.body, headers=webhook.headers)
 
-    def account(self, external_id: str, **overrides: Any) -> int:
+    def put(self, document: dict[str, Any]) -> int:
         """Upsert an account through the lender API; its id."""
-        response = self.lender.put(
-            f"/v1/accounts/{external_id}", json=account_document(external_id, **overrides)
-        )
+        external_id = document["external_id"]
+        response = self.lender.put(f"/v1/accounts/{external_id}", json=document)
         assert response.status_code in (200, 201), response.text
         with self.store.snapshot() as conn:
             account_id = conn.execute(
@@ -139,18 +128,15 @@ class World:
                     Account.tenant_id == self.tenant_id, Account.external_id == external_id
                 )
             ).scalar_one()
-        self.accounts[external_id] = account_id
         return int(account_id)
 
     def account_due(self, external_id: str, channel: Channel, **overrides: Any) -> int:
-        """An account with a step on ``channel`` due today (see :data:`DUE_FOR`)."""
-        debt = {
-            "amount_due": "1250.00",
-            "currency": "USD",
-            "due_date": DUE_FOR[channel],
-            "product": "bnpl",
-        }
-        return self.account(external_id, debt=debt, **overrides)
+        """Ann Lee in New York with a step on ``channel`` due today."""
+        return self.put(us_borrower(external_id, channel, **overrides))
+
+    def account_cn(self, external_id: str, channel: Channel = Channel.SMS) -> int:
+        """A borrower in Guangdong with a step on ``channel`` due today."""
+        return self.put(cn_borrower(external_id, channel))
 
     def dispatched(
         self,

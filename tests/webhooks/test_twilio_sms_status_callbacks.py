@@ -1,7 +1,7 @@
 """Twilio Messaging status callbacks move the attempt they name (by the ``attempt_ref`` in
 the signed callback URL) through queued → sent → delivered / undelivered / failed, and set
 the task's status with it; error codes that say the number is dead or opted out become facts
-about the contact point."""
+about the contact point (and a dead number sends the task on to its next route)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from orchestrator.domain import Channel, EventType
+from tests.webhooks.borrowers import NUMBER
+from tests.webhooks.borrowers import OUR_NUMBER as SENDER
 from tests.webhooks.provider_payloads import new_sid, twilio_message_status, twilio_webhook
-
-NUMBER = "+12125550123"
-SENDER = "+15005550006"
 
 
 def _status(world, attempt, status: str, error_code: str | None = None):
@@ -84,11 +83,17 @@ def test_a_failure_is_final_for_the_task_and_keeps_the_error_code(
     assert all(p["invalid"] is None for p in points)  # not a fact about the number
 
 
-def test_an_unknown_destination_marks_the_sms_number_invalid(world, attempt):
+def test_an_unknown_destination_marks_the_number_dead_and_fails_over_to_the_next_route(
+    world, attempt
+):
     assert world.post(_status(world, attempt, "undelivered", "30005")).status_code == 200
     points = {p["channel"]: p for p in world.account_json("loan-1")["contact_points"]}
     assert points["sms"]["invalid"]["reason"].startswith("twilio_sms 30005")
     assert points["call"]["invalid"] is None  # the number may still take calls
+    task = world.task(attempt.task_id)
+    # The due-day SMS falls back to a push, then an email: planned again on the push.
+    assert (task.status, task.channel, task.template) == ("planned", "push", "overdue_notice")
+    assert task.fallback == [["email", "formal_notice"]]
 
 
 def test_error_21610_is_the_borrowers_earlier_stop_and_becomes_an_sms_opt_out(world, attempt):

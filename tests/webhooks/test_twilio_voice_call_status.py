@@ -8,10 +8,9 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.domain import Channel
+from tests.webhooks.borrowers import NUMBER
+from tests.webhooks.borrowers import OUR_NUMBER as CALLER
 from tests.webhooks.provider_payloads import new_sid, twilio_call_status, twilio_webhook
-
-NUMBER = "+12125550123"
-CALLER = "+15005550006"
 
 
 @pytest.fixture
