@@ -59,10 +59,23 @@ _MAX_AMOUNT = Decimal(10) ** 15
 
 @dataclass(slots=True)
 class Applied:
-    new: int = 0
+    """What one webhook's reports did.
+
+    Parameters:
+      fresh: the reports seen for the first time (a replay's are not): only these may
+        answer the provider with a message to the borrower (a TwiML opt-out confirmation).
+      unmatched: new reports that concern no attempt or account we know (stored, harmless).
+      changed: tenant id → accounts whose events or contact points changed (re-planned).
+    """
+
+    fresh: list[Report] = field(default_factory=list)
     duplicates: int = 0
     unmatched: int = 0
-    changed: dict[int, set[int]] = field(default_factory=dict)  # tenant → accounts
+    changed: dict[int, set[int]] = field(default_factory=dict)
+
+    @property
+    def new(self) -> int:
+        return len(self.fresh)
 
 
 def apply_reports(
@@ -107,7 +120,7 @@ def apply_reports(
         if stored is None:
             applied.duplicates += 1
             continue
-        applied.new += 1
+        applied.fresh.append(report)
         if report.kind is ReportKind.INBOUND:
             _inbound(conn, provider, report, now, tenants, replies_inline, applied)
         elif attempt is None:

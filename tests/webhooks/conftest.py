@@ -147,11 +147,17 @@ class World:
         *,
         address: str | None = None,
         at: datetime | None = None,
-        status: DeliveryStatus = DeliveryStatus.QUEUED,
+        in_flight: bool = False,
     ) -> Any:
         """A message a provider accepted, as dispatch records it: the account's pending task
         on ``channel`` (one of the strategy's) claimed and sent, its attempt holding the
-        provider's id and counting as an attempt. Returns the attempt row."""
+        provider's id and counting as an attempt. Returns the attempt row.
+
+        Parameters:
+          in_flight: stop before dispatch recorded the provider's answer (task and attempt
+            still ``sending``, the contact only reserved), as a fast provider's first report
+            can find it.
+        """
         now = at or self.clock.now()
         with self.store.transaction() as conn:
             task = conn.execute(
@@ -183,9 +189,9 @@ class World:
                     provider=provider,
                     address=address,
                     at=now,
-                    status=status.value,
-                    contact_kind=ContactKind.ATTEMPT.value,
-                    provider_message_id=provider_message_id,
+                    status=(DeliveryStatus.SENDING if in_flight else DeliveryStatus.QUEUED).value,
+                    contact_kind=(ContactKind.RESERVED if in_flight else ContactKind.ATTEMPT).value,
+                    provider_message_id=None if in_flight else provider_message_id,
                     body="(rendered text)",
                     updated_at=now,
                 )
@@ -194,7 +200,7 @@ class World:
                 sa.update(Task)
                 .where(Task.id == task.id)
                 .values(
-                    status=TaskStatus.SENT.value,
+                    status=(TaskStatus.SENDING if in_flight else TaskStatus.SENT).value,
                     attempt_count=Task.attempt_count + 1,
                     updated_at=now,
                 )
