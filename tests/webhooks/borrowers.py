@@ -26,10 +26,14 @@ DUE_FOR = {
 }
 
 
-def us_borrower(external_id: str, channel: Channel, **overrides: Any) -> dict[str, Any]:
-    """Ann Lee in New York (Regulation F) with a step on ``channel`` due today."""
-    debt = {"amount_due": "1250.00", "currency": "USD", "due_date": DUE_FOR[channel]}
-    return account_document(external_id, debt={**debt, "product": "bnpl"}, **overrides)
+def us_borrower(
+    external_id: str, channel: Channel, *, due_date: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Ann Lee in New York (Regulation F) with a step on ``channel`` due today, or owing
+    since ``due_date``."""
+    debt = {"amount_due": "1250.00", "currency": "USD", "product": "bnpl"}
+    debt["due_date"] = due_date or DUE_FOR[channel]
+    return account_document(external_id, debt=debt, **overrides)
 
 
 def cn_borrower(external_id: str, channel: Channel = Channel.SMS) -> dict[str, Any]:
