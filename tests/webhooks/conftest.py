@@ -27,10 +27,11 @@ from orchestrator.configuration import ConfigSource, Kind
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
-from orchestrator.store.tables import Account, Attempt, ConfigVersion, Task
+from orchestrator.store.tables import Account, Attempt, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
 from tests.e2e.conftest import free_port, provider_env, stack, stack_factory  # noqa: F401
 from tests.webhooks.borrowers import cn_borrower, us_borrower
+from tests.webhooks.lender_config import store_tenant_config
 from tests.webhooks.provider_payloads import Webhook
 
 TENANT = "acme"
@@ -232,29 +233,7 @@ class World:
         return list(response.json()["entries"])
 
     def store_tenant_config(self, kind: Kind, content: str) -> None:
-        """Store a tenant's own version of a config (as the ops config API would) and load
-        it now."""
-        import hashlib
-
-        with self.store.transaction() as conn:
-            version = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.max(ConfigVersion.version), 0)).where(
-                    ConfigVersion.scope == TENANT, ConfigVersion.kind == kind.value
-                )
-            ).scalar_one()
-            conn.execute(
-                sa.insert(ConfigVersion).values(
-                    scope=TENANT,
-                    kind=kind.value,
-                    name=kind.value,
-                    version=version + 1,
-                    content=content,
-                    sha256=hashlib.sha256(content.encode()).hexdigest(),
-                    created_by="test",
-                    created_at=self.clock.now(),
-                )
-            )
-        assert self.services.config.refresh(), self.services.config.last_error
+        store_tenant_config(self.services, TENANT, kind, content)
 
 
 def _world(
