@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,8 +23,10 @@ import sqlalchemy as sa
 import uvicorn
 
 from orchestrator.api.app import create_app
+from orchestrator.compliance import RulePack
 from orchestrator.configuration import ConfigSource, Kind
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
+from orchestrator.facts import ACCOUNT_COLUMNS, Loaded, load
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
 from orchestrator.store.tables import Account, Attempt, Task
@@ -207,6 +209,45 @@ class World:
                 )
             )
         return self.attempt(ref)
+
+    def agent_call(self, account_id: int, step: str = "manual.agent_call") -> int:
+        """A call the lender queued by hand for an agent (outside the strategy), planned
+        now: the dialer's outcome will report on it."""
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            return int(
+                conn.execute(
+                    sa.insert(Task)
+                    .values(
+                        tenant_id=self.tenant_id,
+                        account_id=account_id,
+                        strategy="manual",
+                        step=step,
+                        channel=Channel.CALL.value,
+                        template="reminder_call",
+                        local_date=now.date(),
+                        not_before=now,
+                        not_after=now + timedelta(hours=4),
+                        expires_at=now + timedelta(hours=4),
+                        status=TaskStatus.PLANNED.value,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(Task.id)
+                ).scalar_one()
+            )
+
+    def facts(self, account_id: int) -> Loaded:
+        """What the compliance engine reads about the account now: its facts and its
+        contact history (as dispatch reads them: made or in flight)."""
+        config = self.services.config.get()
+        with self.store.snapshot() as conn:
+            row = conn.execute(sa.select(*ACCOUNT_COLUMNS).where(Account.id == account_id)).one()
+            now = self.clock.now()
+            return load(conn, [row], since=now - config.lookback, include_pending=False)[account_id]
+
+    def pack(self, jurisdiction: str = "US-NY") -> RulePack:
+        return self.services.config.get().pack_for(jurisdiction, TENANT)
 
     def attempt(self, ref: str) -> Any:
         with self.store.snapshot() as conn:
