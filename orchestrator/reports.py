@@ -11,7 +11,7 @@ once, cancelling what it forbids.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -156,6 +156,39 @@ def _rank(status: str) -> int:
         return -1  # reserved / unknown: any report tells us more
 
 
+def _move_status(conn: Connection, attempt: Any, report: Report, now: datetime) -> bool:
+    """Move the attempt to the report's status if that is forward; whether it moved.
+
+    The check is in the UPDATE itself, not in what was read before: two reports applied at
+    the same moment by two API workers (``sent`` and ``delivered``) then cannot move the
+    status back whichever commits last — PostgreSQL re-checks the condition on the row it
+    waited for.
+    """
+    status = report.status
+    if status is None or _rank(status.value) <= _rank(attempt.status):
+        return False
+    at_or_beyond = [s.value for s in DeliveryStatus if s.rank >= status.rank]
+    moved = conn.execute(
+        sa.update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.status.not_in(at_or_beyond))
+        .values(
+            status=status.value,
+            provider_message_id=sa.func.coalesce(
+                Attempt.provider_message_id, report.provider_message_id
+            ),
+            # The provider has the message: a reserved contact was made.
+            contact_kind=sa.case(
+                (Attempt.contact_kind == ContactKind.RESERVED.value, ContactKind.ATTEMPT.value),
+                else_=Attempt.contact_kind,
+            ),
+            error_code=sa.func.coalesce(report.error_code, Attempt.error_code),
+            lease_until=None,
+            updated_at=now,
+        )
+    ).rowcount
+    return bool(moved)
+
+
 def _delivery(
     conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied
 ) -> None:
@@ -163,27 +196,11 @@ def _delivery(
     address (dead, opted out) is a fact about the borrower and applies even when the status
     itself is late (an ``unsubscribe`` after ``delivered``, a bounce after a retry)."""
     status = report.status
-    moves = status is not None and _rank(status.value) > _rank(attempt.status)
+    moves = _move_status(conn, attempt, report, now)
     notes: list[str] = []
     task_status: TaskStatus | None = None
     if moves:
         assert status is not None
-        conn.execute(
-            sa.update(Attempt)
-            .where(Attempt.id == attempt.id)
-            .values(
-                status=status.value,
-                provider_message_id=attempt.provider_message_id or report.provider_message_id,
-                contact_kind=(
-                    ContactKind.ATTEMPT.value
-                    if attempt.contact_kind == ContactKind.RESERVED.value
-                    else attempt.contact_kind
-                ),
-                error_code=report.error_code or attempt.error_code,
-                lease_until=None,
-                updated_at=now,
-            )
-        )
         notes.append(
             f"{attempt.channel} {status} ({attempt.provider}"
             + (f" {report.error_code})" if report.error_code else ")")
@@ -279,28 +296,32 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         if kind is ContactKind.NOT_CONNECTED
         else DeliveryStatus.DELIVERED
     )
-    settled = (
-        attempt.call_outcome is not None
-        and _CALL_WEIGHT.get(attempt.contact_kind, -1) > _CALL_WEIGHT[kind.value]
-    )
-    conn.execute(
+    _move_status(conn, attempt, replace(report, status=status), now)
+    # The outcome is taken unless a stronger one is already recorded (checked in the UPDATE,
+    # like the status, so concurrent reports cannot weaken it either).
+    stronger = [k for k, weight in _CALL_WEIGHT.items() if weight > _CALL_WEIGHT[kind.value]]
+    took = conn.execute(
         sa.update(Attempt)
-        .where(Attempt.id == attempt.id)
-        .values(
-            call_outcome=attempt.call_outcome if settled else outcome.value,
-            contact_kind=attempt.contact_kind if settled else kind.value,
-            status=status.value if _rank(status.value) > _rank(attempt.status) else attempt.status,
-            provider_message_id=attempt.provider_message_id or report.provider_message_id,
-            lease_until=None,
-            updated_at=now,
+        .where(
+            Attempt.id == attempt.id,
+            sa.or_(Attempt.call_outcome.is_(None), Attempt.contact_kind.not_in(stronger)),
         )
-    )
+        .values(call_outcome=outcome.value, contact_kind=kind.value, updated_at=now)
+    ).rowcount
     conn.execute(
         sa.update(Task)
         .where(Task.id == attempt.task_id, Task.status.in_(_before(TaskStatus.DELIVERED)))
         .values(status=_TASK_AFTER.get(status, TaskStatus.DELIVERED).value, updated_at=now)
     )
-    counted = ContactKind(attempt.contact_kind) if settled else kind
+    counted = (
+        kind
+        if took
+        else ContactKind(
+            conn.execute(
+                sa.select(Attempt.contact_kind).where(Attempt.id == attempt.id)
+            ).scalar_one()
+        )
+    )
     notes = [
         f"call ended: {outcome.value.replace('_', ' ')} — counted as "
         f"{counted.value.replace('_', ' ')}"
