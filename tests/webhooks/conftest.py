@@ -10,10 +10,12 @@ services, so nothing leaks from one test to the next.
 from __future__ import annotations
 
 import secrets
+import shutil
+import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +31,8 @@ from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
 from orchestrator.facts import ACCOUNT_COLUMNS, Loaded, load
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
-from orchestrator.store.tables import Account, Attempt, Task
+from orchestrator.store.db import Store
+from orchestrator.store.tables import Account, Attempt, Base, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
 from tests.e2e.conftest import free_port, provider_env, stack, stack_factory  # noqa: F401
 from tests.webhooks.borrowers import cn_borrower, us_borrower
@@ -69,6 +72,25 @@ class MountedApp:
 class Server:
     url: str
     mounted: MountedApp
+    tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
+    """A migrated, empty store, once on SQLite and once on PostgreSQL (as in the root
+    conftest, but emptied with DELETE: these tests write a handful of rows, and TRUNCATE's
+    per-table file work costs more than all of them)."""
+    if request.param == "sqlite":
+        path = tmp_path / "orchestrator.db"
+        shutil.copy(request.getfixturevalue("migrated_sqlite"), path)
+        empty = Store.connect(f"sqlite:///{path}", pool_size=4)
+    else:
+        empty = Store.connect(request.getfixturevalue("migrated_pg"), pool_size=4)
+        with empty.transaction() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    yield empty
+    empty.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -282,12 +304,12 @@ def _world(
     store: Any,
     clock: Any,
     redis_url: str,
-    redis_namespace: str,
+    namespace: str,
     env: dict[str, str],
     config: ConfigSource | None,
 ) -> Iterator[World]:
     settings = load_settings(
-        redis_url=redis_url, queue_namespace=redis_namespace, public_url=api_server.url
+        redis_url=redis_url, queue_namespace=namespace, public_url=api_server.url
     )
     if config is None:
         config = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)
@@ -298,9 +320,14 @@ def _world(
         )
         key = issue_key(conn, tenant_id, role=Role.OPS, now=clock.now())
     api_server.mounted.app = create_app(services)
-    http = httpx.Client(base_url=api_server.url, timeout=30)
+    # The server speaks plain HTTP on loopback; one TLS context for every client spares
+    # loading the CA bundle twice per test.
+    http = httpx.Client(base_url=api_server.url, timeout=30, verify=api_server.tls)
     lender = httpx.Client(
-        base_url=api_server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        base_url=api_server.url,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+        verify=api_server.tls,
     )
     try:
         yield World(services, api_server.url, http, lender, tenant_id, env)
@@ -317,13 +344,13 @@ def world(
     store: Any,
     clock: Any,
     redis_url: str,
-    redis_namespace: str,
+    webhook_namespace: str,
     provider_env: dict[str, str],  # noqa: F811
     file_config: ConfigSource,
 ) -> Iterator[World]:
     """The API on the shipped configuration (files only), with tenant ``acme``."""
     yield from _world(
-        api_server, store, clock, redis_url, redis_namespace, provider_env, file_config
+        api_server, store, clock, redis_url, webhook_namespace, provider_env, file_config
     )
 
 
@@ -333,8 +360,27 @@ def configurable_world(
     store: Any,
     clock: Any,
     redis_url: str,
-    redis_namespace: str,
+    webhook_namespace: str,
     provider_env: dict[str, str],  # noqa: F811
 ) -> Iterator[World]:
     """Like ``world``, with a configuration that also reads tenants' stored versions."""
-    yield from _world(api_server, store, clock, redis_url, redis_namespace, provider_env, None)
+    yield from _world(api_server, store, clock, redis_url, webhook_namespace, provider_env, None)
+
+
+@pytest.fixture(scope="session")
+def webhook_namespace() -> Iterator[str]:
+    """A Redis key prefix for the session's worlds. Applying webhooks writes nothing to
+    Redis (only dispatch does: rate limits, breakers), so one namespace is cleared once at
+    the end instead of scanning Redis after every test."""
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    namespace = f"test-webhooks-{secrets.token_hex(6)}"
+    yield namespace
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=f"{namespace}*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()

@@ -274,11 +274,11 @@ def test_forgeries_are_refused_and_change_nothing(world, provider):
     assert world.attempt(attempt.ref).status == case.moved_to
 
 
-@pytest.mark.parametrize("provider", ["fcm_push", "smtp_email"])
-def test_providers_that_post_no_webhooks_accept_none(world, provider):
+def test_providers_that_post_no_webhooks_accept_none(world):
     before = table_counts(world.store)
-    response = world.http.post(
-        f"/v1/webhooks/{provider}", json=[{"event": "delivered", "attempt_ref": "att_1"}]
-    )
-    assert response.status_code == 401
+    for provider in ("fcm_push", "smtp_email"):
+        response = world.http.post(
+            f"/v1/webhooks/{provider}", json=[{"event": "delivered", "attempt_ref": "att_1"}]
+        )
+        assert response.status_code == 401, provider
     assert table_counts(world.store) == before
