@@ -222,7 +222,10 @@ def _delivery(
         )
         notes.append(f"opt-out on {attempt.channel} recorded")
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
-    if moves and status in _FAILED and report.invalid_address and _fail_over(conn, attempt, now):
+    # The address can never take this message (dead, or its owner opted out): the task
+    # tries its next route rather than failing.
+    unusable = report.invalid_address or report.opted_out
+    if moves and status in _FAILED and unusable and _fail_over(conn, attempt, now):
         task_status = None
         notes.append("trying the next channel")
     if task_status is not None:
@@ -248,8 +251,9 @@ def _before(status: TaskStatus) -> list[str]:
 
 
 def _fail_over(conn: Connection, attempt: Any, now: datetime) -> bool:
-    """A hard bounce on a task that has fallback routes left: plan the next one now (the
-    sweeper queues it, dispatch re-checks every rule for the new channel)."""
+    """A refusal for good (a hard bounce, an opted-out recipient) on a task that has fallback
+    routes left: plan the next one now (the sweeper queues it, dispatch re-checks every rule
+    for the new channel)."""
     task = conn.execute(sa.select(Task).where(Task.id == attempt.task_id)).one()
     if not task.fallback or task.expires_at <= now:
         return False

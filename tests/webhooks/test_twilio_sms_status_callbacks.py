@@ -96,12 +96,14 @@ def test_an_unknown_destination_marks_the_number_dead_and_fails_over_to_the_next
     assert task.fallback == [["email", "formal_notice"]]
 
 
-def test_error_21610_is_the_borrowers_earlier_stop_and_becomes_an_sms_opt_out(world, attempt):
+def test_error_21610_is_the_borrowers_earlier_stop_an_sms_opt_out_and_a_failover(world, attempt):
     assert world.post(_status(world, attempt, "failed", "21610")).status_code == 200
     events = world.account_json("loan-1")["events"]
     assert [(e["type"], e["channel"], e["source"]) for e in events] == [
         (EventType.OPT_OUT.value, "sms", "provider")
     ]
+    task = world.task(attempt.task_id)
+    assert (task.status, task.channel) == ("planned", "push")  # the text's fallback
 
 
 def test_the_report_finds_its_attempt_by_message_sid_when_the_url_has_no_ref(world, attempt):
