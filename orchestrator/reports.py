@@ -101,7 +101,9 @@ def apply_reports(
     for report in reports:
         DELIVERY_REPORTS.labels(provider, report.kind.value).inc()
         attempt = (
-            _attempt_for(conn, provider, report) if report.kind is not ReportKind.INBOUND else None
+            _attempt_for(conn, provider, report, tenants)
+            if report.kind is not ReportKind.INBOUND
+            else None
         )
         stored = conn.execute(
             dialect_insert(conn, DeliveryReport)
@@ -134,16 +136,25 @@ def apply_reports(
     return applied
 
 
-def _attempt_for(conn: Connection, provider: str, report: Report) -> Any:
+def _attempt_for(
+    conn: Connection, provider: str, report: Report, tenants: Sequence[int] | None
+) -> Any:
+    """The attempt a report is about: by our ref, else by the provider's message id; only
+    an attempt sent through this provider, and on a tenant's route only that tenant's (a
+    lender holding its own provider credentials can sign anything on its route)."""
+    scope = [Attempt.provider == provider]
+    if tenants is not None:
+        scope.append(Attempt.tenant_id.in_(tenants))
     if report.attempt_ref:
-        found = conn.execute(sa.select(Attempt).where(Attempt.ref == report.attempt_ref)).first()
+        found = conn.execute(
+            sa.select(Attempt).where(Attempt.ref == report.attempt_ref, *scope)
+        ).first()
         if found is not None:
             return found
     if report.provider_message_id:
         return conn.execute(
             sa.select(Attempt).where(
-                Attempt.provider == provider,
-                Attempt.provider_message_id == report.provider_message_id,
+                Attempt.provider_message_id == report.provider_message_id, *scope
             )
         ).first()
     return None
