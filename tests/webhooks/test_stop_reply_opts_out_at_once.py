@@ -93,6 +93,22 @@ def _sms(phone):
     ]
 
 
+def test_a_keyword_twilios_advanced_opt_out_acted_on_counts_and_twilio_confirmed_it(world):
+    """A Messaging Service with Advanced Opt-Out may have its own keywords (BAJA); Twilio
+    answers them itself and tells us with ``OptOutType``."""
+    world.account_due("loan-1", Channel.SMS)
+    form = twilio_inbound(
+        world.env["TWILIO_ACCOUNT_SID"], sender=NUMBER, to=OUR_NUMBER, body="BAJA"
+    )
+    form["OptOutType"] = "STOP"
+    response = world.post(
+        twilio_webhook("twilio_sms", world.url, world.env["TWILIO_AUTH_TOKEN"], form)
+    )
+    assert response.status_code == 200
+    assert "<Message>" not in response.text
+    assert _sms_opt_outs(world, "loan-1") == [("opt_out", "sms", "inbound")]
+
+
 def test_the_twilio_confirmation_is_the_configured_text(world):
     world.account_due("loan-1", Channel.SMS)
     response = _reply(world, "退订")
