@@ -7,14 +7,15 @@ never applied to an attempt of another provider or, on a tenant's route, of anot
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from orchestrator.configuration import Kind
 from orchestrator.dispatch import CircuitBreaker, ProviderPool
 from orchestrator.dispatch.reserve import Claim, Reserver
 from orchestrator.domain import Channel
+from orchestrator.scheduler import sweep
 from orchestrator.tenancy import create_tenant
 from tests.factories import table_counts
 from tests.webhooks.borrowers import NUMBER, OUR_NUMBER
@@ -49,14 +50,11 @@ def own_token(configurable_world, monkeypatch):
 
 
 def _reserve(world) -> Claim:
-    """Dispatch's first step on the account's due text: what it would hand to Twilio."""
+    """The sweep queues the account's due text and dispatch takes its first step: what it
+    would hand to Twilio."""
     account = world.account_due("loan-1", Channel.SMS)
     [task] = world.tasks(account)
-    with world.store.transaction() as conn:
-        conn.execute(
-            sa.text("UPDATE tasks SET status = 'queued' WHERE id = :id"),
-            {"id": task.id},
-        )
+    assert sweep(world.store, world.clock.now(), stale=timedelta(minutes=5)).queued == [task.id]
     pool = ProviderPool(
         world.services.config.get,
         CircuitBreaker(world.services.redis, world.services.settings.queue_namespace),
@@ -94,12 +92,7 @@ def test_dispatch_names_the_tenants_route_and_only_that_route_accepts_its_report
     assert table_counts(world.store) == before
 
     assert world.post(_delivered(world, claim, own_token, tenant="acme")).status_code == 200
-    with world.store.snapshot() as conn:
-        status = conn.execute(
-            sa.text("SELECT status FROM attempts WHERE ref = :ref"),
-            {"ref": claim.message.attempt_ref},
-        ).scalar_one()
-    assert status == "delivered"
+    assert world.attempt(claim.message.attempt_ref).status == "delivered"
 
 
 def test_a_report_never_moves_another_providers_or_another_tenants_attempt(world):
