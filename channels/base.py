@@ -135,8 +135,16 @@ class WebhookRequest:
         return self.headers.get(name.lower())
 
     def form(self) -> list[tuple[str, str]]:
-        """The form-encoded body as (name, value) pairs, in order, repeats kept."""
-        return parse_qsl(self.body.decode("utf-8"), keep_blank_values=True)
+        """The form-encoded body as (name, value) pairs, in order, repeats kept.
+
+        Raises :class:`SignatureError` when the body is not UTF-8: no provider signs such a
+        form, and a stranger's bytes must be refused, not crash the endpoint.
+        """
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SignatureError("body is not UTF-8 form data") from None
+        return parse_qsl(text, keep_blank_values=True)
 
     def json(self) -> Any:
         try:

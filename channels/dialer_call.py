@@ -143,7 +143,9 @@ class DialerCall(Adapter):
         return [
             self._outcome(item)
             for item in items
-            if isinstance(item, dict) and item.get("outcome") in OUTCOMES
+            if isinstance(item, dict)
+            and isinstance(item.get("outcome"), str)
+            and item["outcome"] in OUTCOMES
         ]
 
     def _outcome(self, item: dict[str, Any]) -> Report:

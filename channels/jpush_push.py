@@ -150,9 +150,9 @@ class JpushPush(Adapter):
         items = items if isinstance(items, list) else [items]
         reports = []
         for item in items:
-            if not isinstance(item, dict) or item.get("type") not in CALLBACK_TYPES:
+            kind = item.get("type") if isinstance(item, dict) else None
+            if not isinstance(kind, str) or kind not in CALLBACK_TYPES:
                 continue
-            kind = str(item["type"])
             msg_id = str(item.get("msg_id") or "")
             device = str(item.get("registration_id") or "")
             params = item["params"] if isinstance(item.get("params"), dict) else {}

@@ -45,7 +45,8 @@ OPT_OUT_WORDS = frozenset(
 OPT_OUT_WHOLE_REPLY = frozenset({"T", "N", "R", "退订", "拒收", "取消订阅"})
 # Chinese phrases that mean "stop" wherever they appear in the reply.
 OPT_OUT_PHRASES = ("退订", "拒收")
-OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
+# 开通 ("switch on") is the resume word our zh-CN opt-out confirmation tells borrowers to send.
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP", "开通"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 # The keywords Twilio itself answers with a confirmation on long codes and toll-free numbers.
 TWILIO_HANDLED = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})

@@ -10,7 +10,9 @@ Sources:
   ``Body``, ``SmsStatus=received``); replies are TwiML:
   https://www.twilio.com/docs/messaging/twiml.
 - Opt-out: https://help.twilio.com/articles/223134027 (Twilio answers STOP, STOPALL,
-  UNSUBSCRIBE, CANCEL, END, QUIT itself on long codes and toll-free numbers).
+  UNSUBSCRIBE, CANCEL, END, QUIT itself on long codes and toll-free numbers) and
+  https://help.twilio.com/articles/360034798533 (Advanced Opt-Out: a Messaging Service's
+  own keywords and replies; the inbound webhook then carries ``OptOutType``).
 - Lookup: https://www.twilio.com/docs/messaging/api/message-resource#read-multiple-message-resources
   (filters ``To``, ``From``, ``DateSent>``).
 """
@@ -24,7 +26,7 @@ from xml.sax.saxutils import escape
 from pydantic import model_validator
 
 from channels.base import OutboundMessage, Receipt, Report, ReportKind, WebhookRequest
-from channels.keywords import classify, provider_confirms
+from channels.keywords import Intent, classify, provider_confirms
 from channels.transport import json_body
 from channels.twilio_api import (
     INVALID_ADDRESS_CODES,
@@ -38,6 +40,8 @@ from channels.twilio_api import (
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError
 
+# Advanced Opt-Out's ``OptOutType`` on an inbound message (help.twilio.com/articles/360034798533).
+TWILIO_OPT_OUT_TYPES = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
 # MessageStatus → our ordered delivery status.
 STATUSES = {
     "accepted": DeliveryStatus.QUEUED,
@@ -146,7 +150,13 @@ class TwilioSms(TwilioAdapter):
 
     def _inbound(self, sid: str, form: dict[str, str]) -> Report:
         text = form.get("Body", "")
-        intent = classify(text)
+        # With Advanced Opt-Out, Twilio names the keyword type it acted on (and answered):
+        # a lender's own keywords (BAJA, ARRET…) count even where ours do not know them.
+        twilio_type = (form.get("OptOutType") or "").upper()
+        intent = TWILIO_OPT_OUT_TYPES.get(twilio_type) or classify(text)
+        details = {"intent": str(intent)}
+        if twilio_type:
+            details["opt_out_type"] = twilio_type
         return Report(
             provider=self.name,
             kind=ReportKind.INBOUND,
@@ -156,7 +166,7 @@ class TwilioSms(TwilioAdapter):
             sender=form.get("From"),
             recipient=form.get("To"),
             text=text,
-            details={"intent": str(intent)},
+            details=details,
         )
 
     def webhook_reply(self, reports: list[Report]) -> tuple[str, bytes]:
@@ -178,6 +188,8 @@ class TwilioSms(TwilioAdapter):
         mode = self.settings.confirm_opt_outs
         if mode == "never":
             return False
+        if "opt_out_type" in report.details:
+            return False  # Advanced Opt-Out already answered with the configured reply
         return mode == "always" or not provider_confirms(report.text or "")
 
     def lookup(self, message: OutboundMessage) -> Receipt | None:

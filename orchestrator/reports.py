@@ -11,7 +11,7 @@ once, cancelling what it forbids.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -53,14 +53,29 @@ _CALL_EVENTS = {
     CallOutcome.CEASE_REQUEST: EventType.CEASE_COMMUNICATION,
 }
 CONFIRMATION_STEP = "system.opt_out_confirmation"
+# Larger than any debt, and within the store's NUMERIC(20, 4).
+_MAX_AMOUNT = Decimal(10) ** 15
 
 
 @dataclass(slots=True)
 class Applied:
-    new: int = 0
+    """What one webhook's reports did.
+
+    Parameters:
+      fresh: the reports seen for the first time (a replay's are not): only these may
+        answer the provider with a message to the borrower (a TwiML opt-out confirmation).
+      unmatched: new reports that concern no attempt or account we know (stored, harmless).
+      changed: tenant id → accounts whose events or contact points changed (re-planned).
+    """
+
+    fresh: list[Report] = field(default_factory=list)
     duplicates: int = 0
     unmatched: int = 0
-    changed: dict[int, set[int]] = field(default_factory=dict)  # tenant → accounts
+    changed: dict[int, set[int]] = field(default_factory=dict)
+
+    @property
+    def new(self) -> int:
+        return len(self.fresh)
 
 
 def apply_reports(
@@ -86,7 +101,9 @@ def apply_reports(
     for report in reports:
         DELIVERY_REPORTS.labels(provider, report.kind.value).inc()
         attempt = (
-            _attempt_for(conn, provider, report) if report.kind is not ReportKind.INBOUND else None
+            _attempt_for(conn, provider, report, tenants)
+            if report.kind is not ReportKind.INBOUND
+            else None
         )
         stored = conn.execute(
             dialect_insert(conn, DeliveryReport)
@@ -105,7 +122,7 @@ def apply_reports(
         if stored is None:
             applied.duplicates += 1
             continue
-        applied.new += 1
+        applied.fresh.append(report)
         if report.kind is ReportKind.INBOUND:
             _inbound(conn, provider, report, now, tenants, replies_inline, applied)
         elif attempt is None:
@@ -119,16 +136,25 @@ def apply_reports(
     return applied
 
 
-def _attempt_for(conn: Connection, provider: str, report: Report) -> Any:
+def _attempt_for(
+    conn: Connection, provider: str, report: Report, tenants: Sequence[int] | None
+) -> Any:
+    """The attempt a report is about: by our ref, else by the provider's message id; only
+    an attempt sent through this provider, and on a tenant's route only that tenant's (a
+    lender holding its own provider credentials can sign anything on its route)."""
+    scope = [Attempt.provider == provider]
+    if tenants is not None:
+        scope.append(Attempt.tenant_id.in_(tenants))
     if report.attempt_ref:
-        found = conn.execute(sa.select(Attempt).where(Attempt.ref == report.attempt_ref)).first()
+        found = conn.execute(
+            sa.select(Attempt).where(Attempt.ref == report.attempt_ref, *scope)
+        ).first()
         if found is not None:
             return found
     if report.provider_message_id:
         return conn.execute(
             sa.select(Attempt).where(
-                Attempt.provider == provider,
-                Attempt.provider_message_id == report.provider_message_id,
+                Attempt.provider_message_id == report.provider_message_id, *scope
             )
         ).first()
     return None
@@ -141,41 +167,61 @@ def _rank(status: str) -> int:
         return -1  # reserved / unknown: any report tells us more
 
 
-def _delivery(
-    conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied
-) -> None:
+def _move_status(conn: Connection, attempt: Any, report: Report, now: datetime) -> bool:
+    """Move the attempt to the report's status if that is forward; whether it moved.
+
+    The check is in the UPDATE itself, not in what was read before: two reports applied at
+    the same moment by two API workers (``sent`` and ``delivered``) then cannot move the
+    status back whichever commits last — PostgreSQL re-checks the condition on the row it
+    waited for.
+    """
     status = report.status
-    if status is None:
-        return
-    if (
-        _rank(status.value) <= _rank(attempt.status)
-        and attempt.status != DeliveryStatus.SENDING.value
-    ):
-        return  # late or repeated: a status never moves backwards
-    conn.execute(
+    if status is None or _rank(status.value) <= _rank(attempt.status):
+        return False
+    at_or_beyond = [s.value for s in DeliveryStatus if s.rank >= status.rank]
+    moved = conn.execute(
         sa.update(Attempt)
-        .where(Attempt.id == attempt.id)
+        .where(Attempt.id == attempt.id, Attempt.status.not_in(at_or_beyond))
         .values(
             status=status.value,
-            provider_message_id=attempt.provider_message_id or report.provider_message_id,
-            contact_kind=(
-                ContactKind.ATTEMPT.value
-                if attempt.contact_kind == ContactKind.RESERVED.value
-                else attempt.contact_kind
+            provider_message_id=sa.func.coalesce(
+                Attempt.provider_message_id, report.provider_message_id
             ),
-            error_code=report.error_code or attempt.error_code,
+            # The provider has the message: a reserved contact was made.
+            contact_kind=sa.case(
+                (Attempt.contact_kind == ContactKind.RESERVED.value, ContactKind.ATTEMPT.value),
+                else_=Attempt.contact_kind,
+            ),
+            error_code=sa.func.coalesce(report.error_code, Attempt.error_code),
             lease_until=None,
             updated_at=now,
         )
-    )
-    notes = [
-        f"{attempt.channel} {status} ({attempt.provider}"
-        + (f" {report.error_code})" if report.error_code else ")")
-    ]
-    task_status: TaskStatus | None = _TASK_AFTER[status]
-    if report.invalid_address:
-        _invalidate(conn, attempt, f"{attempt.provider} {report.error_code or status}", now)
+    ).rowcount
+    return bool(moved)
+
+
+def _delivery(
+    conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied
+) -> None:
+    """A status report. The status moves forward only; what the report says about the
+    address (dead, opted out) is a fact about the borrower and applies even when the status
+    itself is late (an ``unsubscribe`` after ``delivered``, a bounce after a retry)."""
+    status = report.status
+    moves = _move_status(conn, attempt, report, now)
+    notes: list[str] = []
+    task_status: TaskStatus | None = None
+    if moves:
+        assert status is not None
+        notes.append(
+            f"{attempt.channel} {status} ({attempt.provider}"
+            + (f" {report.error_code})" if report.error_code else ")")
+        )
+        task_status = _TASK_AFTER[status]
+    if report.invalid_address and _invalidate(
+        conn, attempt, f"{attempt.provider} {report.error_code or status or 'report'}", now
+    ):
         notes.append(f"{mask_text(attempt.address)} marked invalid")
+        applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     if report.opted_out:
         record_provider_event(
             conn,
@@ -187,7 +233,10 @@ def _delivery(
         )
         notes.append(f"opt-out on {attempt.channel} recorded")
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
-    if status in _FAILED and report.invalid_address and _fail_over(conn, attempt, now):
+    # The address can never take this message (dead, or its owner opted out): the task
+    # tries its next route rather than failing.
+    unusable = report.invalid_address or report.opted_out
+    if moves and status in _FAILED and unusable and _fail_over(conn, attempt, now):
         task_status = None
         notes.append("trying the next channel")
     if task_status is not None:
@@ -196,8 +245,11 @@ def _delivery(
             .where(Task.id == attempt.task_id, Task.status.in_(_before(task_status)))
             .values(status=task_status.value, updated_at=now)
         )
+    if not notes:
+        return  # late or repeated: a status never moves backwards, and nothing else to note
+    what = status.value if moves and status else report.details.get("event") or "report"
     ledger.append(
-        conn, [_entry(attempt, now, f"delivery.{status}", "; ".join(notes), report.error_code)]
+        conn, [_entry(attempt, now, f"delivery.{what}", "; ".join(notes), report.error_code)]
     )
 
 
@@ -210,8 +262,9 @@ def _before(status: TaskStatus) -> list[str]:
 
 
 def _fail_over(conn: Connection, attempt: Any, now: datetime) -> bool:
-    """A hard bounce on a task that has fallback routes left: plan the next one now (the
-    sweeper queues it, dispatch re-checks every rule for the new channel)."""
+    """A refusal for good (a hard bounce, an opted-out recipient) on a task that has fallback
+    routes left: plan the next one now (the sweeper queues it, dispatch re-checks every rule
+    for the new channel)."""
     task = conn.execute(sa.select(Task).where(Task.id == attempt.task_id)).one()
     if not task.fallback or task.expires_at <= now:
         return False
@@ -236,9 +289,21 @@ def _fail_over(conn: Connection, attempt: Any, now: datetime) -> bool:
     )
 
 
+# How much of a conversation a call was: a later report never weakens what an earlier one
+# established (the stricter reading for the rules that count calls).
+_CALL_WEIGHT = {
+    ContactKind.NOT_CONNECTED.value: 0,
+    ContactKind.ATTEMPT.value: 1,
+    ContactKind.LIMITED_CONTENT.value: 2,
+    ContactKind.CONVERSATION.value: 3,
+}
+
+
 def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied) -> None:
+    """How a call ended. Progress reports (ringing, in progress) only move its status."""
     outcome = report.call_outcome
     if outcome is None:
+        _delivery(conn, attempt, report, now, applied)
         return
     kind = outcome.contact_kind
     status = report.status or (
@@ -246,28 +311,40 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         if kind is ContactKind.NOT_CONNECTED
         else DeliveryStatus.DELIVERED
     )
-    conn.execute(
+    _move_status(conn, attempt, replace(report, status=status), now)
+    # The outcome is taken unless a stronger one is already recorded (checked in the UPDATE,
+    # like the status, so concurrent reports cannot weaken it either).
+    stronger = [k for k, weight in _CALL_WEIGHT.items() if weight > _CALL_WEIGHT[kind.value]]
+    took = conn.execute(
         sa.update(Attempt)
-        .where(Attempt.id == attempt.id)
-        .values(
-            call_outcome=outcome.value,
-            contact_kind=kind.value,
-            status=status.value if _rank(status.value) > _rank(attempt.status) else attempt.status,
-            lease_until=None,
-            updated_at=now,
+        .where(
+            Attempt.id == attempt.id,
+            sa.or_(Attempt.call_outcome.is_(None), Attempt.contact_kind.not_in(stronger)),
         )
-    )
+        .values(call_outcome=outcome.value, contact_kind=kind.value, updated_at=now)
+    ).rowcount
     conn.execute(
         sa.update(Task)
         .where(Task.id == attempt.task_id, Task.status.in_(_before(TaskStatus.DELIVERED)))
         .values(status=_TASK_AFTER.get(status, TaskStatus.DELIVERED).value, updated_at=now)
     )
+    counted = (
+        kind
+        if took
+        else ContactKind(
+            conn.execute(
+                sa.select(Attempt.contact_kind).where(Attempt.id == attempt.id)
+            ).scalar_one()
+        )
+    )
     notes = [
-        f"call ended: {outcome.value.replace('_', ' ')} — counted as {kind.value.replace('_', ' ')}"
+        f"call ended: {outcome.value.replace('_', ' ')} — counted as "
+        f"{counted.value.replace('_', ' ')}"
     ]
     event = _CALL_EVENTS.get(outcome)
     if event is not None:
         until, amount = _promise(report.details)
+        promise = event is EventType.PROMISE_TO_PAY
         record_provider_event(
             conn,
             attempt.account_id,
@@ -275,10 +352,14 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
             None,
             now,
             source="call",
-            amount=amount,
-            until=until if event is EventType.PROMISE_TO_PAY else None,
+            amount=amount if promise else None,
+            # A promise with no readable date still pauses collection, for the rule pack's
+            # grace period from now: losing the promise would be worse.
+            until=(until or now) if promise else None,
         )
         notes.append(f"{event.value.replace('_', ' ')} recorded")
+        if promise and until is None:
+            notes.append("no readable promised date: paused for the grace period from today")
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     if outcome is CallOutcome.WRONG_NUMBER:
         _invalidate(
@@ -287,13 +368,15 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         notes.append(f"{mask_text(attempt.address)} is not the borrower's: marked invalid")
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     if kind is ContactKind.CONVERSATION:
+        # A conversation locks calls for seven days: pending calls move past it now.
         applied.changed.setdefault(attempt.tenant_id, set()).add(attempt.account_id)
     ledger.append(conn, [_entry(attempt, now, f"call.{outcome.value}", "; ".join(notes), None)])
 
 
 def _promise(details: Any) -> tuple[date | None, Decimal | None]:
-    """The promised date and amount a dialer reported (bad values are left out: the
-    promise is still recorded)."""
+    """The promised date and amount a dialer reported. Unreadable values (a date that is not
+    ISO 8601, an amount that is not a plausible positive number) are left out: the promise itself is
+    still recorded."""
     until = amount = None
     text = details.get("promise_date") or details.get("date")
     if text:
@@ -306,6 +389,8 @@ def _promise(details: Any) -> tuple[date | None, Decimal | None]:
         try:
             amount = Decimal(str(raw_amount))
         except InvalidOperation:
+            amount = None
+        if amount is not None and not (amount.is_finite() and 0 < amount < _MAX_AMOUNT):
             amount = None
     return until, amount
 
@@ -403,9 +488,11 @@ def _invalidate(
     now: datetime,
     *,
     channels: Sequence[Channel] | None = None,
-) -> None:
+) -> bool:
+    """Mark the attempt's address dead on ``channels`` (its own by default); whether any
+    contact point was newly marked."""
     wanted = [c.value for c in channels] if channels else [attempt.channel]
-    conn.execute(
+    changed = conn.execute(
         sa.update(ContactPoint)
         .where(
             ContactPoint.account_id == attempt.account_id,
@@ -414,7 +501,8 @@ def _invalidate(
             ContactPoint.invalid_at.is_(None),
         )
         .values(invalid_at=now, invalid_reason=reason[:200])
-    )
+    ).rowcount
+    return bool(changed)
 
 
 def _entry(

@@ -19,7 +19,7 @@ from channels.base import WebhookRequest
 from orchestrator.api.errors import ApiError
 from orchestrator.errors import SignatureError
 from orchestrator.logs import get_logger
-from orchestrator.reports import apply_reports
+from orchestrator.reports import Applied, apply_reports
 from orchestrator.store.tables import Tenant
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -63,7 +63,7 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
             401, "invalid_signature", f"The {provider} signature does not verify."
         ) from None
 
-    def apply() -> None:
+    def apply() -> Applied:
         with services.store.transaction() as conn:
             tenants = None
             if tenant is not None:
@@ -71,7 +71,7 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
                 if found is None:
                     raise ApiError(404, "not_found", f"No tenant {tenant!r}.")
                 tenants = [found]
-            apply_reports(
+            return apply_reports(
                 conn,
                 provider,
                 reports,
@@ -81,6 +81,8 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
                 accounts_changed=services.accounts_changed,
             )
 
-    await run_in_threadpool(apply)
-    content_type, body = adapter.webhook_reply(reports)
+    applied = await run_in_threadpool(apply)
+    # Only reports seen for the first time may answer the borrower: a replayed STOP must
+    # not confirm the opt-out a second time.
+    content_type, body = adapter.webhook_reply(applied.fresh)
     return Response(content=body, media_type=content_type)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from channels.base import OutboundMessage
 from orchestrator import ledger
 from orchestrator.compliance import RulePack
+from orchestrator.configuration import ConfigSet
 from orchestrator.dispatch.context import message_context
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.pool import Provider, ProviderPool
@@ -266,7 +267,9 @@ class Reserver:
             title=rendered.title,
             template=rendered.template,
             template_params=_template_params(account, rendered),
-            callback_url=f"{self.services.settings.public_url.rstrip('/')}/v1/webhooks/{provider.name}",
+            callback_url=_callback_url(
+                self.services.settings.public_url, provider.name, account.slug, config
+            ),
             limited_content=rendered.limited_content,
             tags={
                 "tenant": account.slug,
@@ -379,6 +382,13 @@ class Reserver:
             TaskStatus.EXPIRED: Outcome.EXPIRED,
             TaskStatus.FAILED: Outcome.FAILED,
         }[status]
+
+
+def _callback_url(public_url: str, provider: str, tenant: str, config: ConfigSet) -> str:
+    """Where the provider reports on this message: a tenant with provider accounts of its
+    own has its own route, which verifies with its own credentials."""
+    url = f"{public_url.rstrip('/')}/v1/webhooks/{provider}"
+    return f"{url}/{tenant}" if tenant in config.tenant_channels else url
 
 
 def _lockable(store: Any, query: Any, *, of: Any) -> Any:
