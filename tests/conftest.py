@@ -127,8 +127,6 @@ def store(request, tmp_path):
     """A migrated, empty store, once on SQLite and once on PostgreSQL."""
     import shutil
 
-    import sqlalchemy as sa
-
     from orchestrator.store.db import Store
     from orchestrator.store.tables import Base
 
@@ -138,9 +136,11 @@ def store(request, tmp_path):
         store = Store.connect(f"sqlite:///{path}", pool_size=4)
     else:
         store = Store.connect(request.getfixturevalue("migrated_pg"), pool_size=4)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        # DELETE, children first: on tables this small it takes milliseconds where TRUNCATE
+        # takes a third of a second. Ids keep counting up; no test relies on their values.
         with store.transaction() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
     yield store
     store.dispose()
 

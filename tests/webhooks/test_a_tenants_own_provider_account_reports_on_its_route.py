@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from orchestrator.configuration import Kind
-from orchestrator.dispatch import CircuitBreaker, ProviderPool
+from orchestrator.dispatch import CircuitBreaker, ProviderPool, RateLimiter
 from orchestrator.dispatch.reserve import Claim, Reserver
 from orchestrator.domain import Channel
 from orchestrator.scheduler import sweep
@@ -60,7 +60,8 @@ def _reserve(world) -> Claim:
         CircuitBreaker(world.services.redis, world.services.settings.queue_namespace),
         world.clock,
     )
-    claim = Reserver(world.services, pool).reserve(task.id)
+    limiter = RateLimiter(world.services.redis, world.services.settings.queue_namespace)
+    claim = Reserver(world.services, pool, limiter).reserve(task.id)
     assert isinstance(claim, Claim), claim
     return claim
 
