@@ -1,0 +1,341 @@
+"""Reading the configuration files: the global defaults under ``config/`` and ``templates/``.
+
+Every part is read even when an earlier one is wrong, so one :class:`ConfigRefused` lists
+every problem at once (``orchestrator config validate`` prints them all); the files are then
+kept as a :class:`FileConfig` and reused until one of them changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from orchestrator.config_versions import Kind
+from orchestrator.credentials import naming_problems
+from orchestrator.domain import Channel
+from orchestrator.errors import ConfigError, Problem
+from orchestrator.messages.library import TemplateLibrary
+from orchestrator.providers import ChannelsConfig, parse_channels
+from orchestrator.rulepacks import RuleLibrary, load_rule_library
+from orchestrator.strategy import Strategy, parse_strategy
+
+DEFAULT_STRATEGY = "default"
+CHECKED_LOCALES = ("en-US", "zh-CN")
+# The scope problems in the files belong to (a tenant's scope is its slug, never empty).
+FILES = ""
+
+_T = TypeVar("_T")
+TemplatePair = tuple[str, Channel]
+
+
+class ConfigRefused(ConfigError):
+    """A configuration refused as a whole, with every part that is wrong.
+
+    Parameters:
+      parts: (scope, error) pairs: ``FILES`` for a file, else the tenant slug whose stored
+        version is wrong; each error names its source and the path of every problem.
+    """
+
+    def __init__(self, parts: Sequence[tuple[str, ConfigError]]) -> None:
+        self.parts = tuple(parts)
+        if len(self.parts) == 1:
+            only = self.parts[0][1]
+            super().__init__(only.source, only.problems)
+        else:
+            super().__init__(
+                "the configuration",
+                [
+                    Problem(f"{error.source}: {p.path}" if p.path else error.source, p.message)
+                    for _, error in self.parts
+                    for p in error.problems
+                ],
+            )
+
+
+class Refusals:
+    """Collects the errors of independent parts so all of them are reported together."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, ConfigError]] = []
+
+    def attempt(self, scope: str, load: Callable[..., _T], *args: Any) -> _T | None:
+        """``load(*args)``, or ``None`` after recording why it was refused."""
+        try:
+            return load(*args)
+        except ConfigRefused as exc:
+            self.parts.extend(exc.parts)
+        except ConfigError as exc:
+            self.parts.append((scope, exc))
+        return None
+
+    def add(self, scope: str, error: ConfigError) -> None:
+        self.parts.append((scope, error))
+
+    def raise_any(self) -> None:
+        if self.parts:
+            raise ConfigRefused(self.parts)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem("", f"cannot read it: {exc.strerror}")]) from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The YAML document; a syntax error is reported at its line and column."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [Problem(where, f"not valid YAML: {reason}")]) from None
+
+
+def parse_mapping(text: str, source: str) -> dict[str, Any]:
+    """A YAML document that must be a mapping (``key: value`` lines); empty is ``{}``."""
+    data = parse_yaml(text, source)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        found = type(data).__name__
+        raise ConfigError(source, [Problem("", f"must be a mapping (key: value), not a {found}")])
+    return data
+
+
+_ENV = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate(text: str, source: str, env: Mapping[str, str] | None = None) -> str:
+    """Replace ``${NAME}`` and ``${NAME:-default}`` with environment values (URLs and hosts
+    that differ per deployment; never credentials, which stay as variable names)."""
+    values = os.environ if env is None else env
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = values.get(name)
+        if found:
+            return found
+        if default is None:
+            raise ConfigError(source, [Problem("", f"environment variable {name} is not set")])
+        return default
+
+    return _ENV.sub(value, text)
+
+
+def variables_in(data: Any) -> set[str]:
+    """The environment variables a parsed document's values interpolate (comments, which
+    are not values, do not count)."""
+    if isinstance(data, str):
+        return {m.group(1) for m in _ENV.finditer(data)}
+    if isinstance(data, Mapping):
+        return set().union(*(variables_in(v) for v in data.values()))
+    if isinstance(data, list | tuple):
+        return set().union(*(variables_in(v) for v in data))
+    return set()
+
+
+def load_channels(text: str, source: str) -> ChannelsConfig:
+    """A channel config from its YAML text, environment values interpolated."""
+    parse_mapping(text, source)  # syntax errors at the line ops wrote, before interpolation
+    channels = parse_channels(parse_mapping(interpolate(text, source), source), source)
+    problems = naming_problems(channels)
+    if problems:
+        raise ConfigError(source, problems)
+    return channels
+
+
+def _strategy_files(directory: Path) -> dict[str, tuple[Strategy, Path]]:
+    refusals = Refusals()
+    found: dict[str, tuple[Strategy, Path]] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        strategy = refusals.attempt(FILES, _strategy_file, path)
+        if strategy is None:
+            continue
+        if strategy.name in found:
+            problem = Problem("name", f"{strategy.name!r} is defined twice")
+            refusals.add(FILES, ConfigError(str(path), [problem]))
+            continue
+        found[strategy.name] = (strategy, path)
+    if not refusals.parts and DEFAULT_STRATEGY not in found:
+        refusals.add(
+            FILES, ConfigError(str(directory), [Problem("", "no strategy named 'default'")])
+        )
+    refusals.raise_any()
+    return found
+
+
+def _strategy_file(path: Path) -> Strategy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem("", f"cannot read it: {exc.strerror}")]) from None
+    return parse_strategy(parse_mapping(text, str(path)), str(path))
+
+
+def load_strategies(directory: Path) -> dict[str, Strategy]:
+    """Every strategy file by name; one of them must be ``default``."""
+    return {name: strategy for name, (strategy, _) in _strategy_files(directory).items()}
+
+
+def check_templates(strategies: list[Strategy], templates: TemplateLibrary) -> None:
+    """Every template a strategy may send exists in every checked locale and renders: a
+    template with an unknown variable is refused here, at load, not at 3 a.m."""
+    required = sorted({pair for s in strategies for pair in s.templates()})
+    templates.check(required, CHECKED_LOCALES)
+
+
+def template_routes(strategy: Strategy) -> list[tuple[str, str, Channel]]:
+    """(path, template, channel) for every template a step or one of its fallbacks may
+    render, ``path`` pointing into the strategy document."""
+    routes: list[tuple[str, str, Channel]] = []
+    for i, segment in enumerate(strategy.segments):
+        ladders = [(f"segments[{i}].steps", segment.steps)] + [
+            (f"segments[{i}].variants[{v}].steps", variant.steps or ())
+            for v, variant in enumerate(segment.variants)
+        ]
+        for prefix, ladder in ladders:
+            for j, step in enumerate(ladder):
+                routes.append((f"{prefix}[{j}].template", step.template, step.channel))
+                for k, fallback in enumerate(step.fallback):
+                    template = fallback.template or step.template
+                    routes.append((f"{prefix}[{j}].fallback[{k}]", template, fallback.channel))
+    return routes
+
+
+def check_strategy_templates(
+    strategy: Strategy,
+    templates: TemplateLibrary,
+    source: str,
+    known: frozenset[TemplatePair] = frozenset(),
+) -> frozenset[TemplatePair]:
+    """Check the templates a strategy may render (those not already ``known`` to be good)
+    and return them; a problem is reported at the step that names the template.
+
+    Raises :class:`ConfigError` (source: ``source``) with every problem.
+    """
+    routes = template_routes(strategy)
+    pairs = sorted({(template, channel) for _, template, channel in routes} - known)
+    try:
+        templates.check(pairs, CHECKED_LOCALES)
+        return frozenset(pairs)
+    except ConfigError as whole:
+        failure = whole
+    # Slow path, only when something is wrong: find which templates, to name their steps.
+    found: dict[TemplatePair, tuple[Problem, ...]] = {}
+    for pair in pairs:
+        try:
+            templates.check([pair], CHECKED_LOCALES)
+        except ConfigError as exc:
+            found[pair] = exc.problems
+    problems = [
+        Problem(path, f"template {template!r} ({channel}): {problem}")
+        for path, template, channel in routes
+        for problem in found.get((template, channel), ())
+    ]
+    raise ConfigError(source, problems or failure.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class FileDefault:
+    """What a tenant without a version of its own gets for one kind.
+
+    Parameters:
+      path: the file or folder, relative to the config folder's parent (``config/...``).
+      content: the file's text (``None`` for the rule packs: several files, no overlay).
+      sha256: of ``content``.
+    """
+
+    path: str
+    content: str | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """The files as loaded: the global defaults every tenant starts from.
+
+    Parameters:
+      rules: the rule library (country packs, state overlays).
+      strategies: every strategy file by name.
+      templates: the message templates.
+      channels: the channel config (``None`` without ``channels.yaml``).
+      defaults: per kind, what a tenant without its own version gets.
+      variables: the environment variables ``channels.yaml`` interpolates.
+      checked: (template, channel) pairs the file strategies use, checked good.
+      digest: SHA-256 over every file.
+    """
+
+    rules: RuleLibrary
+    strategies: Mapping[str, Strategy]
+    templates: TemplateLibrary
+    channels: ChannelsConfig | None
+    defaults: Mapping[Kind, FileDefault]
+    variables: frozenset[str]
+    checked: frozenset[TemplatePair]
+    digest: str
+
+
+def _default(path: Path, root: Path) -> FileDefault:
+    text = path.read_text(encoding="utf-8")
+    return FileDefault(
+        path.relative_to(root).as_posix(), text, hashlib.sha256(text.encode()).hexdigest()
+    )
+
+
+def load_files(config_dir: Path, templates_dir: Path) -> FileConfig:
+    """Read and cross-check the files; :class:`ConfigRefused` lists every problem in them."""
+    refusals = Refusals()
+    root = config_dir.parent
+    rules = refusals.attempt(FILES, load_rule_library, config_dir / "compliance")
+    strategies = refusals.attempt(FILES, _strategy_files, config_dir / "strategies")
+    channels_file = config_dir / "channels.yaml"
+    channels = None
+    variables: set[str] = set()
+    if channels_file.exists():
+        text = channels_file.read_text(encoding="utf-8")
+        channels = refusals.attempt(FILES, load_channels, text, str(channels_file))
+        if channels is not None:
+            variables = variables_in(parse_yaml(text, str(channels_file)))
+    templates = refusals.attempt(FILES, TemplateLibrary, templates_dir)
+    checked: frozenset[TemplatePair] = frozenset()
+    if strategies and templates is not None:
+        for strategy, path in strategies.values():
+            good = refusals.attempt(
+                FILES, check_strategy_templates, strategy, templates, str(path), checked
+            )
+            checked |= good or frozenset()
+    refusals.raise_any()
+    if rules is None or strategies is None or templates is None:
+        raise AssertionError("unreachable: a part that failed was refused above")
+    defaults = {
+        Kind.STRATEGY: _default(strategies[DEFAULT_STRATEGY][1], root),
+        Kind.RULES: FileDefault((config_dir / "compliance").relative_to(root).as_posix()),
+    }
+    if channels is not None:
+        defaults[Kind.CHANNELS] = _default(channels_file, root)
+    digest = hashlib.sha256()
+    for path in sorted(config_dir.rglob("*.yaml")) + sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.as_posix().encode())
+            digest.update(path.read_bytes())
+    return FileConfig(
+        rules,
+        {name: strategy for name, (strategy, _) in strategies.items()},
+        templates,
+        channels,
+        defaults,
+        frozenset(variables),
+        checked,
+        digest.hexdigest(),
+    )
