@@ -133,16 +133,25 @@ def interpolate(text: str, source: str, env: Mapping[str, str] | None = None) ->
     return _ENV.sub(value, text)
 
 
-def variables_in(data: Any) -> set[str]:
-    """The environment variables a parsed document's values interpolate (comments, which
-    are not values, do not count)."""
+def variable_uses(data: Any, path: str = "") -> list[tuple[str, str]]:
+    """(path, variable) for every environment variable a parsed document's values
+    interpolate (comments, which are not values, do not count)."""
     if isinstance(data, str):
-        return {m.group(1) for m in _ENV.finditer(data)}
+        return [(path, m.group(1)) for m in _ENV.finditer(data)]
     if isinstance(data, Mapping):
-        return set().union(*(variables_in(v) for v in data.values()))
+        return [
+            use
+            for key, value in data.items()
+            for use in variable_uses(value, f"{path}.{key}" if path else str(key))
+        ]
     if isinstance(data, list | tuple):
-        return set().union(*(variables_in(v) for v in data))
-    return set()
+        return [use for i, value in enumerate(data) for use in variable_uses(value, f"{path}[{i}]")]
+    return []
+
+
+def variables_in(data: Any) -> set[str]:
+    """The environment variables a parsed document's values interpolate."""
+    return {name for _, name in variable_uses(data)}
 
 
 def load_channels(text: str, source: str) -> ChannelsConfig:

@@ -123,12 +123,15 @@ def stored_versions(store: Store) -> list[StoredVersion]:
         return newest_versions(conn)
 
 
-def history(conn: Connection, scope: str, kind: Kind) -> list[StoredVersion]:
-    """Every version of one tenant's config of one kind, newest first."""
+def history(
+    conn: Connection, scope: str, kind: Kind, *, limit: int | None = None
+) -> list[StoredVersion]:
+    """The versions of one tenant's config of one kind, newest first (``limit`` of them)."""
     rows = conn.execute(
         sa.select(*_COLUMNS)
         .where(ConfigVersion.scope == scope, ConfigVersion.kind == kind.value)
         .order_by(ConfigVersion.version.desc())
+        .limit(limit)
     ).all()
     return [_version(row) for row in rows]
 
@@ -187,3 +190,8 @@ def append(
         )
     )
     return stored
+
+
+def newest_for(conn: Connection, scope: str) -> dict[Kind, StoredVersion]:
+    """The newest version of each kind one tenant has stored."""
+    return {kind: newest[0] for kind in Kind if (newest := history(conn, scope, kind, limit=1))}

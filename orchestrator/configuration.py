@@ -39,7 +39,7 @@ from orchestrator.config_files import (
     parse_mapping,
     parse_yaml,
     read_yaml,
-    variables_in,
+    variable_uses,
 )
 from orchestrator.config_versions import Kind, StoredVersion, content_sha256, stored_versions
 from orchestrator.errors import ConfigError, Problem
@@ -193,20 +193,18 @@ def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
     """A tenant's channel config: it may read only the environment variables
     ``channels.yaml`` reads, and use platform credentials only as the platform does."""
     source = item.source
-    unknown = sorted(variables_in(parse_mapping(item.content, source)) - files.variables)
-    if unknown:
-        readable = ", ".join(sorted(files.variables)) or "none"
-        raise ConfigError(
-            source,
-            [
-                Problem(
-                    "",
-                    f"${{{name}}}: a tenant's channel config may only read the "
-                    f"variables config/channels.yaml reads ({readable})",
-                )
-                for name in unknown
-            ],
+    readable = ", ".join(sorted(files.variables)) or "none"
+    problems = [
+        Problem(
+            path,
+            f"${{{name}}}: a tenant's channel config may only read the variables "
+            f"config/channels.yaml reads ({readable})",
         )
+        for path, name in variable_uses(parse_mapping(item.content, source))
+        if name not in files.variables
+    ]
+    if problems:
+        raise ConfigError(source, problems)
     channels = load_channels(item.content, source)
     problems = credentials.tenant_problems(channels, files.channels, item.scope)
     if problems:
@@ -266,6 +264,24 @@ def load_config(
     return assemble(load_files(config_dir, templates_dir), stored or [])
 
 
+_FILES_READ: dict[tuple[Path, Path], tuple[Any, FileConfig]] = {}
+_FILES_LOCK = threading.Lock()
+
+
+def _shared_files(config_dir: Path, templates_dir: Path, fingerprint: Any) -> FileConfig:
+    """The files as loaded, shared by every source in the process that reads the same
+    folders in the same state (the API, the planner and a command may each hold one): a
+    :class:`FileConfig` is immutable, and loading it renders every template."""
+    key = (config_dir.resolve(), templates_dir.resolve())
+    with _FILES_LOCK:
+        found = _FILES_READ.get(key)
+        if found is not None and found[0] == fingerprint:
+            return found[1]
+        files = load_files(config_dir, templates_dir)
+        _FILES_READ[key] = (fingerprint, files)
+        return files
+
+
 class ConfigSource:
     """The current configuration, reloaded when its sources change.
 
@@ -299,7 +315,7 @@ class ConfigSource:
         self._lock = threading.Lock()
         self._fingerprint = self._sources()
         self._files_fingerprint = self._fingerprint[0]
-        self._files = load_files(config_dir, templates_dir)
+        self._files = _shared_files(config_dir, templates_dir, self._files_fingerprint)
         self._current = assemble(self._files, self._stored())
         self._checked = now()
 
@@ -363,7 +379,7 @@ class ConfigSource:
     def _files_at(self, fingerprint: Any) -> FileConfig:
         """The files, read again only when they changed. Call with the lock held."""
         if fingerprint != self._files_fingerprint:
-            self._files = load_files(self.config_dir, self.templates_dir)
+            self._files = _shared_files(self.config_dir, self.templates_dir, fingerprint)
             self._files_fingerprint = fingerprint
         return self._files
 
