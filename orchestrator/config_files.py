@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,6 +257,28 @@ def check_strategy_templates(
     raise ConfigError(source, problems or failure.problems)
 
 
+class TemplateSnapshot(TemplateLibrary):
+    """The templates as they were when the configuration was loaded, read from a private
+    copy that lives as long as this library.
+
+    Templates are read lazily (and Jinja reloads a changed file), so a library over the
+    folder itself would let a broken edit reach the running version before any check; the
+    copy keeps the version in force exactly as it was checked.
+
+    Parameters:
+      directory: the templates folder to copy.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        if not Path(directory).is_dir():
+            raise ConfigError(str(directory), [Problem("", "templates folder does not exist")])
+        self.original = Path(directory)
+        self._copy = tempfile.TemporaryDirectory(prefix="orchestrator-templates-")
+        target = Path(self._copy.name) / "templates"
+        shutil.copytree(directory, target)
+        super().__init__(target)
+
+
 @dataclass(frozen=True, slots=True)
 class FileDefault:
     """What a tenant without a version of its own gets for one kind.
@@ -280,7 +304,8 @@ class FileConfig:
       templates: the message templates.
       channels: the channel config (``None`` without ``channels.yaml``).
       defaults: per kind, what a tenant without its own version gets.
-      variables: the environment variables ``channels.yaml`` interpolates.
+      variables: the environment variables ``channels.yaml`` interpolates, with the values
+        they had when it was read.
       checked: (template, channel) pairs the file strategies use, checked good.
       digest: SHA-256 over every file.
     """
@@ -290,7 +315,7 @@ class FileConfig:
     templates: TemplateLibrary
     channels: ChannelsConfig | None
     defaults: Mapping[Kind, FileDefault]
-    variables: frozenset[str]
+    variables: Mapping[str, str | None]
     checked: frozenset[TemplatePair]
     digest: str
 
@@ -316,7 +341,7 @@ def load_files(config_dir: Path, templates_dir: Path) -> FileConfig:
         channels = refusals.attempt(FILES, load_channels, text, str(channels_file))
         if channels is not None:
             variables = variables_in(parse_yaml(text, str(channels_file)))
-    templates = refusals.attempt(FILES, TemplateLibrary, templates_dir)
+    templates = refusals.attempt(FILES, TemplateSnapshot, templates_dir)
     checked: frozenset[TemplatePair] = frozenset()
     if strategies and templates is not None:
         for strategy, path in strategies.values():
@@ -334,17 +359,22 @@ def load_files(config_dir: Path, templates_dir: Path) -> FileConfig:
     if channels is not None:
         defaults[Kind.CHANNELS] = _default(channels_file, root)
     digest = hashlib.sha256()
-    for path in sorted(config_dir.rglob("*.yaml")) + sorted(templates_dir.rglob("*")):
-        if path.is_file():
-            digest.update(path.as_posix().encode())
-            digest.update(path.read_bytes())
+    # Relative paths: the same files give the same version on every machine.
+    for label, folder, pattern in (
+        ("config", config_dir, "*.yaml"),
+        ("templates", templates.directory, "*"),
+    ):
+        for path in sorted(folder.rglob(pattern)):
+            if path.is_file():
+                digest.update(f"{label}/{path.relative_to(folder).as_posix()}".encode())
+                digest.update(path.read_bytes())
     return FileConfig(
         rules,
         {name: strategy for name, (strategy, _) in strategies.items()},
         templates,
         channels,
         defaults,
-        frozenset(variables),
+        {name: os.environ.get(name) for name in sorted(variables)},
         checked,
         digest.hexdigest(),
     )

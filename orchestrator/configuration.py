@@ -12,6 +12,7 @@ new one is wrong (``last_error`` says why).
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -276,7 +277,10 @@ def _shared_files(config_dir: Path, templates_dir: Path, fingerprint: Any) -> Fi
     with _FILES_LOCK:
         found = _FILES_READ.get(key)
         if found is not None and found[0] == fingerprint:
-            return found[1]
+            files = found[1]
+            # channels.yaml reads the environment (e.g. each test's own sandbox URL).
+            if all(os.environ.get(k) == v for k, v in files.variables.items()):
+                return files
         files = load_files(config_dir, templates_dir)
         _FILES_READ[key] = (fingerprint, files)
         return files
