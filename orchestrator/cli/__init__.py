@@ -27,10 +27,11 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _register() -> None:
-    from orchestrator.cli import accounts, bench, db, scheduler, serve, simulate, tenants
+    from orchestrator.cli import accounts, bench, config, db, scheduler, serve, simulate, tenants
     from orchestrator.messages.commands import templates_app
 
     app.add_typer(db.app, name="db")
+    app.add_typer(config.app, name="config")
     app.add_typer(templates_app, name="templates")
     app.add_typer(tenants.app, name="tenants")
     app.add_typer(accounts.app, name="accounts")
