@@ -93,20 +93,40 @@ def read_yaml(path: Path) -> Any:
     return parse_yaml(text, str(path))
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """The YAML document; a syntax error is reported at its line and column."""
+class _NoAliasLoader(yaml.SafeLoader):
+    """Refuses aliases (``*name``): a few lines of them expand into billions of values
+    for whatever walks the document."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # stubs lack it
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted in a stored config", mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, source: str, *, aliases: bool = True) -> Any:
+    """The YAML document; a syntax error is reported at its line and column.
+
+    Parameters:
+      aliases: accept ``&anchor`` / ``*alias`` (the files); content sent through the API
+        may not use them.
+    """
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=yaml.SafeLoader if aliases else _NoAliasLoader)  # noqa: S506 - safe loaders only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(source, [Problem(where, f"not valid YAML: {reason}")]) from None
+    except RecursionError:
+        raise ConfigError(source, [Problem("", "not valid YAML: nested too deeply")]) from None
 
 
-def parse_mapping(text: str, source: str) -> dict[str, Any]:
+def parse_mapping(text: str, source: str, *, aliases: bool = True) -> dict[str, Any]:
     """A YAML document that must be a mapping (``key: value`` lines); empty is ``{}``."""
-    data = parse_yaml(text, source)
+    data = parse_yaml(text, source, aliases=aliases)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -156,10 +176,12 @@ def variables_in(data: Any) -> set[str]:
     return {name for _, name in variable_uses(data)}
 
 
-def load_channels(text: str, source: str) -> ChannelsConfig:
+def load_channels(text: str, source: str, *, aliases: bool = True) -> ChannelsConfig:
     """A channel config from its YAML text, environment values interpolated."""
-    parse_mapping(text, source)  # syntax errors at the line ops wrote, before interpolation
-    channels = parse_channels(parse_mapping(interpolate(text, source), source), source)
+    # Syntax errors at the line ops wrote, before interpolation.
+    parse_mapping(text, source, aliases=aliases)
+    data = parse_mapping(interpolate(text, source), source, aliases=aliases)
+    channels = parse_channels(data, source)
     problems = naming_problems(channels)
     if problems:
         raise ConfigError(source, problems)

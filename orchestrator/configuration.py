@@ -181,13 +181,15 @@ class ConfigSet:
 
 
 def _tenant_strategy(item: StoredVersion, files: FileConfig) -> Strategy:
-    strategy = parse_strategy(parse_mapping(item.content, item.source), item.source)
+    data = parse_mapping(item.content, item.source, aliases=False)
+    strategy = parse_strategy(data, item.source)
     check_strategy_templates(strategy, files.templates, item.source, files.checked)
     return strategy
 
 
 def _tenant_overlay(item: StoredVersion, rules: RuleLibrary) -> RulePack:
-    return rules.parse_overlay(parse_mapping(item.content, item.source), item.source)
+    data = parse_mapping(item.content, item.source, aliases=False)
+    return rules.parse_overlay(data, item.source)
 
 
 def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
@@ -201,12 +203,12 @@ def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
             f"${{{name}}}: a tenant's channel config may only read the variables "
             f"config/channels.yaml reads ({readable})",
         )
-        for path, name in variable_uses(parse_mapping(item.content, source))
+        for path, name in variable_uses(parse_mapping(item.content, source, aliases=False))
         if name not in files.variables
     ]
     if problems:
         raise ConfigError(source, problems)
-    channels = load_channels(item.content, source)
+    channels = load_channels(item.content, source, aliases=False)
     problems = credentials.tenant_problems(channels, files.channels, item.scope)
     if problems:
         raise ConfigError(source, problems)

@@ -48,6 +48,13 @@ CASES = {
         "not valid YAML",
     ),
     "not a mapping": ("strategy", "- one\n- two\n", "", "must be a mapping"),
+    "yaml aliases": (
+        "strategy",
+        "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n",
+        "line 2, column 8",
+        "aliases (*name) are not accepted",
+    ),
+    "nested too deeply": ("strategy", "x: " + "[" * 1000 + "]" * 1000, "", "nested too deeply"),
     "unknown field": (
         "strategy",
         strategy(lambda d: d.update(colour="blue")),
