@@ -138,6 +138,9 @@ CASES = {
 }
 
 
+# Validation does not depend on the database: the cases run on SQLite, and storing nothing
+# is shown on both stores below.
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(("kind", "content", "path", "words"), CASES.values(), ids=CASES.keys())
 def test_an_invalid_config_is_refused_with_its_path_and_nothing_changes(
     ops, store, config_source, kind, content, path, words
@@ -155,6 +158,20 @@ def test_an_invalid_config_is_refused_with_its_path_and_nothing_changes(
     assert table_counts(store) == counts
     assert config_source.get() is running
     assert ops.get("/v1/config").json()["kinds"][kind]["source"] == "file"
+
+
+def test_a_refused_change_stores_nothing_on_either_store(ops, store, config_source):
+    ops.put("/v1/config/strategy", content=strategy_text("13:30"), headers=YAML)
+    running = config_source.get()
+    counts = table_counts(store)
+    kind, content, _, _ = CASES["missing template"]
+
+    response = ops.put(f"/v1/config/{kind}", content=content, headers=YAML)
+
+    assert response.status_code == 422
+    assert table_counts(store) == counts
+    assert config_source.get() is running
+    assert ops.get("/v1/config").json()["kinds"]["strategy"]["version"] == 1
 
 
 def test_every_problem_is_reported_at_once(ops):
