@@ -6,8 +6,9 @@ These are the platform's secrets, in every worker's environment. A tenant's own 
 config (stored through the config API) could otherwise name one of them and point the
 adapter at a server of its choosing, which would send it the platform's token. So a tenant
 may name a platform credential only together with the platform's own endpoint for that
-adapter, exactly as ``config/channels.yaml`` configures it; its own credentials are variables
-that start with its slug (``ACME_TWILIO_AUTH_TOKEN`` for tenant ``acme``).
+adapter, exactly as ``config/channels.yaml`` configures it. Its own credentials are
+variables that start with its slug and two underscores (``ACME__TWILIO_AUTH_TOKEN`` for
+tenant ``acme``), a prefix no other tenant's variable can start with.
 """
 
 from __future__ import annotations
@@ -88,9 +89,20 @@ def naming_problems(channels: ChannelsConfig) -> list[Problem]:
     ]
 
 
+_OWN_NAME = re.compile(r"^[A-Z0-9]+(_[A-Z0-9]+)*$")
+
+
 def tenant_prefix(scope: str) -> str:
-    """The prefix of a tenant's own credential variables: ``acme-eu`` → ``ACME_EU_``."""
-    return re.sub(r"[^A-Z0-9]", "_", scope.upper()) + "_"
+    """The prefix of a tenant's own credential variables: ``acme-eu`` → ``ACME_EU__``."""
+    return scope.upper().replace("-", "_") + "__"
+
+
+def is_tenants_own(variable: str, scope: str) -> bool:
+    """``variable`` is one of tenant ``scope``'s own: its prefix, then a name with no
+    leading or doubled underscore. That rest can never continue into another tenant's
+    longer prefix (``ACME__`` vs ``ACME_EU__``, ``A__`` vs ``A__B__`` for ``a--b``)."""
+    prefix = tenant_prefix(scope)
+    return variable.startswith(prefix) and bool(_OWN_NAME.fullmatch(variable[len(prefix) :]))
 
 
 def tenant_problems(
@@ -111,7 +123,7 @@ def tenant_problems(
     prefix = tenant_prefix(scope)
     problems = []
     for c in credentials(channels):
-        if c.variable.startswith(prefix):
+        if is_tenants_own(c.variable, scope):
             continue
         if (c.adapter, c.setting, c.variable, _frozen(c.endpoints)) in allowed:
             continue
@@ -121,7 +133,7 @@ def tenant_problems(
                 c.path,
                 f"{c.variable} is a platform credential: a tenant may use it only with the "
                 f"platform's own {where} for {c.adapter} (as config/channels.yaml has it); "
-                f"name a variable of your own, starting {prefix}",
+                f"name a variable of your own: {prefix}NAME",
             )
         )
     return problems
