@@ -401,8 +401,12 @@ class ConfigSource:
         )
 
     def _sources(self) -> tuple[Any, ...]:
-        newest = None
+        stored = None
         if self.store is not None:
+            # Rows are only ever added. The count too, not just the newest id: on PostgreSQL
+            # a row can commit after one with a higher id, leaving the maximum unchanged.
             with self.store.snapshot() as conn:
-                newest = conn.execute(sa.select(sa.func.max(ConfigVersion.id))).scalar()
-        return self._file_fingerprint(), newest
+                stored = tuple(
+                    conn.execute(sa.select(sa.func.count(), sa.func.max(ConfigVersion.id))).one()
+                )
+        return self._file_fingerprint(), stored

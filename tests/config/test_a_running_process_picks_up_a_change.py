@@ -4,15 +4,16 @@ that source plans by the new version."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from orchestrator.config_versions import content_sha256
 from orchestrator.configuration import ConfigSource
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import prepare, write_accounts
 from orchestrator.portfolio import PortfolioPlanner
-from orchestrator.store.tables import Task
+from orchestrator.store.tables import ConfigVersion, Task
 from orchestrator.tenancy import tenant_id_for
 from tests.factories import account_document
 
@@ -89,3 +90,34 @@ def test_back_to_the_file_default_is_picked_up_the_same_way(ops, store, clock):
 
     [send_at] = due_today_sends(store)
     assert send_at <= clock.now()  # the shipped 10:00: due now
+
+
+def test_a_version_that_commits_after_one_with_a_higher_id_is_still_picked_up(store, clock):
+    """On PostgreSQL ids come from a sequence: two tenants' changes can commit out of
+    order. Here the rows are written with explicit ids to make that order certain."""
+    worker = another_process(store, clock)
+
+    def insert(row_id: int, scope: str, content: str) -> None:
+        with store.transaction() as conn:
+            conn.execute(
+                sa.insert(ConfigVersion).values(
+                    id=row_id,
+                    scope=scope,
+                    kind="strategy",
+                    name="strategy",
+                    version=1,
+                    content=content,
+                    sha256=content_sha256(content),
+                    created_by="test",
+                    created_at=clock.now(),
+                )
+            )
+
+    insert(10, "rival", strategy_text("15:00").replace("name: acme", "name: rival"))
+    clock.advance(timedelta(seconds=5))
+    worker.get()
+    insert(5, "acme", strategy_text("13:30"))
+    clock.advance(timedelta(seconds=5))
+
+    steps = worker.get().strategy_for("acme").steps()
+    assert {s.at for _, s in steps if s.id == "due_today"} == {time(13, 30)}
