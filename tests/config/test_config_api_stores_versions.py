@@ -5,6 +5,7 @@ recorded too. The rows are the audit record."""
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import time
 
 import yaml
@@ -138,3 +139,18 @@ def test_rolling_back_stores_the_old_content_as_a_new_version(ops, config_source
     assert rolled.json()["version"] == 3
     assert rolled.json()["sha256"] == old.headers["ETag"].strip('"')
     assert due_today_at(config_source.get(), "acme") == {time(13, 30)}
+
+
+def test_changes_sent_at_once_become_consecutive_versions(ops, store):
+    times = ["12:00", "12:30", "13:00", "13:30", "14:00", "14:30"]
+
+    def change(at: str) -> int:
+        return ops.put("/v1/config/strategy", content=strategy_text(at), headers=YAML).status_code
+
+    with ThreadPoolExecutor(max_workers=len(times)) as pool:
+        statuses = list(pool.map(change, times))
+
+    assert statuses == [200] * len(times)
+    rows = stored_rows(store)
+    assert sorted(r.version for r in rows) == list(range(1, len(times) + 1))
+    assert len({r.sha256 for r in rows}) == len(times)
