@@ -65,6 +65,7 @@ __all__ = [
     "StoredVersion",
     "assemble",
     "check_templates",
+    "current_files",
     "interpolate",
     "load_config",
     "load_strategies",
@@ -271,10 +272,29 @@ _FILES_READ: dict[tuple[Path, Path], tuple[Any, FileConfig]] = {}
 _FILES_LOCK = threading.Lock()
 
 
-def _shared_files(config_dir: Path, templates_dir: Path, fingerprint: Any) -> FileConfig:
+def files_fingerprint(config_dir: Path, templates_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """A cheap fingerprint of the files: every file's path, modification time and size."""
+    return tuple(
+        (str(p), p.stat().st_mtime_ns, p.stat().st_size)
+        for folder in (config_dir, templates_dir)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    )
+
+
+def current_files(config_dir: Path, templates_dir: Path, fingerprint: Any = None) -> FileConfig:
     """The files as loaded, shared by every source in the process that reads the same
     folders in the same state (the API, the planner and a command may each hold one): a
-    :class:`FileConfig` is immutable, and loading it renders every template."""
+    :class:`FileConfig` is immutable, and loading it renders every template.
+
+    Parameters:
+      config_dir / templates_dir: the folders.
+      fingerprint: their :func:`files_fingerprint`, when the caller has just taken it.
+
+    Raises :class:`ConfigRefused` listing every problem in the files.
+    """
+    if fingerprint is None:
+        fingerprint = files_fingerprint(config_dir, templates_dir)
     key = (config_dir.resolve(), templates_dir.resolve())
     with _FILES_LOCK:
         found = _FILES_READ.get(key)
@@ -321,7 +341,7 @@ class ConfigSource:
         self._lock = threading.Lock()
         self._fingerprint = self._sources()
         self._files_fingerprint = self._fingerprint[0]
-        self._files = _shared_files(config_dir, templates_dir, self._files_fingerprint)
+        self._files = current_files(config_dir, templates_dir, self._files_fingerprint)
         self._current = assemble(self._files, self._stored())
         self._checked = now()
 
@@ -385,7 +405,7 @@ class ConfigSource:
     def _files_at(self, fingerprint: Any) -> FileConfig:
         """The files, read again only when they changed. Call with the lock held."""
         if fingerprint != self._files_fingerprint:
-            self._files = _shared_files(self.config_dir, self.templates_dir, fingerprint)
+            self._files = current_files(self.config_dir, self.templates_dir, fingerprint)
             self._files_fingerprint = fingerprint
         return self._files
 
@@ -393,12 +413,7 @@ class ConfigSource:
         return stored_versions(self.store) if self.store is not None else []
 
     def _file_fingerprint(self) -> tuple[tuple[str, int, int], ...]:
-        return tuple(
-            (str(p), p.stat().st_mtime_ns, p.stat().st_size)
-            for folder in (self.config_dir, self.templates_dir)
-            for p in sorted(folder.rglob("*"))
-            if p.is_file()
-        )
+        return files_fingerprint(self.config_dir, self.templates_dir)
 
     def _sources(self) -> tuple[Any, ...]:
         stored = None

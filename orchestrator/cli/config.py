@@ -18,9 +18,9 @@ from rich.table import Table
 
 from orchestrator import credentials
 from orchestrator.cli import runtime
-from orchestrator.config_files import FILES, ConfigRefused, FileConfig, Refusals, load_files
+from orchestrator.config_files import FILES, ConfigRefused, FileConfig, Refusals
 from orchestrator.config_versions import Kind, StoredVersion, stored_versions
-from orchestrator.configuration import ConfigSet, assemble
+from orchestrator.configuration import ConfigSet, assemble, current_files
 from orchestrator.errors import ConfigError
 from orchestrator.providers import ChannelsConfig
 
@@ -134,7 +134,7 @@ def validate(
     """
     folders = _folders(config_dir, templates_dir)
     refusals = Refusals()
-    files = refusals.attempt(FILES, load_files, *folders)
+    files = refusals.attempt(FILES, current_files, *folders)
     stored: list[StoredVersion] = []
     config = None
     if files is not None and store:
@@ -184,7 +184,7 @@ def show(
     folders = _folders(config_dir, templates_dir)
     stored = stored_versions(runtime.open_store(runtime.settings()))
     try:
-        config = assemble(load_files(*folders), stored)
+        config = assemble(current_files(*folders), stored)
     except ConfigRefused as exc:
         out.print(problems_table(list(exc.parts)))
         out.print("[red]The configuration is not valid: services keep the last valid one.[/red]")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import time
 
-import pytest
 from fastapi.testclient import TestClient
 
 from orchestrator.config_versions import Kind, append
@@ -23,15 +22,15 @@ CALLS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), CALLS)
-def test_a_lender_key_is_refused_and_changes_nothing(client_for, store, method, path, kwargs):
+def test_a_lender_key_is_refused_and_changes_nothing(client_for, store):
     lender = client_for("acme", "lender")
     counts = table_counts(store)
 
-    response = getattr(lender, method)(path, **kwargs)
+    for method, path, kwargs in CALLS:
+        response = getattr(lender, method)(path, **kwargs)
 
-    assert response.status_code == 403
-    assert "ops key" in response.json()["error"]["message"]
+        assert response.status_code == 403, (method, path)
+        assert "ops key" in response.json()["error"]["message"]
     assert table_counts(store) == counts
 
 

@@ -185,6 +185,7 @@ def test_every_problem_is_reported_at_once(ops):
     assert {"catch_up_days", "segments[0].steps[0].channel"} <= fields
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
     ("request_kwargs", "status", "code"),
     [
