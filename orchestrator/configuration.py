@@ -31,10 +31,10 @@ from orchestrator.config_files import (
     ConfigRefused,
     FileConfig,
     Refusals,
+    channels_from,
     check_strategy_templates,
     check_templates,
     interpolate,
-    load_channels,
     load_files,
     load_strategies,
     parse_mapping,
@@ -188,15 +188,16 @@ def _tenant_strategy(item: StoredVersion, files: FileConfig) -> Strategy:
     return strategy
 
 
-def _tenant_overlay(item: StoredVersion, rules: RuleLibrary) -> RulePack:
+def _tenant_overlay(item: StoredVersion, files: FileConfig) -> RulePack:
     data = parse_mapping(item.content, item.source, aliases=False)
-    return rules.parse_overlay(data, item.source)
+    return files.rules.parse_overlay(data, item.source)
 
 
 def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
     """A tenant's channel config: it may read only the environment variables
     ``channels.yaml`` reads, and use platform credentials only as the platform does."""
     source = item.source
+    data = parse_mapping(item.content, source, aliases=False)
     readable = ", ".join(sorted(files.variables)) or "none"
     problems = [
         Problem(
@@ -204,16 +205,56 @@ def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
             f"${{{name}}}: a tenant's channel config may only read the variables "
             f"config/channels.yaml reads ({readable})",
         )
-        for path, name in variable_uses(parse_mapping(item.content, source, aliases=False))
+        for path, name in variable_uses(data)
         if name not in files.variables
     ]
     if problems:
         raise ConfigError(source, problems)
-    channels = load_channels(item.content, source, aliases=False)
+    channels = channels_from(data, source)
     problems = credentials.tenant_problems(channels, files.channels, item.scope)
     if problems:
         raise ConfigError(source, problems)
     return channels
+
+
+_BUILDERS: dict[Kind, Callable[[StoredVersion, FileConfig], Any]] = {
+    Kind.STRATEGY: _tenant_strategy,
+    Kind.RULES: _tenant_overlay,
+    Kind.CHANNELS: _tenant_channels,
+}
+_PARSED_LOCK = threading.Lock()
+
+
+def _checked(item: StoredVersion, files: FileConfig) -> Any:
+    """The stored version built and checked against ``files``, or the :class:`ConfigError`
+    it raises; each is worked out once per version and per state of the files."""
+    key = (item.scope, item.kind.value, item.version, item.sha256 or content_sha256(item.content))
+    with _PARSED_LOCK:
+        found = files.parsed.get(key)
+    if found is None:
+        try:
+            found = _BUILDERS[item.kind](item, files)
+        except ConfigError as exc:
+            found = exc
+        with _PARSED_LOCK:
+            files.parsed[key] = found
+    if isinstance(found, ConfigError):
+        raise found
+    return found
+
+
+def _forget_old(files: FileConfig, stored: Sequence[StoredVersion]) -> None:
+    """Drop checked versions that are no longer stored (replaced, or proposed and
+    refused), once they outnumber the ones in use."""
+    with _PARSED_LOCK:
+        if len(files.parsed) <= 2 * len(stored) + 64:
+            return
+        keep = {
+            (v.scope, v.kind.value, v.version, v.sha256 or content_sha256(v.content))
+            for v in stored
+        }
+        for key in [k for k in files.parsed if k not in keep]:
+            del files.parsed[key]
 
 
 def assemble(files: FileConfig, stored: Sequence[StoredVersion]) -> ConfigSet:
@@ -223,38 +264,27 @@ def assemble(files: FileConfig, stored: Sequence[StoredVersion]) -> ConfigSet:
     rendered); :class:`ConfigRefused` names each wrong one with its tenant.
     """
     refusals = Refusals()
-    # A library of its own per set: its merged-pack cache keys on this set's overlays.
-    rules = RuleLibrary(files.rules.packs)
-    strategies: dict[str, Strategy] = {}
-    overlays: dict[str, RulePack] = {}
-    channels: dict[str, ChannelsConfig] = {}
+    built: dict[Kind, dict[str, Any]] = {kind: {} for kind in Kind}
     for item in stored:
         if item.is_file_default:
             continue
-        if item.kind is Kind.STRATEGY:
-            strategy = refusals.attempt(item.scope, _tenant_strategy, item, files)
-            if strategy is not None:
-                strategies[item.scope] = strategy
-        elif item.kind is Kind.RULES:
-            overlay = refusals.attempt(item.scope, _tenant_overlay, item, rules)
-            if overlay is not None:
-                overlays[item.scope] = overlay
-        else:
-            config = refusals.attempt(item.scope, _tenant_channels, item, files)
-            if config is not None:
-                channels[item.scope] = config
+        found = refusals.attempt(item.scope, _checked, item, files)
+        if found is not None:
+            built[item.kind][item.scope] = found
+    _forget_old(files, stored)
     refusals.raise_any()
     digest = hashlib.sha256(files.digest.encode())
     for item in sorted(stored, key=lambda v: (v.scope, v.kind)):
         digest.update(f"{item.scope}/{item.kind}/{item.version}/{item.sha256}".encode())
     return ConfigSet(
-        rules,
+        # A library of its own per set: its merged-pack cache keys on this set's overlays.
+        RuleLibrary(files.rules.packs),
         files.strategies,
         files.templates,
         channels=files.channels,
-        tenant_strategies=strategies,
-        tenant_overlays=overlays,
-        tenant_channels=channels,
+        tenant_strategies=built[Kind.STRATEGY],
+        tenant_overlays=built[Kind.RULES],
+        tenant_channels=built[Kind.CHANNELS],
         version=digest.hexdigest()[:12],
         stored={(item.scope, item.kind): item for item in stored},
         files=files,

@@ -54,7 +54,12 @@ CASES = {
         "line 2, column 8",
         "aliases (*name) are not accepted",
     ),
-    "nested too deeply": ("strategy", "x: " + "[" * 1000 + "]" * 1000, "", "nested too deeply"),
+    "nested too deeply": (
+        "strategy",
+        "x: " + "[" * 100_000 + "]" * 100_000,
+        "line 1, column 67",
+        "nested deeper than 64 levels",
+    ),
     "unknown field": (
         "strategy",
         strategy(lambda d: d.update(colour="blue")),
