@@ -3,50 +3,105 @@ templates, and each tenant's own versions of them.
 
 The files under ``config/`` are the global defaults. Ops replace a tenant's strategy, rule
 overlay or channel config through the config API; each accepted version is stored
-(``config_versions``, audited) and applies to that tenant from then on. A :class:`ConfigSet`
-is immutable; :class:`ConfigSource` swaps in a new one only when *all* of it is valid, so a
-running service never sees half a change and keeps the old version when the new one is wrong.
+(``config_versions``, the audit record) and applies to that tenant from then on. A
+:class:`ConfigSet` is immutable; :class:`ConfigSource` swaps in a new one only when *all* of it
+is valid, so a running service never sees half a change and keeps the old version when the
+new one is wrong (``last_error`` says why).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 
+from orchestrator import credentials
 from orchestrator.compliance import RulePack
+from orchestrator.config_files import (
+    CHECKED_LOCALES,
+    DEFAULT_STRATEGY,
+    FILES,
+    ConfigRefused,
+    FileConfig,
+    Refusals,
+    channels_from,
+    check_strategy_templates,
+    check_templates,
+    interpolate,
+    load_files,
+    load_strategies,
+    parse_mapping,
+    parse_yaml,
+    read_yaml,
+    variable_uses,
+)
+from orchestrator.config_versions import Kind, StoredVersion, content_sha256, stored_versions
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.logs import get_logger
 from orchestrator.messages.library import TemplateLibrary
-from orchestrator.providers import ChannelsConfig, parse_channels
-from orchestrator.rulepacks import RuleLibrary, load_rule_library
+from orchestrator.providers import ChannelsConfig
+from orchestrator.rulepacks import RuleLibrary
 from orchestrator.store.db import Store
 from orchestrator.store.tables import ConfigVersion
 from orchestrator.strategy import Strategy, parse_strategy
 
+__all__ = [
+    "CHECKED_LOCALES",
+    "DEFAULT_STRATEGY",
+    "FILES",
+    "GLOBAL",
+    "ConfigRefused",
+    "ConfigSet",
+    "ConfigSource",
+    "InForce",
+    "Kind",
+    "StoredVersion",
+    "assemble",
+    "check_templates",
+    "current_files",
+    "interpolate",
+    "load_config",
+    "load_strategies",
+    "parse_yaml",
+    "read_yaml",
+    "stored_versions",
+]
+
 log = get_logger(__name__)
 
 GLOBAL = "global"
-DEFAULT_STRATEGY = "default"
-CHECKED_LOCALES = ("en-US", "zh-CN")
 
 
-class Kind(StrEnum):
-    """What a stored config version is."""
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """One kind of config as it applies to one tenant in a running :class:`ConfigSet`.
 
-    STRATEGY = "strategy"
-    RULES = "rules"
-    CHANNELS = "channels"
+    Parameters:
+      kind: strategy, rules or channels.
+      source: ``tenant`` (a version of its own) or ``file`` (the file default).
+      version: the tenant's version in force; ``None`` if it never had one. A version that
+        returned the tenant to the file default keeps its number.
+      content / sha256: the YAML that applies (``None`` for rules without a tenant overlay:
+        the packs in ``path`` apply as shipped).
+      path: the file default's file or folder.
+      created_by / created_at: who stored ``version``, and when.
+    """
+
+    kind: Kind
+    source: str
+    version: int | None
+    content: str | None
+    sha256: str | None
+    path: str | None = None
+    created_by: str | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +115,8 @@ class ConfigSet:
       templates: the message templates.
       tenant_strategies / tenant_overlays / tenant_channels: tenants' own versions, by slug.
       version: a digest of all of it, recorded with what this version decided.
+      stored: the stored versions this set was built from, by (tenant, kind).
+      files: the files it was built from.
     """
 
     rules: RuleLibrary
@@ -70,6 +127,8 @@ class ConfigSet:
     tenant_overlays: Mapping[str, RulePack] = field(default_factory=dict)
     tenant_channels: Mapping[str, ChannelsConfig] = field(default_factory=dict)
     version: str = ""
+    stored: Mapping[tuple[str, Kind], StoredVersion] = field(default_factory=dict)
+    files: FileConfig | None = None
     _packs: dict[tuple[str, str], RulePack] = field(default_factory=dict, repr=False)
 
     def strategy_for(self, tenant: str) -> Strategy:
@@ -96,141 +155,187 @@ class ConfigSet:
         packs = [*self.rules.packs.values(), *self.tenant_overlays.values()]
         return max((p.lookback for p in packs), default=timedelta(days=31))
 
-
-@dataclass(frozen=True, slots=True)
-class StoredVersion:
-    scope: str
-    kind: Kind
-    version: int
-    content: str
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), [Problem("", f"not valid YAML: {exc}")]) from None
-    except OSError as exc:
-        raise ConfigError(str(path), [Problem("", f"cannot read it: {exc.strerror}")]) from None
-
-
-_ENV = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}")
-
-
-def interpolate(text: str, source: str, env: Mapping[str, str] | None = None) -> str:
-    """Replace ``${NAME}`` and ``${NAME:-default}`` with environment values (URLs and hosts
-    that differ per deployment; never credentials, which stay as variable names)."""
-    values = os.environ if env is None else env
-
-    def value(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        found = values.get(name)
-        if found:
-            return found
-        if default is None:
-            raise ConfigError(source, [Problem("", f"environment variable {name} is not set")])
-        return default
-
-    return _ENV.sub(value, text)
+    def in_force(self, tenant: str, kind: Kind) -> InForce:
+        """What applies to ``tenant`` for ``kind``, and where it came from."""
+        item = self.stored.get((tenant, kind))
+        if item is not None and not item.is_file_default:
+            return InForce(
+                kind,
+                "tenant",
+                item.version,
+                item.content,
+                item.sha256,
+                created_by=item.created_by,
+                created_at=item.created_at,
+            )
+        default = self.files.defaults.get(kind) if self.files is not None else None
+        return InForce(
+            kind,
+            "file",
+            item.version if item is not None else None,
+            default.content if default is not None else None,
+            default.sha256 if default is not None else None,
+            path=default.path if default is not None else None,
+            created_by=item.created_by if item is not None else None,
+            created_at=item.created_at if item is not None else None,
+        )
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [Problem("", f"not valid YAML: {exc}")]) from None
+def _tenant_strategy(item: StoredVersion, files: FileConfig) -> Strategy:
+    data = parse_mapping(item.content, item.source, aliases=False)
+    strategy = parse_strategy(data, item.source)
+    check_strategy_templates(strategy, files.templates, item.source, files.checked)
+    return strategy
 
 
-def load_strategies(directory: Path) -> dict[str, Strategy]:
-    strategies: dict[str, Strategy] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        strategy = parse_strategy(read_yaml(path) or {}, str(path))
-        if strategy.name in strategies:
-            raise ConfigError(str(path), [Problem("name", f"{strategy.name!r} is defined twice")])
-        strategies[strategy.name] = strategy
-    if DEFAULT_STRATEGY not in strategies:
-        raise ConfigError(str(directory), [Problem("", "no strategy named 'default'")])
-    return strategies
+def _tenant_overlay(item: StoredVersion, files: FileConfig) -> RulePack:
+    data = parse_mapping(item.content, item.source, aliases=False)
+    return files.rules.parse_overlay(data, item.source)
 
 
-def check_templates(strategies: list[Strategy], templates: TemplateLibrary) -> None:
-    """Every template a strategy may send exists in every checked locale and renders: a
-    template with an unknown variable is refused here, at load, not at 3 a.m."""
-    required = sorted({pair for s in strategies for pair in s.templates()})
-    templates.check(required, CHECKED_LOCALES)
+def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
+    """A tenant's channel config: it may read only the environment variables
+    ``channels.yaml`` reads, and use platform credentials only as the platform does."""
+    source = item.source
+    data = parse_mapping(item.content, source, aliases=False)
+    readable = ", ".join(sorted(files.variables)) or "none"
+    problems = [
+        Problem(
+            path,
+            f"${{{name}}}: a tenant's channel config may only read the variables "
+            f"config/channels.yaml reads ({readable})",
+        )
+        for path, name in variable_uses(data)
+        if name not in files.variables
+    ]
+    if problems:
+        raise ConfigError(source, problems)
+    channels = channels_from(data, source)
+    problems = credentials.tenant_problems(channels, files.channels, item.scope)
+    if problems:
+        raise ConfigError(source, problems)
+    return channels
+
+
+_BUILDERS: dict[Kind, Callable[[StoredVersion, FileConfig], Any]] = {
+    Kind.STRATEGY: _tenant_strategy,
+    Kind.RULES: _tenant_overlay,
+    Kind.CHANNELS: _tenant_channels,
+}
+_PARSED_LOCK = threading.Lock()
+
+
+def _checked(item: StoredVersion, files: FileConfig) -> Any:
+    """The stored version built and checked against ``files``, or the :class:`ConfigError`
+    it raises; each is worked out once per version and per state of the files."""
+    key = (item.scope, item.kind.value, item.version, item.sha256 or content_sha256(item.content))
+    with _PARSED_LOCK:
+        found = files.parsed.get(key)
+    if found is None:
+        try:
+            found = _BUILDERS[item.kind](item, files)
+        except ConfigError as exc:
+            found = exc
+        with _PARSED_LOCK:
+            files.parsed[key] = found
+    if isinstance(found, ConfigError):
+        raise found
+    return found
+
+
+def _forget_old(files: FileConfig, stored: Sequence[StoredVersion]) -> None:
+    """Drop checked versions that are no longer stored (replaced, or proposed and
+    refused), once they outnumber the ones in use."""
+    with _PARSED_LOCK:
+        if len(files.parsed) <= 2 * len(stored) + 64:
+            return
+        keep = {
+            (v.scope, v.kind.value, v.version, v.sha256 or content_sha256(v.content))
+            for v in stored
+        }
+        for key in [k for k in files.parsed if k not in keep]:
+            del files.parsed[key]
+
+
+def assemble(files: FileConfig, stored: Sequence[StoredVersion]) -> ConfigSet:
+    """The configuration: the files with the tenants' stored versions on top.
+
+    Every stored version is checked (against the files, and a strategy's templates
+    rendered); :class:`ConfigRefused` names each wrong one with its tenant.
+    """
+    refusals = Refusals()
+    built: dict[Kind, dict[str, Any]] = {kind: {} for kind in Kind}
+    for item in stored:
+        if item.is_file_default:
+            continue
+        found = refusals.attempt(item.scope, _checked, item, files)
+        if found is not None:
+            built[item.kind][item.scope] = found
+    _forget_old(files, stored)
+    refusals.raise_any()
+    digest = hashlib.sha256(files.digest.encode())
+    for item in sorted(stored, key=lambda v: (v.scope, v.kind)):
+        digest.update(f"{item.scope}/{item.kind}/{item.version}/{item.sha256}".encode())
+    return ConfigSet(
+        # A library of its own per set: its merged-pack cache keys on this set's overlays.
+        RuleLibrary(files.rules.packs),
+        files.strategies,
+        files.templates,
+        channels=files.channels,
+        tenant_strategies=built[Kind.STRATEGY],
+        tenant_overlays=built[Kind.RULES],
+        tenant_channels=built[Kind.CHANNELS],
+        version=digest.hexdigest()[:12],
+        stored={(item.scope, item.kind): item for item in stored},
+        files=files,
+    )
 
 
 def load_config(
     config_dir: Path, templates_dir: Path, stored: list[StoredVersion] | None = None
 ) -> ConfigSet:
     """Load and cross-check the files and the tenants' stored versions, as one set."""
-    rules = load_rule_library(config_dir / "compliance")
-    strategies = load_strategies(config_dir / "strategies")
-    channels_file = config_dir / "channels.yaml"
-    channels = (
-        parse_channels(
-            parse_yaml(
-                interpolate(channels_file.read_text(encoding="utf-8"), str(channels_file)),
-                str(channels_file),
-            )
-            or {},
-            str(channels_file),
-        )
-        if channels_file.exists()
-        else None
-    )
-    templates = TemplateLibrary(templates_dir)
-    tenant_strategies: dict[str, Strategy] = {}
-    tenant_overlays: dict[str, RulePack] = {}
-    tenant_channels: dict[str, ChannelsConfig] = {}
-    for item in stored or []:
-        source = f"{item.kind} v{item.version} of {item.scope}"
-        data = parse_yaml(item.content, source) or {}
-        if item.kind is Kind.STRATEGY:
-            tenant_strategies[item.scope] = parse_strategy(data, source)
-        elif item.kind is Kind.RULES:
-            tenant_overlays[item.scope] = rules.parse_overlay(data, source)
-        else:
-            data = parse_yaml(interpolate(item.content, source), source) or {}
-            tenant_channels[item.scope] = parse_channels(data, source)
-    check_templates([*strategies.values(), *tenant_strategies.values()], templates)
-    digest = hashlib.sha256()
-    for path in sorted(config_dir.rglob("*.yaml")) + sorted(templates_dir.rglob("*")):
-        if path.is_file():
-            digest.update(path.as_posix().encode())
-            digest.update(path.read_bytes())
-    for item in stored or []:
-        digest.update(f"{item.scope}/{item.kind}/{item.version}".encode())
-    return ConfigSet(
-        rules,
-        strategies,
-        templates,
-        channels=channels,
-        tenant_strategies=tenant_strategies,
-        tenant_overlays=tenant_overlays,
-        tenant_channels=tenant_channels,
-        version=digest.hexdigest()[:12],
+    return assemble(load_files(config_dir, templates_dir), stored or [])
+
+
+_FILES_READ: dict[tuple[Path, Path], tuple[Any, FileConfig]] = {}
+_FILES_LOCK = threading.Lock()
+
+
+def files_fingerprint(config_dir: Path, templates_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """A cheap fingerprint of the files: every file's path, modification time and size."""
+    return tuple(
+        (str(p), p.stat().st_mtime_ns, p.stat().st_size)
+        for folder in (config_dir, templates_dir)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     )
 
 
-def stored_versions(store: Store) -> list[StoredVersion]:
-    """The newest stored version of each (scope, kind)."""
-    with store.snapshot() as conn:
-        rows = conn.execute(
-            sa.select(
-                ConfigVersion.scope,
-                ConfigVersion.kind,
-                ConfigVersion.version,
-                ConfigVersion.content,
-            ).order_by(ConfigVersion.scope, ConfigVersion.kind, ConfigVersion.version.desc())
-        ).all()
-    newest: dict[tuple[str, str], StoredVersion] = {}
-    for row in rows:
-        newest.setdefault(
-            (row.scope, row.kind),
-            StoredVersion(row.scope, Kind(row.kind), row.version, row.content),
-        )
-    return list(newest.values())
+def current_files(config_dir: Path, templates_dir: Path, fingerprint: Any = None) -> FileConfig:
+    """The files as loaded, shared by every source in the process that reads the same
+    folders in the same state (the API, the planner and a command may each hold one): a
+    :class:`FileConfig` is immutable, and loading it renders every template.
+
+    Parameters:
+      config_dir / templates_dir: the folders.
+      fingerprint: their :func:`files_fingerprint`, when the caller has just taken it.
+
+    Raises :class:`ConfigRefused` listing every problem in the files.
+    """
+    if fingerprint is None:
+        fingerprint = files_fingerprint(config_dir, templates_dir)
+    key = (config_dir.resolve(), templates_dir.resolve())
+    with _FILES_LOCK:
+        found = _FILES_READ.get(key)
+        if found is not None and found[0] == fingerprint:
+            files = found[1]
+            # channels.yaml reads the environment (e.g. each test's own sandbox URL).
+            if all(os.environ.get(k) == v for k, v in files.variables.items()):
+                return files
+        files = load_files(config_dir, templates_dir)
+        _FILES_READ[key] = (fingerprint, files)
+        return files
 
 
 class ConfigSource:
@@ -241,6 +346,10 @@ class ConfigSource:
       store: where ops-edited versions are kept (``None``: files only).
       check_every: how often to look for a change (a cheap fingerprint of files and store).
       now: the clock's ``now``.
+
+    Attributes:
+      last_error: why the newest change was refused (:class:`ConfigRefused`), ``None`` once
+        a change loads; ``refused_at`` says when.
     """
 
     def __init__(
@@ -257,10 +366,13 @@ class ConfigSource:
         self.store = store
         self.now = now
         self.check_every = check_every
-        self.last_error: ConfigError | None = None
+        self.last_error: ConfigRefused | None = None
+        self.refused_at: datetime | None = None
         self._lock = threading.Lock()
         self._fingerprint = self._sources()
-        self._current = load_config(config_dir, templates_dir, self._stored())
+        self._files_fingerprint = self._fingerprint[0]
+        self._files = current_files(config_dir, templates_dir, self._files_fingerprint)
+        self._current = assemble(self._files, self._stored())
         self._checked = now()
 
     def __call__(self) -> ConfigSet:
@@ -281,35 +393,65 @@ class ConfigSource:
                 return False
             self._fingerprint = fingerprint
             try:
-                fresh = load_config(self.config_dir, self.templates_dir, self._stored())
+                fresh = assemble(self._files_at(fingerprint[0]), self._stored())
             except ConfigError as exc:
-                self.last_error = exc
+                self.last_error = (
+                    exc if isinstance(exc, ConfigRefused) else ConfigRefused([(FILES, exc)])
+                )
+                self.refused_at = self.now()
                 log.error("new configuration refused; the running one stays", error=str(exc))
                 return False
             self.last_error = None
+            self.refused_at = None
             previous, self._current = self._current, fresh
             log.info("configuration reloaded", version=fresh.version, previous=previous.version)
             return True
 
-    def candidate(self, scope: str, kind: Kind, content: str) -> ConfigSet:
+    def candidate(
+        self,
+        scope: str,
+        kind: Kind,
+        content: str,
+        stored: Sequence[StoredVersion] | None = None,
+    ) -> ConfigSet:
         """The configuration as it would be with ``content`` stored for ``scope``: raises
-        :class:`ConfigError` (with the path of every problem) when it would be invalid."""
-        stored = [v for v in self._stored() if (v.scope, v.kind) != (scope, kind)]
-        stored.append(StoredVersion(scope, kind, 0, content))
-        return load_config(self.config_dir, self.templates_dir, stored)
+        :class:`ConfigRefused` (with the path of every problem) when it would be invalid.
+
+        Parameters:
+          scope / kind / content: the proposed version.
+          stored: the stored versions to check it with (default: the store's newest); pass
+            those read in the transaction that will store it.
+        """
+        others = [
+            v
+            for v in (self._stored() if stored is None else stored)
+            if (v.scope, v.kind) != (scope, kind)
+        ]
+        proposed = StoredVersion(scope, kind, 0, content, content_sha256(content))
+        with self._lock:
+            files = self._files_at(self._file_fingerprint())
+        return assemble(files, [*others, proposed])
+
+    def _files_at(self, fingerprint: Any) -> FileConfig:
+        """The files, read again only when they changed. Call with the lock held."""
+        if fingerprint != self._files_fingerprint:
+            self._files = current_files(self.config_dir, self.templates_dir, fingerprint)
+            self._files_fingerprint = fingerprint
+        return self._files
 
     def _stored(self) -> list[StoredVersion]:
         return stored_versions(self.store) if self.store is not None else []
 
+    def _file_fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        return files_fingerprint(self.config_dir, self.templates_dir)
+
     def _sources(self) -> tuple[Any, ...]:
-        files = tuple(
-            (str(p), p.stat().st_mtime_ns, p.stat().st_size)
-            for folder in (self.config_dir, self.templates_dir)
-            for p in sorted(folder.rglob("*"))
-            if p.is_file()
-        )
-        newest = None
+        stored = None
         if self.store is not None:
+            # Rows are only ever added. The count too, not just the newest id: on PostgreSQL
+            # a row can commit after one with a higher id, leaving the maximum unchanged.
             with self.store.snapshot() as conn:
-                newest = conn.execute(sa.select(sa.func.max(ConfigVersion.id))).scalar()
-        return files, newest
+                stored = tuple(
+                    conn.execute(sa.select(sa.func.count(), sa.func.max(ConfigVersion.id))).one()
+                )
+        return self._file_fingerprint(), stored

@@ -30,6 +30,7 @@ def _register() -> None:
     from orchestrator.cli import (
         accounts,
         bench,
+        config,
         db,
         demo,
         preview,
@@ -42,6 +43,7 @@ def _register() -> None:
 
     preview.register(templates_app)
     app.add_typer(db.app, name="db")
+    app.add_typer(config.app, name="config")
     app.add_typer(templates_app, name="templates")
     app.add_typer(tenants.app, name="tenants")
     app.add_typer(accounts.app, name="accounts")

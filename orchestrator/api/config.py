@@ -1,0 +1,326 @@
+"""The ops config API (``/v1/config``): read and replace a tenant's strategy, rule overlay
+and channel config.
+
+Ops keys only (a lender key gets 403); a key sees and edits its own tenant's configs. A
+change is validated as a whole with everything else in force (the files and every other
+stored version); an invalid one is refused with every problem's path and changes nothing.
+An accepted change is stored as the next version — that row (who, when, the content and its
+SHA-256) is the audit record — and every process picks it up within seconds, without a
+restart.
+
+Content is YAML (``Content-Type: application/yaml``, comments kept) or JSON
+(``application/json``, stored as the equivalent YAML). Reads answer JSON, with the YAML in
+``content``; send ``Accept: application/yaml`` to get the YAML itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path as FilePath
+from typing import Any
+
+import orjson
+import yaml
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from orchestrator.api.auth import OpsCaller
+from orchestrator.api.errors import ApiError
+from orchestrator.api.responses import JSONResponse
+from orchestrator.config_files import FILES, ConfigRefused
+from orchestrator.config_versions import (
+    Kind,
+    StoredVersion,
+    append,
+    content_sha256,
+    find,
+    history,
+    lock_scope,
+    newest_for,
+    newest_versions,
+)
+from orchestrator.configuration import ConfigSource, InForce
+from orchestrator.errors import Problem
+from orchestrator.tenancy import Principal
+
+router = APIRouter(prefix="/v1/config", tags=["configuration"])
+
+_MAX_BODY = 1024 * 1024
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+_YAML_MEDIA = "application/yaml; charset=utf-8"
+
+KindPath = Path(description="strategy, rules (the tenant's rule overlay) or channels")
+VersionPath = Path(ge=1, description="a version number from the history")
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The whole config of this kind, as YAML or JSON.",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _source(request: Request) -> ConfigSource:
+    source: ConfigSource = request.app.state.services.config
+    return source
+
+
+def _wants_yaml(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return any(media in accept for media in _YAML_TYPES)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _in_force_view(found: InForce, newest: StoredVersion | None) -> dict[str, Any]:
+    return {
+        "source": found.source,
+        "version": found.version,
+        "sha256": found.sha256,
+        "path": found.path,
+        "created_by": found.created_by,
+        "created_at": _time(found.created_at),
+        "stored_version": newest.version if newest is not None else None,
+        "pending": newest is not None and newest.version != found.version,
+    }
+
+
+def _version_view(item: StoredVersion) -> dict[str, Any]:
+    return {
+        "version": item.version,
+        "sha256": item.sha256,
+        "created_by": item.created_by,
+        "created_at": _time(item.created_at),
+        "file_default": item.is_file_default,
+    }
+
+
+def _visible(exc: ConfigRefused, who: Principal, root: str, own: str | None) -> list[Problem]:
+    """The problems a tenant may see: its own (paths into the document it sent, when
+    ``own`` names it) and the files'; another tenant's only as a count."""
+    problems: list[Problem] = []
+    hidden = 0
+    for scope, error in exc.parts:
+        if scope not in (FILES, who.tenant_slug):
+            hidden += 1
+            continue
+        if error.source == own:
+            problems.extend(error.problems)
+            continue
+        source = error.source.removeprefix(root)
+        problems += [
+            Problem(f"{source}: {p.path}" if p.path else source, p.message) for p in error.problems
+        ]
+    if hidden:
+        problems.append(
+            Problem(
+                "", f"{hidden} other tenant config(s) are invalid too; the platform must fix them"
+            )
+        )
+    return problems
+
+
+def _root(source: ConfigSource) -> str:
+    return f"{FilePath(source.config_dir).parent}/"
+
+
+@router.get("", summary="What configuration is in force for your tenant")
+def overview(request: Request, who: OpsCaller) -> JSONResponse:
+    """For each kind (strategy, rules, channels): where what applies comes from (``file``
+    default or your ``tenant`` version), its version and SHA-256, and whether a newer stored
+    version is ``pending`` (not loaded yet, or refused). ``config_version`` is the digest of
+    the whole running configuration, recorded with each decision. ``last_error`` says why
+    the newest change was refused, while the previous version stays in force."""
+    source = _source(request)
+    config = source.get()
+    with request.app.state.store.snapshot() as conn:
+        newest = newest_for(conn, who.tenant_slug)
+    error = source.last_error
+    return JSONResponse(
+        {
+            "tenant": who.tenant_slug,
+            "config_version": config.version,
+            "kinds": {
+                kind.value: _in_force_view(config.in_force(who.tenant_slug, kind), newest.get(kind))
+                for kind in Kind
+            },
+            "last_error": None
+            if error is None
+            else {
+                "refused_at": _time(source.refused_at),
+                "problems": [
+                    {"field": p.path, "message": p.message}
+                    for p in _visible(error, who, _root(source), None)
+                ],
+            },
+        }
+    )
+
+
+@router.get("/{kind}", summary="The config of one kind in force for your tenant")
+def read(request: Request, who: OpsCaller, kind: Kind = KindPath) -> Response:
+    """JSON: where it comes from, its version and SHA-256, and the YAML in ``content``
+    (``null`` for rules without a tenant overlay: the shipped packs apply). With
+    ``Accept: application/yaml``: the YAML itself, version and source in headers."""
+    source = _source(request)
+    found = source.get().in_force(who.tenant_slug, kind)
+    with request.app.state.store.snapshot() as conn:
+        newest = newest_for(conn, who.tenant_slug).get(kind)
+    if _wants_yaml(request):
+        if found.content is None:
+            raise ApiError(
+                404, "not_found", f"No {kind} content for your tenant: the shipped files apply."
+            )
+        return Response(
+            found.content,
+            media_type=_YAML_MEDIA,
+            headers={
+                "ETag": f'"{found.sha256}"',
+                "X-Config-Source": found.source,
+                "X-Config-Version": str(found.version or ""),
+            },
+        )
+    return JSONResponse(
+        {"kind": kind.value, **_in_force_view(found, newest), "content": found.content}
+    )
+
+
+@router.get("/{kind}/versions", summary="Every stored version: who, when, SHA-256")
+def versions(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
+    """Newest first. ``file_default`` marks a return to the file default."""
+    in_force = _source(request).get().in_force(who.tenant_slug, kind).version
+    with request.app.state.store.snapshot() as conn:
+        items = history(conn, who.tenant_slug, kind)
+    return JSONResponse(
+        {
+            "kind": kind.value,
+            "versions": [
+                {**_version_view(item), "in_force": item.version == in_force} for item in items
+            ],
+        }
+    )
+
+
+@router.get("/{kind}/versions/{version}", summary="One stored version, with its content")
+def read_version(
+    request: Request, who: OpsCaller, kind: Kind = KindPath, version: int = VersionPath
+) -> Response:
+    """To see what changed, or to roll back: PUT an old version's content again."""
+    with request.app.state.store.snapshot() as conn:
+        item = find(conn, who.tenant_slug, kind, version)
+    if item is None:
+        raise ApiError(404, "not_found", f"Your tenant has no {kind} version {version}.")
+    if _wants_yaml(request):
+        return Response(item.content, media_type=_YAML_MEDIA, headers={"ETag": f'"{item.sha256}"'})
+    return JSONResponse({"kind": kind.value, **_version_view(item), "content": item.content})
+
+
+async def _content(request: Request) -> str:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
+        raise ApiError(413, "payload_too_large", f"A config is at most {_MAX_BODY} bytes.")
+    raw = await request.body()
+    if len(raw) > _MAX_BODY:
+        raise ApiError(413, "payload_too_large", f"A config is at most {_MAX_BODY} bytes.")
+    if not raw.strip():
+        raise ApiError(400, "empty_body", "The body is empty: send the whole config as YAML.")
+    if "json" in request.headers.get("content-type", "").lower():
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+        return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_encoding", "The body must be UTF-8 text.") from None
+
+
+def _refused(kind: Kind, exc: ConfigRefused, who: Principal, source: ConfigSource) -> ApiError:
+    own = StoredVersion(who.tenant_slug, kind, 0, "").source
+    return ApiError(
+        422,
+        "invalid_config",
+        f"The {kind} config was refused as a whole: nothing was stored and the running "
+        "version stays. See problems.",
+        _visible(exc, who, _root(source), own),
+    )
+
+
+def _change(request: Request, who: OpsCaller, kind: Kind, content: str) -> JSONResponse:
+    """Validate and store ``content`` (empty: back to the file default) as the next
+    version, in one transaction that holds the tenant's config lock."""
+    state = request.app.state
+    source = _source(request)
+    with state.store.transaction() as conn:
+        lock_scope(conn, who.tenant_id)
+        stored = newest_versions(conn)
+        current = next((v for v in stored if (v.scope, v.kind) == (who.tenant_slug, kind)), None)
+        unchanged = (
+            current.sha256 == content_sha256(content)
+            if current is not None
+            else not content  # no version of its own: already on the file default
+        )
+        if unchanged:
+            item = current
+        else:
+            try:
+                source.candidate(who.tenant_slug, kind, content, stored)
+            except ConfigRefused as exc:
+                raise _refused(kind, exc, who, source) from None
+            item = append(
+                conn,
+                who.tenant_slug,
+                kind,
+                content,
+                created_by=who.key_prefix,
+                now=state.clock.now(),
+                after=current,
+            )
+    if not unchanged:
+        source.refresh()
+    in_force = source.get().in_force(who.tenant_slug, kind)
+    return JSONResponse(
+        {
+            "kind": kind.value,
+            **(_version_view(item) if item is not None else {"version": None}),
+            "changed": not unchanged,
+            "source": in_force.source,
+            "in_force": item is None or in_force.version == item.version,
+            "config_version": source.get().version,
+        }
+    )
+
+
+@router.put(
+    "/{kind}",
+    summary="Replace your tenant's config of one kind",
+    openapi_extra=_BODY,
+    responses={422: {"description": "Refused: every problem with its path; nothing stored"}},
+)
+async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
+    """Send the whole config (YAML, or JSON). It is validated with everything else in
+    force: a wrong field, an unknown adapter, a template that does not exist or does not
+    render, a rule overlay that loosens a legal limit (named by its rule id), a platform
+    credential used with another endpoint — each is a problem with its path, and nothing is
+    stored. Accepted: stored as the next version (``created_by``: your key's prefix) and in
+    force at once in this process, within seconds in the others. The same content again
+    stores nothing (``changed: false``)."""
+    content = await _content(request)
+    return await run_in_threadpool(_change, request, who, kind, content)
+
+
+@router.delete("/{kind}", summary="Return your tenant to the file default")
+async def revert(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
+    """Recorded as a version with empty content (``file_default: true``), so the history
+    says who returned to the default, and when. Nothing changes when the tenant already
+    uses the default."""
+    return await run_in_threadpool(_change, request, who, kind, "")
