@@ -34,8 +34,8 @@ channels:
       - adapter: twilio_sms
         settings:
           base_url: https://api.twilio.com
-          account_sid_env: ACME_TWILIO_ACCOUNT_SID
-          auth_token_env: ACME_TWILIO_AUTH_TOKEN
+          account_sid_env: ACME__TWILIO_ACCOUNT_SID
+          auth_token_env: ACME__TWILIO_AUTH_TOKEN
           from_number: "+15005550006"
 """
 
@@ -43,8 +43,8 @@ channels:
 @pytest.fixture
 def own_token(configurable_world, monkeypatch):
     token = secrets.token_hex(16)
-    monkeypatch.setenv("ACME_TWILIO_ACCOUNT_SID", "AC" + secrets.token_hex(16))
-    monkeypatch.setenv("ACME_TWILIO_AUTH_TOKEN", token)
+    monkeypatch.setenv("ACME__TWILIO_ACCOUNT_SID", "AC" + secrets.token_hex(16))
+    monkeypatch.setenv("ACME__TWILIO_AUTH_TOKEN", token)
     configurable_world.store_tenant_config(Kind.CHANNELS, OWN_TWILIO)
     return token
 

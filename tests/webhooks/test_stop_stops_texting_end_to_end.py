@@ -68,8 +68,10 @@ def test_after_a_twilio_stop_no_collection_text_goes_out(stack_factory):
 
     assert len(stack.sandbox_messages("twilio_sms")) == 1
     overdue = next(t for t in stack.tasks() if t.step == "standard.overdue_sms")
-    # The step went to its fallback channel instead: a push.
-    assert (overdue.channel, overdue.status) == ("push", "delivered")
+    # The step went to its fallback channel instead: a push (FCM reports no delivery, so
+    # "sent" is as far as it goes; JPush's receipt would make it "delivered").
+    assert overdue.channel == "push"
+    assert overdue.status in ("sent", "delivered")
     pushes = [m for m in stack.sandbox_messages() if m["provider"] in ("fcm_push", "jpush_push")]
     assert pushes
 
