@@ -83,3 +83,28 @@ def event_entries(tenant_id: int, events: Iterable[dict[str, Any]]) -> list[dict
         )
         for e in events
     ]
+
+
+def for_attempt(
+    attempt: Any,
+    *,
+    at: datetime,
+    kind: str,
+    message: str,
+    rules: Sequence[str] = (),
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ledger entry about one attempt (a row of ``attempts``: its tenant, account,
+    channel, task and id)."""
+    return entry(
+        tenant_id=attempt.tenant_id,
+        account_id=attempt.account_id,
+        at=at,
+        kind=kind,
+        message=message,
+        channel=attempt.channel,
+        rules=rules,
+        task_id=attempt.task_id,
+        attempt_id=attempt.id,
+        data=data,
+    )

@@ -508,17 +508,8 @@ def _invalidate(
 def _entry(
     attempt: Any, now: datetime, kind: str, message: str, error: str | None
 ) -> dict[str, Any]:
-    return ledger.entry(
-        tenant_id=attempt.tenant_id,
-        account_id=attempt.account_id,
-        at=now,
-        kind=kind,
-        message=message,
-        channel=attempt.channel,
-        task_id=attempt.task_id,
-        attempt_id=attempt.id,
-        data={"error_code": error} if error else None,
-    )
+    data = {"error_code": error} if error else None
+    return ledger.for_attempt(attempt, at=now, kind=kind, message=message, data=data)
 
 
 def _payload(report: Report) -> dict[str, Any]:

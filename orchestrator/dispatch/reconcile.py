@@ -95,106 +95,78 @@ class Reconciler:
         return self._unknown(attempt, now)
 
     def _release(self, attempt: Any, now: datetime, why: str) -> str:
-        with self.services.store.transaction() as conn:
-            released = conn.execute(
-                sa.update(Attempt)
-                .where(Attempt.id == attempt.id, Attempt.status == DeliveryStatus.SENDING.value)
-                .values(
-                    status=DeliveryStatus.FAILED.value,
-                    contact_kind=ContactKind.FAILED.value,
-                    error_code=ABANDONED,
-                    error_message=why,
-                    lease_until=None,
-                    updated_at=now,
-                )
-            ).rowcount
-            if not released:
-                return "resolved_meanwhile"
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id == attempt.task_id, Task.status == TaskStatus.SENDING.value)
-                .values(status=TaskStatus.QUEUED.value, lease_until=None, updated_at=now)
-            )
-            ledger.append(
-                conn,
-                [
-                    _entry(
-                        attempt,
-                        now,
-                        "attempt.released",
-                        f"interrupted send released: {why}; sending again",
-                    )
-                ],
-            )
+        settled = self._settle(
+            attempt,
+            now,
+            {
+                "status": DeliveryStatus.FAILED.value,
+                "contact_kind": ContactKind.FAILED.value,  # it never reached anyone
+                "error_code": ABANDONED,
+                "error_message": why,
+            },
+            TaskStatus.QUEUED,
+            "attempt.released",
+            f"interrupted send released: {why}; sending again",
+        )
+        if not settled:
+            return "resolved_meanwhile"
         self.enqueue(attempt.task_id)
         return "resent"
 
     def _confirm(self, attempt: Any, receipt: Receipt, now: datetime) -> str:
-        with self.services.store.transaction() as conn:
-            confirmed = conn.execute(
-                sa.update(Attempt)
-                .where(Attempt.id == attempt.id, Attempt.status == DeliveryStatus.SENDING.value)
-                .values(
-                    status=receipt.status.value,
-                    provider_message_id=receipt.provider_message_id,
-                    contact_kind=ContactKind.ATTEMPT.value,
-                    lease_until=None,
-                    updated_at=now,
-                )
-            ).rowcount
-            if not confirmed:
-                return "resolved_meanwhile"
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id == attempt.task_id, Task.status == TaskStatus.SENDING.value)
-                .values(status=TaskStatus.SENT.value, lease_until=None, updated_at=now)
-            )
-            ledger.append(
-                conn,
-                [
-                    _entry(
-                        attempt,
-                        now,
-                        "attempt.sent",
-                        f"interrupted send confirmed by {attempt.provider} "
-                        f"({receipt.provider_message_id})",
-                    )
-                ],
-            )
-        return "confirmed"
+        settled = self._settle(
+            attempt,
+            now,
+            {
+                "status": receipt.status.value,
+                "provider_message_id": receipt.provider_message_id,
+                "contact_kind": ContactKind.ATTEMPT.value,
+            },
+            TaskStatus.SENT,
+            "attempt.sent",
+            f"interrupted send confirmed by {attempt.provider} ({receipt.provider_message_id})",
+        )
+        return "confirmed" if settled else "resolved_meanwhile"
 
     def _unknown(self, attempt: Any, now: datetime) -> str:
+        settled = self._settle(
+            attempt,
+            now,
+            # It may have happened: it counts against the caps.
+            {"status": UNKNOWN, "contact_kind": ContactKind.ATTEMPT.value},
+            TaskStatus.UNKNOWN,
+            "attempt.unknown",
+            f"outcome unknown: {attempt.provider} cannot be asked and sent no report; "
+            "not resent, so the borrower is contacted at most once",
+        )
+        return UNKNOWN if settled else "resolved_meanwhile"
+
+    def _settle(
+        self,
+        attempt: Any,
+        now: datetime,
+        values: dict[str, Any],
+        task_status: TaskStatus,
+        kind: str,
+        message: str,
+    ) -> bool:
+        """Resolve an attempt still ``sending`` and its task, with a ledger entry, in one
+        transaction; ``False`` when a report or another pass resolved it meanwhile."""
         with self.services.store.transaction() as conn:
-            marked = conn.execute(
+            settled = conn.execute(
                 sa.update(Attempt)
                 .where(Attempt.id == attempt.id, Attempt.status == DeliveryStatus.SENDING.value)
-                .values(
-                    status=UNKNOWN,
-                    contact_kind=ContactKind.ATTEMPT.value,  # it may have happened: it counts
-                    lease_until=None,
-                    updated_at=now,
-                )
+                .values(**values, lease_until=None, updated_at=now)
             ).rowcount
-            if not marked:
-                return "resolved_meanwhile"
+            if not settled:
+                return False
             conn.execute(
                 sa.update(Task)
                 .where(Task.id == attempt.task_id, Task.status == TaskStatus.SENDING.value)
-                .values(status=TaskStatus.UNKNOWN.value, lease_until=None, updated_at=now)
+                .values(status=task_status.value, lease_until=None, updated_at=now)
             )
-            ledger.append(
-                conn,
-                [
-                    _entry(
-                        attempt,
-                        now,
-                        "attempt.unknown",
-                        f"outcome unknown: {attempt.provider} cannot be asked and sent no report; "
-                        "not resent, so the borrower is contacted at most once",
-                    )
-                ],
-            )
-        return UNKNOWN
+            ledger.append(conn, [ledger.for_attempt(attempt, at=now, kind=kind, message=message)])
+        return True
 
 
 def _message(attempt: Any) -> OutboundMessage:
@@ -206,17 +178,4 @@ def _message(attempt: Any) -> OutboundMessage:
         body=attempt.body or "",
         subject=attempt.subject,
         tags={"reserved_at": attempt.at.isoformat()},
-    )
-
-
-def _entry(attempt: Any, now: datetime, kind: str, message: str) -> dict[str, Any]:
-    return ledger.entry(
-        tenant_id=attempt.tenant_id,
-        account_id=attempt.account_id,
-        at=now,
-        kind=kind,
-        message=message,
-        channel=attempt.channel,
-        task_id=attempt.task_id,
-        attempt_id=attempt.id,
     )
