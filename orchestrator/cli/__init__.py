@@ -39,6 +39,7 @@ def _register() -> None:
         simulate,
         tenants,
     )
+    from channels.sandbox.command import sandbox
     from orchestrator.messages.commands import templates_app
 
     preview.register(templates_app)
@@ -52,6 +53,7 @@ def _register() -> None:
     simulate.register(app)
     scheduler.register(app)
     demo.register(app)
+    app.command("sandbox")(sandbox)
 
 
 def main() -> None:

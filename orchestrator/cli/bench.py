@@ -9,10 +9,10 @@ from rich.console import Console
 
 app = typer.Typer(
     help=(
-        "Benchmarks: each reports its figures and, where there is one, the ceiling measured in "
-        "the same run. Arguments after the name go to the benchmark: "
-        "[bold]orchestrator bench ingest --help[/bold]. Figures are recorded in "
-        "docs/BENCHMARKS.md."
+        "Run the benchmarks (figures in docs/BENCHMARKS.md).\n\n"
+        "Each reports its figures and, where there is one, the ceiling measured in the same "
+        "run. Arguments after the name go to the benchmark: "
+        "[bold]orchestrator bench ingest --help[/bold]."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",

@@ -24,8 +24,10 @@ def scheduler(
         15, help="Seconds the leader lock outlives its holder: the takeover delay."
     ),
 ) -> None:
-    """Run the scheduler: plan every tenant's portfolio periodically and move tasks whose
-    send time has come onto the send queue.
+    """Run the scheduler: plan periodically, queue tasks whose time has come.
+
+    It plans every tenant's portfolio on a schedule and moves tasks whose send time has come
+    onto the send queue.
 
     Run as many as you like (replicas, rolling deploys): one holds the leader lock in Redis
     and works; the others wait and take over within --lock-ttl when it dies.

@@ -39,8 +39,10 @@ def worker(
     processes: int = typer.Option(2, help="Worker processes."),
     threads: int = typer.Option(8, help="Threads per process (sends wait on providers)."),
 ) -> None:
-    """Run dispatch workers: claim queued tasks, re-check every rule, send through the
-    providers, record the outcome.
+    """Run dispatch workers: claim, re-check every rule, send, record.
+
+    Each worker claims queued tasks, checks every rule again and reserves the contact in one
+    transaction, sends through the channel's providers and records the outcome.
 
     Run as many as you like, on as many machines: a task is claimed by one worker only, and
     a worker killed mid-send neither loses the task nor sends it twice.

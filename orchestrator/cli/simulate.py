@@ -50,8 +50,10 @@ def simulate(
     ),
     chart: Path = typer.Option(None, help="Also write the summary as an HTML page with a chart."),
 ) -> None:
-    """Run the real strategy, planner and compliance engine over a portfolio on a virtual
-    clock, with providers and borrowers replaced by a seeded outcome model.
+    """Preview a strategy on a portfolio over virtual days.
+
+    Runs the real strategy, planner and compliance engine on a virtual clock, with providers
+    and borrowers replaced by a seeded outcome model.
 
     Writes one JSON line per contact sent or blocked (tenant, external_id, channel, template,
     step, variant, at_utc, at_local, zones, decision, rules, outcome) and prints contacts per
