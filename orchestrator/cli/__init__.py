@@ -27,6 +27,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _register() -> None:
+    from channels.sandbox.command import sandbox
     from orchestrator.cli import (
         accounts,
         bench,
@@ -39,7 +40,6 @@ def _register() -> None:
         simulate,
         tenants,
     )
-    from channels.sandbox.command import sandbox
     from orchestrator.messages.commands import templates_app
 
     preview.register(templates_app)
