@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from orchestrator.compliance import AccountEvent, AccountFacts, ContactPointFacts, PastContact
 from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus
+from orchestrator.store.db import id_in
 from orchestrator.store.tables import Account, Attempt, ContactPoint, Task
 from orchestrator.store.tables import AccountEvent as EventRow
 
@@ -68,21 +69,21 @@ def load(
     points = _group(
         conn.execute(
             sa.select(ContactPoint)
-            .where(ContactPoint.account_id.in_(ids))
+            .where(id_in(conn, ContactPoint.account_id, ids))
             .order_by(ContactPoint.account_id, ContactPoint.position)
         )
     )
     events = _group(
         conn.execute(
             sa.select(EventRow)
-            .where(EventRow.account_id.in_(ids))
+            .where(id_in(conn, EventRow.account_id, ids))
             .order_by(EventRow.account_id, EventRow.at, EventRow.id)
         )
     )
     attempts = _group(
         conn.execute(
             sa.select(Attempt.account_id, Attempt.at, Attempt.channel, Attempt.contact_kind)
-            .where(Attempt.account_id.in_(ids), Attempt.at >= since)
+            .where(id_in(conn, Attempt.account_id, ids), Attempt.at >= since)
             .order_by(Attempt.account_id, Attempt.at)
         )
     )
@@ -99,7 +100,7 @@ def load(
         Task.not_before,
         Task.not_after,
         Task.expires_at,
-    ).where(Task.account_id.in_(ids))
+    ).where(id_in(conn, Task.account_id, ids))
     if tasks_since is not None:
         task_query = task_query.where(Task.local_date >= tasks_since)
     tasks = _group(conn.execute(task_query))

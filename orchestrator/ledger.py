@@ -12,9 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orchestrator.store.db import insert_rows
 from orchestrator.store.tables import LedgerEntry
 
 
@@ -47,9 +47,7 @@ def entry(
 
 
 def append(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
-    rows = list(entries)
-    if rows:
-        conn.execute(sa.insert(LedgerEntry), rows)
+    insert_rows(conn, LedgerEntry, list(entries))
 
 
 def describe_event(event: dict[str, Any]) -> str:

@@ -17,13 +17,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orchestrator import ledger
+from orchestrator.compliance import AccountFacts
 from orchestrator.configuration import ConfigSet
 from orchestrator.domain import Channel, Purpose, TaskStatus
 from orchestrator.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
-from orchestrator.planner import PlannedContact, PlanningAccount, plan_account
+from orchestrator.planner import (
+    PlannedContact,
+    PlanningAccount,
+    due_steps,
+    local_date,
+    plan_account,
+)
 from orchestrator.routing import choose_route
-from orchestrator.store.db import Store, dialect_insert
+from orchestrator.store.db import Store, id_in, insert_rows
 from orchestrator.store.tables import Account, Task, Tenant
+from orchestrator.strategy import Strategy
 
 CHUNK = 5_000
 # Every time zone's local date is within a day of the UTC date.
@@ -51,7 +59,8 @@ class PortfolioPlanner:
       store: the store.
       config: returns the current configuration (strategies, rule packs): called per run, so
         a new valid version is picked up without a restart.
-      lookback: how far back contact history is read (the longest cap window of any pack).
+      lookback: how far back contact history is read; by default the current
+        configuration's (the longest cap window of any pack), read per run like the rest.
     """
 
     def __init__(
@@ -59,7 +68,7 @@ class PortfolioPlanner:
         store: Store,
         config: Callable[[], ConfigSet],
         *,
-        lookback: timedelta = timedelta(days=31),
+        lookback: timedelta | None = None,
         chunk: int = CHUNK,
     ) -> None:
         self.store = store
@@ -91,7 +100,7 @@ class PortfolioPlanner:
                     ).all()
                     if not rows:
                         break
-                    self._plan_rows(conn, tenant.slug, rows, now, config, stats)
+                    self._plan_rows(conn, tenant.slug, rows, now, config, stats, busy_only=True)
                 after = rows[-1].id
                 if progress is not None:
                     progress(len(rows))
@@ -109,11 +118,16 @@ class PortfolioPlanner:
         slug = conn.execute(sa.select(Tenant.slug).where(Tenant.id == tenant_id)).scalar_one()
         for start in range(0, len(ids), self.chunk):
             rows = conn.execute(
-                sa.select(*ACCOUNT_COLUMNS).where(Account.id.in_(ids[start : start + self.chunk]))
+                sa.select(*ACCOUNT_COLUMNS).where(
+                    id_in(conn, Account.id, ids[start : start + self.chunk])
+                )
             ).all()
             loaded = self._plan_rows(conn, slug, rows, now, config, stats)
             self._revise_pending(conn, slug, loaded, now, config, stats)
         return stats
+
+    def _lookback(self, config: ConfigSet) -> timedelta:
+        return self.lookback if self.lookback is not None else config.lookback
 
     def _plan_rows(
         self,
@@ -123,10 +137,17 @@ class PortfolioPlanner:
         now: datetime,
         config: ConfigSet,
         stats: PlanStats,
+        *,
+        busy_only: bool = False,
     ) -> dict[int, Loaded]:
+        """Plan ``rows``; with ``busy_only``, read facts and history only for the accounts
+        with a due step that has no task yet (the rest have nothing to plan)."""
         strategy = config.strategy_for(tenant)
         earliest = now.date() - timedelta(days=strategy.catch_up_days + _ZONE_SKEW)
-        loaded = load(conn, rows, since=now - self.lookback, tasks_since=earliest)
+        stats.accounts += len(rows)
+        if busy_only:
+            rows = _with_unplanned_steps(conn, rows, strategy, now, earliest)
+        loaded = load(conn, rows, since=now - self._lookback(config), tasks_since=earliest)
         planned: list[tuple[Loaded, PlannedContact]] = []
         for item in loaded.values():
             row = item.row
@@ -143,7 +164,6 @@ class PortfolioPlanner:
                 now=now,
             )
             planned.extend((item, contact) for contact in contacts)
-        stats.accounts += len(rows)
         stats.considered += len(planned)
         if planned:
             for status, count in _write_tasks(
@@ -207,6 +227,32 @@ class PortfolioPlanner:
                     )
                 )
         ledger.append(conn, entries)
+
+
+def _with_unplanned_steps(
+    conn: Connection, rows: Sequence[Any], strategy: Strategy, now: datetime, earliest: date
+) -> list[Any]:
+    """The rows with a step due on their local date (or missed within the catch-up days)
+    that has no task yet: one light query for the tasks, no facts or history read."""
+    due: dict[int, set[tuple[str, date]]] = {}
+    for row in rows:
+        facts = AccountFacts(
+            row.jurisdiction, tuple(row.zones.split()), row.amount_due, row.currency
+        )
+        account = PlanningAccount(
+            row.id, row.external_id, facts, row.due_date, row.product, row.risk_score
+        )
+        steps = due_steps(account, strategy, local_date(facts, now))
+        if steps:
+            due[row.id] = {(f"{seg.id}.{step.id}", day) for seg, _, step, day in steps}
+    if due:
+        for task in conn.execute(
+            sa.select(Task.account_id, Task.step, Task.local_date).where(
+                id_in(conn, Task.account_id, list(due)), Task.local_date >= earliest
+            )
+        ):
+            due[task.account_id].discard((task.step, task.local_date))
+    return [row for row in rows if due.get(row.id)]
 
 
 def _is_reservation_of(contact: Any, task: Any) -> bool:
@@ -285,12 +331,13 @@ def _write_tasks(
                 "updated_at": now,
             }
         )
-    inserted = conn.execute(
-        dialect_insert(conn, Task)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "account_id", "step", "local_date"])
-        .returning(Task.id, Task.account_id, Task.step, Task.local_date),
+    inserted = insert_rows(
+        conn,
+        Task,
         rows,
-    ).all()
+        skip_conflicts_on=("tenant_id", "account_id", "step", "local_date"),
+        returning=(Task.id, Task.account_id, Task.step, Task.local_date),
+    )
     by_key = {(item.row.id, c.step, c.step_date): (item, c) for item, c in planned}
     counts: dict[str, int] = {}
     entries = []

@@ -61,7 +61,7 @@ class Services:
                 ) from None
         if config is None:
             config = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)
-        planner = PortfolioPlanner(store, config.get, lookback=config.get().lookback)
+        planner = PortfolioPlanner(store, config.get)
         return cls(settings, store, client, clock, config, planner)
 
     def accounts_changed(

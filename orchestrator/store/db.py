@@ -8,11 +8,12 @@ database write lock up front (``BEGIN IMMEDIATE``), because SQLite has no row lo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -157,3 +158,128 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def id_in(conn: Connection, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN ids``. On PostgreSQL one array parameter (``= ANY``): a chunk of thousands
+    of ids is then one bind and one statement text, which the driver parses once, instead of
+    a new statement with thousands of placeholders each time."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=_ID_ARRAY))
+    return column.in_(list(ids))
+
+
+def insert_rows(
+    conn: Connection,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_conflicts_on: Sequence[str] = (),
+    returning: Sequence[Any] = (),
+) -> list[Any]:
+    """Insert ``rows`` (dicts with the same keys) in one statement; optionally skip the
+    rows that conflict on a unique key and return columns of those inserted.
+
+    On PostgreSQL, from a few dozen rows on, plain inserts go through ``COPY`` and the others
+    travel as one array per column (``INSERT … SELECT FROM unnest``): a few binds whatever
+    the row count, where a multi-row ``VALUES`` costs the driver a parse of thousands of
+    placeholders. Otherwise it is SQLAlchemy's executemany.
+    """
+    if not rows:
+        return []
+    keys = rows[0].keys()
+    bulk = conn.dialect.name == "postgresql" and len(rows) >= _BULK
+    if not bulk or any(row.keys() != keys for row in rows):
+        statement = dialect_insert(conn, table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        if returning:
+            return list(conn.execute(statement.returning(*returning), list(rows)).all())
+        conn.execute(statement, list(rows))
+        return []
+    rows = _with_defaults(table, rows)
+    names = list(rows[0])
+    columns = [table.__table__.c[name] for name in names]
+    if not skip_conflicts_on and not returning:
+        _copy_rows(conn, table.__tablename__, columns, rows)
+        return []
+    binds: list[Any] = []
+    arrays = []
+    selected = []
+    for index, column in enumerate(columns):
+        name = f"c{index}"
+        values = [row[column.key] for row in rows]
+        sql_type = column.type.compile(dialect=conn.dialect)
+        if sql_type == "JSONB":
+            # JSON travels as text and is cast per element.
+            values = [_json(v) for v in values]
+            arrays.append(f"CAST(:{name} AS TEXT[])")
+            selected.append(f"CAST({name} AS JSONB)")
+        else:
+            processor = column.type.bind_processor(conn.dialect)
+            if processor is not None:
+                values = [processor(v) for v in values]
+            arrays.append(f"CAST(:{name} AS {sql_type}[])")
+            selected.append(name)
+        binds.append(sa.bindparam(name, values))
+    sql = (
+        f"INSERT INTO {table.__tablename__} ({', '.join(names)}) "  # noqa: S608 (names are columns)
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
+        f"AS t({', '.join(b.key for b in binds)})"
+    )
+    if skip_conflicts_on:
+        sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(c.key for c in returning)
+        statement = sa.text(sql).bindparams(*binds).columns(*returning)
+        return list(conn.execute(statement).all())
+    conn.execute(sa.text(sql).bindparams(*binds))
+    return []
+
+
+_ID_ARRAY = postgresql.ARRAY(sa.BigInteger)
+# Fewer rows go the ordinary way: one round trip, where COPY takes three.
+_BULK = 32
+
+
+def _copy_rows(
+    conn: Connection, table: str, columns: Sequence[Any], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Plain inserts on PostgreSQL: ``COPY``, the fastest way in, within the transaction."""
+    convert = []
+    for column in columns:
+        if column.type.compile(dialect=conn.dialect) == "JSONB":
+            convert.append(_json)
+        else:
+            convert.append(column.type.bind_processor(conn.dialect))
+    keys = [c.key for c in columns]
+    raw: Any = conn.connection.driver_connection
+    names = ", ".join(keys)
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [row[k] if f is None else f(row[k]) for k, f in zip(keys, convert, strict=True)]
+            )
+
+
+def _with_defaults(table: Any, rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """Fill in the columns' Python-side defaults, as SQLAlchemy's own INSERT would."""
+    missing = [
+        c
+        for c in table.__table__.c
+        if c.key not in rows[0] and c.default is not None and not c.primary_key
+    ]
+    if not missing:
+        return rows
+    filled = []
+    for row in rows:
+        row = dict(row)
+        for column in missing:
+            default = column.default
+            row[column.key] = default.arg(None) if default.is_callable else default.arg
+        filled.append(row)
+    return filled
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value, default=str).decode()
