@@ -27,6 +27,7 @@ from orchestrator.planner import (
     due_steps,
     local_date,
     plan_account,
+    zone,
 )
 from orchestrator.routing import choose_route
 from orchestrator.store.db import Store, id_in, insert_rows
@@ -235,7 +236,12 @@ def _with_unplanned_steps(
     """The rows with a step due on their local date (or missed within the catch-up days)
     that has no task yet: one light query for the tasks, no facts or history read."""
     due: dict[int, set[tuple[str, date]]] = {}
+    offsets = strategy.day_offsets()
+    lateness = range(strategy.catch_up_days + 1)
     for row in rows:
+        today = now.astimezone(zone(row.zones.split(" ", 1)[0])).date()
+        if not any((today - row.due_date).days - late in offsets for late in lateness):
+            continue  # no step on any day it could be planned for: the common case
         facts = AccountFacts(
             row.jurisdiction, tuple(row.zones.split()), row.amount_due, row.currency
         )

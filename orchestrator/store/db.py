@@ -8,6 +8,7 @@ database write lock up front (``BEGIN IMMEDIATE``), because SQLite has no row lo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -180,10 +181,10 @@ def insert_rows(
     """Insert ``rows`` (dicts with the same keys) in one statement; optionally skip the
     rows that conflict on a unique key and return columns of those inserted.
 
-    On PostgreSQL, from a few dozen rows on, plain inserts go through ``COPY`` and the others
-    travel as one array per column (``INSERT … SELECT FROM unnest``): a few binds whatever
-    the row count, where a multi-row ``VALUES`` costs the driver a parse of thousands of
-    placeholders. Otherwise it is SQLAlchemy's executemany.
+    On PostgreSQL, from a few dozen rows on, the rows go in with ``COPY`` (straight into the
+    table, or through a staging table when conflicts or RETURNING are asked for): a multi-row
+    ``VALUES`` would cost the driver a parse of thousands of placeholders. Otherwise it is
+    SQLAlchemy's executemany.
     """
     if not rows:
         return []
@@ -203,38 +204,31 @@ def insert_rows(
     if not skip_conflicts_on and not returning:
         _copy_rows(conn, table.__tablename__, columns, rows)
         return []
-    binds: list[Any] = []
-    arrays = []
-    selected = []
-    for index, column in enumerate(columns):
-        name = f"c{index}"
-        values = [row[column.key] for row in rows]
-        sql_type = column.type.compile(dialect=conn.dialect)
-        if sql_type == "JSONB":
-            # JSON travels as text and is cast per element.
-            values = [_json(v) for v in values]
-            arrays.append(f"CAST(:{name} AS TEXT[])")
-            selected.append(f"CAST({name} AS JSONB)")
-        else:
-            processor = column.type.bind_processor(conn.dialect)
-            if processor is not None:
-                values = [processor(v) for v in values]
-            arrays.append(f"CAST(:{name} AS {sql_type}[])")
-            selected.append(name)
-        binds.append(sa.bindparam(name, values))
-    sql = (
-        f"INSERT INTO {table.__tablename__} ({', '.join(names)}) "  # noqa: S608 (names are columns)
-        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
-        f"AS t({', '.join(b.key for b in binds)})"
-    )
+    # Through a session-local staging table: COPY in, then one INSERT … SELECT that knows
+    # ON CONFLICT and RETURNING.
+    staging = _staging_table(conn, table.__tablename__, names)
+    _copy_rows(conn, staging, columns, rows)
+    listed = ", ".join(names)
+    sql = f"INSERT INTO {table.__tablename__} ({listed}) SELECT {listed} FROM {staging}"  # noqa: S608
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
     if returning:
         sql += " RETURNING " + ", ".join(c.key for c in returning)
-        statement = sa.text(sql).bindparams(*binds).columns(*returning)
-        return list(conn.execute(statement).all())
-    conn.execute(sa.text(sql).bindparams(*binds))
+        return list(conn.execute(sa.text(sql).columns(*returning)).all())
+    conn.exec_driver_sql(sql)
     return []
+
+
+def _staging_table(conn: Connection, table: str, names: Sequence[str]) -> str:
+    """An empty temporary table shaped like ``names`` of ``table`` (one per session and
+    shape; created again if the transaction that made it was rolled back)."""
+    key = hashlib.blake2b(" ".join(names).encode(), digest_size=4).hexdigest()
+    staging = f"staging_{table}_{key}"
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {', '.join(names)} FROM {table} WITH NO DATA; TRUNCATE {staging}"
+    )
+    return staging
 
 
 _ID_ARRAY = postgresql.ARRAY(sa.BigInteger)

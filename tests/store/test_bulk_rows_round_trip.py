@@ -108,10 +108,30 @@ def test_id_in_selects_the_same_rows_as_in(store, account):
         insert_rows(conn, Task, [task_row(tenant, account_id, n) for n in range(40)])
     with store.snapshot() as conn:
         ids = sorted(conn.execute(sa.select(Task.id)).scalars())
-        wanted = ids[::3] + [10**12]
+        wanted = [*ids[::3], 10**12]
         found = sorted(
             conn.execute(sa.select(Task.id).where(id_in(conn, Task.id, wanted))).scalars()
         )
         none = conn.execute(sa.select(Task.id).where(id_in(conn, Task.id, []))).all()
     assert found == ids[::3]
     assert none == []
+
+
+def test_a_rolled_back_bulk_insert_leaves_nothing_and_the_next_one_works(store, account):
+    tenant, account_id = account
+    rows = [task_row(tenant, account_id, n) for n in range(40)]
+    key = ("tenant_id", "account_id", "step", "local_date")
+
+    def write_then_fail() -> None:
+        with store.transaction() as conn:
+            insert_rows(conn, Task, rows, skip_conflicts_on=key, returning=(Task.id,))
+            raise RuntimeError("the caller failed after writing")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    with store.snapshot() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Task)).scalar() == 0
+    with store.transaction() as conn:
+        inserted = insert_rows(conn, Task, rows, skip_conflicts_on=key, returning=(Task.id,))
+        again = insert_rows(conn, Task, rows, skip_conflicts_on=key, returning=(Task.id,))
+    assert (len(inserted), len(again)) == (40, 0)
