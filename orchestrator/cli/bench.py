@@ -24,6 +24,7 @@ BENCHMARKS = {
     "decide": "compliance decisions per second and p99 latency, one core",
     "plan": "planning a generated portfolio on PostgreSQL, 10k to 1M accounts",
     "dispatch": "end-to-end sends to the sandbox vs a bare Dramatiq actor on the same Redis",
+    "simulate": "orchestrator simulate on a generated portfolio, wall clock",
 }
 
 

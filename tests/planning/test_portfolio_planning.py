@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from orchestrator.domain import TaskStatus
@@ -159,3 +160,57 @@ def test_a_dispute_cancels_pending_contacts_and_an_opt_out_only_its_channel(api,
     # loan-1's SMS is cancelled by the dispute; loan-2's moves to its fallback channel.
     assert statuses[0].startswith("cancelled:")
     assert statuses[1] in ("planned:push", "planned:email")
+
+
+COMPARED = (
+    Task.account_id,
+    Task.step,
+    Task.local_date,
+    Task.status,
+    Task.channel,
+    Task.not_before,
+    Task.reasons,
+)
+
+
+@pytest.mark.parametrize("hour", [0, 9, 15, 23])
+def test_the_scheduled_run_plans_exactly_what_planning_each_account_plans(
+    store, services, tenant, hour
+):
+    # The scheduled run reads facts only for accounts with an unplanned step due on their
+    # local date: across the day's zone skews it must plan what planning every account
+    # one by one plans, no more and no less.
+    from orchestrator.demo.samples import sample_portfolio
+    from orchestrator.intake.document import AccountDocument
+    from orchestrator.intake.upsert import prepare, write_accounts
+    from orchestrator.store.tables import Account
+
+    now = datetime(2026, 11, 2, hour, 30, tzinfo=UTC)
+    docs = sample_portfolio(150, today=now.date(), seed=hour)
+    for i, doc in enumerate(docs):
+        doc["debt"]["due_date"] = (now.date() - timedelta(days=i % 68 - 5)).isoformat()
+    with store.transaction() as conn:
+        write_accounts(
+            conn,
+            tenant[0],
+            [prepare(AccountDocument.model_validate(d), now=now) for d in docs],
+            now=now,
+            source="import",
+        )
+
+    def planned() -> list[tuple]:
+        with store.snapshot() as conn:
+            return sorted(conn.execute(sa.select(*COMPARED)).all())
+
+    services.planner.plan(now)
+    scheduled = planned()
+    with store.transaction() as conn:
+        conn.execute(sa.delete(LedgerEntry))
+        conn.execute(sa.delete(Task))
+        ids = list(conn.execute(sa.select(Account.id)).scalars())
+        services.planner.plan_accounts(conn, tenant[0], ids, now)
+    one_by_one = planned()
+
+    assert len(scheduled) > 20
+    assert {s for _, _, _, s, *_ in scheduled} >= {"planned"}
+    assert scheduled == one_by_one

@@ -1,0 +1,59 @@
+"""The benchmarks under ``bench/`` run, at toy sizes, and report what they measured (their
+figures go in docs/BENCHMARKS.md; no timing is asserted here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import PG_URL as PG
+
+
+def test_plan_benchmark_plans_a_growing_portfolio_and_cleans_up(capsys):
+    import sqlalchemy as sa
+
+    if PG.lower() == "none":
+        pytest.skip("TEST_POSTGRES_URL=none: the planning benchmark needs PostgreSQL")
+
+    from bench import plan
+
+    def schemas() -> int:
+        engine = sa.create_engine(PG)
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bench_%'")
+            ).scalar()
+        engine.dispose()
+        return int(found or 0)
+
+    before = schemas()
+    assert plan.main(["--sizes", "300,600", "--database-url", PG, "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+
+    assert [f["portfolio"] for f in figures] == [300, 600]
+    for f in figures:
+        assert 0 < f["read"] <= f["portfolio"]
+        assert sum(f["tasks"].values()) > 0
+        assert f["peak_rss_mib"] > 0
+    assert schemas() <= before, "the benchmark drops its schema"
+
+
+def test_plan_benchmark_refuses_sizes_that_shrink(capsys):
+    from bench import plan
+
+    with pytest.raises(SystemExit) as exit_:
+        plan.main(["--sizes", "600,300"])
+    assert exit_.value.code == 2
+    assert "ascending" in capsys.readouterr().err
+
+
+def test_simulate_benchmark_times_the_real_command(capsys):
+    from bench import simulate
+
+    assert simulate.main(["--accounts", "40", "--days", "3", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+
+    assert figures["accounts"] == 40
+    assert figures["seconds"] > 0
+    assert sum(figures["log_lines"].values()) > 0
