@@ -82,9 +82,10 @@ def local_instant(facts: AccountFacts, day: date, clock_time: time) -> datetime:
     return datetime.combine(day, clock_time, zone(facts.zones[0])).astimezone(UTC)
 
 
-def due_steps(
-    account: PlanningAccount, strategy: Strategy, today: date
-) -> list[tuple[Segment, Variant | None, Step, date]]:
+DueStep = tuple[Segment, Variant | None, Step, date]
+
+
+def due_steps(account: PlanningAccount, strategy: Strategy, today: date) -> list[DueStep]:
     """Steps whose date is today or, within ``catch_up_days``, missed."""
     found = []
     offsets = strategy.day_offsets()
@@ -117,6 +118,7 @@ def plan_account(
     history: Sequence[PastContact],
     existing: set[tuple[str, date]],
     now: datetime,
+    due: Sequence[DueStep] | None = None,
 ) -> list[PlannedContact]:
     """Plan the account's due steps that have no task yet.
 
@@ -125,12 +127,15 @@ def plan_account(
         time), sorted by time: caps see both.
       existing: (step key, step date) pairs that already have a task: planned once, ever.
       now: the planning instant.
+      due: the account's :func:`due_steps` at ``now``, when the caller has them already.
     """
     facts = account.facts
     today = local_date(facts, now)
     reserved = list(history)
     planned = []
-    for segment, variant, step, step_date in due_steps(account, strategy, today):
+    if due is None:
+        due = due_steps(account, strategy, today)
+    for segment, variant, step, step_date in due:
         key = f"{segment.id}.{step.id}"
         if (key, step_date) in existing:
             continue

@@ -22,10 +22,10 @@ from orchestrator.configuration import ConfigSet
 from orchestrator.domain import Channel, Purpose, TaskStatus
 from orchestrator.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
 from orchestrator.planner import (
+    DueStep,
     PlannedContact,
     PlanningAccount,
     due_steps,
-    local_date,
     plan_account,
     zone,
 )
@@ -146,8 +146,9 @@ class PortfolioPlanner:
         strategy = config.strategy_for(tenant)
         earliest = now.date() - timedelta(days=strategy.catch_up_days + _ZONE_SKEW)
         stats.accounts += len(rows)
+        steps: dict[int, list[DueStep]] = {}
         if busy_only:
-            rows = _with_unplanned_steps(conn, rows, strategy, now, earliest)
+            rows, steps = _with_unplanned_steps(conn, rows, strategy, now, earliest)
         loaded = load(conn, rows, since=now - self._lookback(config), tasks_since=earliest)
         planned: list[tuple[Loaded, PlannedContact]] = []
         for item in loaded.values():
@@ -163,6 +164,7 @@ class PortfolioPlanner:
                 history=item.history,
                 existing=existing,
                 now=now,
+                due=steps.get(row.id),
             )
             planned.extend((item, contact) for contact in contacts)
         stats.considered += len(planned)
@@ -232,14 +234,19 @@ class PortfolioPlanner:
 
 def _with_unplanned_steps(
     conn: Connection, rows: Sequence[Any], strategy: Strategy, now: datetime, earliest: date
-) -> list[Any]:
+) -> tuple[list[Any], dict[int, list[DueStep]]]:
     """The rows with a step due on their local date (or missed within the catch-up days)
-    that has no task yet: one light query for the tasks, no facts or history read."""
-    due: dict[int, set[tuple[str, date]]] = {}
+    that has no task yet, and those steps: one light query for the tasks, no facts or
+    history read."""
+    due: dict[int, list[DueStep]] = {}
     offsets = strategy.day_offsets()
     lateness = range(strategy.catch_up_days + 1)
+    today_in: dict[str, date] = {}
     for row in rows:
-        today = now.astimezone(zone(row.zones.split(" ", 1)[0])).date()
+        primary = row.zones.split(" ", 1)[0]
+        today = today_in.get(primary)
+        if today is None:
+            today = today_in[primary] = now.astimezone(zone(primary)).date()
         if not any((today - row.due_date).days - late in offsets for late in lateness):
             continue  # no step on any day it could be planned for: the common case
         facts = AccountFacts(
@@ -248,17 +255,24 @@ def _with_unplanned_steps(
         account = PlanningAccount(
             row.id, row.external_id, facts, row.due_date, row.product, row.risk_score
         )
-        steps = due_steps(account, strategy, local_date(facts, now))
+        steps = due_steps(account, strategy, today)
         if steps:
-            due[row.id] = {(f"{seg.id}.{step.id}", day) for seg, _, step, day in steps}
+            due[row.id] = steps
     if due:
+        planned: dict[int, set[tuple[str, date]]] = {}
         for task in conn.execute(
             sa.select(Task.account_id, Task.step, Task.local_date).where(
                 id_in(conn, Task.account_id, list(due)), Task.local_date >= earliest
             )
         ):
-            due[task.account_id].discard((task.step, task.local_date))
-    return [row for row in rows if due.get(row.id)]
+            planned.setdefault(task.account_id, set()).add((task.step, task.local_date))
+        for account_id, have in planned.items():
+            left = [s for s in due[account_id] if (f"{s[0].id}.{s[2].id}", s[3]) not in have]
+            if left:
+                due[account_id] = left
+            else:
+                del due[account_id]
+    return [row for row in rows if row.id in due], due
 
 
 def _is_reservation_of(contact: Any, task: Any) -> bool:
