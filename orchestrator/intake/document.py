@@ -327,7 +327,7 @@ class Debt(_Strict):
     def _amount(self) -> Self:
         if self.amount_due < 0:
             raise ValueError("amount_due must not be negative")
-        places = get_currency_precision(self.currency)
+        places = currency_places(self.currency)
         exponent = self.amount_due.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
             raise ValueError(
@@ -335,6 +335,12 @@ class Debt(_Strict):
                 f"({places})"
             )
         return self
+
+
+@cache
+def currency_places(code: str) -> int:
+    """ISO 4217 minor units (babel reads its locale data on every call: ~60 µs)."""
+    return int(get_currency_precision(code))
 
 
 class EventDocument(_Strict):

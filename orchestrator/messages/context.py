@@ -14,9 +14,10 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
 
-from babel.numbers import get_currency_precision, is_currency
+from babel.numbers import is_currency
 
 from orchestrator.errors import TemplateError
+from orchestrator.intake.document import currency_places
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
@@ -70,7 +71,7 @@ class MessageContext:
                 raise TemplateError(f"{name} must be a finite Decimal, not {amount!r}")
             # Formatting rounds to the currency's digits; refuse rather than tell a
             # borrower a different amount from the one on their account.
-            digits = get_currency_precision(self.currency)
+            digits = currency_places(self.currency)
             if amount != round(amount, digits):
                 raise TemplateError(
                     f"{name} {amount} has more decimals than {self.currency} allows ({digits})"
