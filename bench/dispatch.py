@@ -27,7 +27,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -404,6 +403,9 @@ class Figures:
     dispatch_per_second: float
     bare_seconds: float
     bare_per_second: float
+    # This process's CPU time per message (threads only: ``None`` with worker processes).
+    dispatch_cpu_ms: float | None
+    bare_cpu_ms: float | None
     ratio: float
     target: float
     meets_target: bool
@@ -428,9 +430,11 @@ class Figures:
         )
 
 
-def measure_bare(settings: Settings, count: int, processes: int, threads: int, warm: int) -> float:
-    """Seconds for ``count`` messages through the do-nothing actor, first enqueue to last
-    ack (a message leaves the broker's queue only when it is acknowledged)."""
+def measure_bare(
+    settings: Settings, count: int, processes: int, threads: int, warm: int
+) -> tuple[float, float]:
+    """Seconds (wall, and this process's CPU) for ``count`` messages through the do-nothing
+    actor, first enqueue to last ack (a message leaves the queue only when acknowledged)."""
     broker = RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
 
     def message(index: int) -> Message[None]:
@@ -443,11 +447,11 @@ def measure_bare(settings: Settings, count: int, processes: int, threads: int, w
             for index in range(warm):
                 broker.enqueue(message(index))
             broker.join(BARE_QUEUE, interval=5, timeout=60_000)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for index in range(count):
                 broker.enqueue(message(index))
             broker.join(BARE_QUEUE, interval=5, timeout=600_000)
-            return time.perf_counter() - started
+            return time.perf_counter() - started, time.process_time() - cpu
     finally:
         broker.close()
 
@@ -479,9 +483,10 @@ def measure_dispatch(
     threads: int,
     warm: int,
     timeout: float,
-) -> float:
-    """Seconds from the first enqueue to the last task settled (``sent``) in the store. The
-    first ``warm`` tasks go before the clock starts (connections, adapters, templates)."""
+) -> tuple[float, float]:
+    """Seconds (wall, and this process's CPU) from the first enqueue to the last task
+    settled (``sent``) in the store. The first ``warm`` tasks go before the clock starts
+    (connections, adapters, templates)."""
     broker = RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
     try:
         with workers(Job("dispatch", settings, threads, 100), processes):
@@ -492,12 +497,12 @@ def measure_dispatch(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"warm-up did not finish: {dict(statuses(store))}")
                 time.sleep(0.02)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             enqueue_tasks(broker, task_ids[warm:])
             wait_settled(store, timeout)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             broker.join(SEND_QUEUE, interval=20, timeout=60_000)
-            return elapsed
+            return elapsed, cpu
     finally:
         broker.close()
 
@@ -533,7 +538,10 @@ def run(args: argparse.Namespace) -> Figures:
         provider = stack.enter_context(sandbox(args.sandbox, folder))
         stack.enter_context(
             environment(
-                {"ORCHESTRATOR_SANDBOX_URL": provider.base_url, "ORCHESTRATOR_SANDBOX_SMTP": provider.smtp}
+                {
+                    "ORCHESTRATOR_SANDBOX_URL": provider.base_url,
+                    "ORCHESTRATOR_SANDBOX_SMTP": provider.smtp,
+                }
             )
         )
         settings = load_settings(
@@ -548,19 +556,18 @@ def run(args: argparse.Namespace) -> Figures:
         console.log(f"planning {total:,} accounts ({warm} warm-up)")
         task_ids = populate(store, settings, total)
 
-        bare_settings = load_settings(
-            redis_url=args.redis_url, queue_namespace=f"{namespace}-bare"
-        )
+        bare_settings = load_settings(redis_url=args.redis_url, queue_namespace=f"{namespace}-bare")
         console.log(f"bare actor: {args.tasks:,} messages")
-        bare = measure_bare(bare_settings, args.tasks, args.processes, args.workers, warm)
+        bare, bare_cpu = measure_bare(bare_settings, args.tasks, args.processes, args.workers, warm)
         console.log(f"dispatch: {args.tasks:,} tasks")
-        elapsed = measure_dispatch(
+        elapsed, dispatch_cpu = measure_dispatch(
             settings, store, task_ids, args.processes, args.workers, warm, args.timeout
         )
 
         counts = statuses(store)
         attempts, single, ledger_sent = ledger_counts(store)
         messages = provider.messages()
+        threaded = args.processes == 1
         dispatch_rate = args.tasks / elapsed
         bare_rate = args.tasks / bare
         return Figures(
@@ -573,6 +580,8 @@ def run(args: argparse.Namespace) -> Figures:
             dispatch_per_second=round(dispatch_rate, 1),
             bare_seconds=round(bare, 3),
             bare_per_second=round(bare_rate, 1),
+            dispatch_cpu_ms=round(dispatch_cpu * 1000 / args.tasks, 3) if threaded else None,
+            bare_cpu_ms=round(bare_cpu * 1000 / args.tasks, 3) if threaded else None,
             ratio=round(dispatch_rate / bare_rate, 3),
             target=TARGET,
             meets_target=dispatch_rate / bare_rate >= TARGET,
