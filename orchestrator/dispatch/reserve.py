@@ -192,8 +192,8 @@ class Reserver:
                 if task.attempt_count
                 else ()
             )
-            providers = self.pool.available(account.slug, route.channel, avoid=avoid)
-            if not providers:
+            provider = self.pool.first_available(account.slug, route.channel, avoid=avoid)
+            if provider is None:
                 conn.execute(sa.update(Task).where(Task.id == task.id).values(updated_at=now))
                 ledger.append(
                     conn,
@@ -209,7 +209,6 @@ class Reserver:
                     ],
                 )
                 raise RetryLater(f"no {route.channel} provider available")
-            provider = providers[0]
             wait = self.limiter.take(provider.name, provider.config.rate_limit)
             if wait > 0:
                 return Throttled(provider.name, wait)
