@@ -54,6 +54,7 @@ def load(
     since: datetime,
     tasks_since: Any = None,
     include_pending: bool = True,
+    read_tasks: bool = True,
 ) -> dict[int, Loaded]:
     """Facts and history for account ``rows`` (selected with :data:`ACCOUNT_COLUMNS`).
 
@@ -62,7 +63,13 @@ def load(
       tasks_since: tasks with a step date before this are not read (a date).
       include_pending: count planned-but-unsent tasks as reserved contacts (the planner's
         view); dispatch counts only contacts actually made or in flight.
+      read_tasks: ``False`` leaves ``tasks`` empty and saves the query (dispatch, which
+        neither counts pending tasks nor looks at them); needs ``include_pending=False``.
     """
+    if include_pending and not read_tasks:
+        raise ValueError(
+            "pending tasks are counted from the tasks: read_tasks=False needs include_pending=False"
+        )
     ids = [row.id for row in rows]
     if not ids:
         return {}
@@ -87,23 +94,7 @@ def load(
             .order_by(Attempt.account_id, Attempt.at)
         )
     )
-    task_query = sa.select(
-        Task.id,
-        Task.account_id,
-        Task.step,
-        Task.local_date,
-        Task.status,
-        Task.channel,
-        Task.template,
-        Task.purpose,
-        Task.fallback,
-        Task.not_before,
-        Task.not_after,
-        Task.expires_at,
-    ).where(id_in(conn, Task.account_id, ids))
-    if tasks_since is not None:
-        task_query = task_query.where(Task.local_date >= tasks_since)
-    tasks = _group(conn.execute(task_query))
+    tasks = _group(conn.execute(_task_query(conn, ids, tasks_since))) if read_tasks else {}
     loaded = {}
     for row in rows:
         own_tasks = tasks.get(row.id, [])
@@ -125,6 +116,26 @@ def load(
             own_tasks,
         )
     return loaded
+
+
+def _task_query(conn: Connection, ids: list[int], since: Any) -> Any:
+    query = sa.select(
+        Task.id,
+        Task.account_id,
+        Task.step,
+        Task.local_date,
+        Task.status,
+        Task.channel,
+        Task.template,
+        Task.purpose,
+        Task.fallback,
+        Task.not_before,
+        Task.not_after,
+        Task.expires_at,
+    ).where(id_in(conn, Task.account_id, ids))
+    if since is not None:
+        query = query.where(Task.local_date >= since)
+    return query
 
 
 def account_facts(row: Any, points: Iterable[Any], events: Iterable[Any]) -> AccountFacts:

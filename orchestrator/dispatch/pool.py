@@ -69,17 +69,19 @@ class ProviderPool:
                 found.append(Provider(provider.adapter, adapter, provider))
         return found
 
-    def available(
+    def first_available(
         self, tenant: str, channel: Channel, *, avoid: frozenset[str] = frozenset()
-    ) -> list[Provider]:
-        """Providers whose circuit lets a send through, those in ``avoid`` (e.g. the one
-        that just failed this task) last."""
-        usable = [
-            p
-            for p in self.providers(tenant, channel)
-            if self.breaker.allows(p.name, p.config.breaker)
-        ]
-        return sorted(usable, key=lambda p: p.name in avoid)
+    ) -> Provider | None:
+        """The first provider, in configured order with those in ``avoid`` (e.g. the one
+        that just failed this task) last, whose circuit lets a send through; ``None`` when
+        every circuit is open.
+
+        Circuits are asked one at a time and no further than the chosen one: asking a
+        half-open circuit takes its one trial send, which only the send that follows may
+        use.
+        """
+        ordered = sorted(self.providers(tenant, channel), key=lambda p: p.name in avoid)
+        return next((p for p in ordered if self.breaker.allows(p.name, p.config.breaker)), None)
 
     def describe(self, tenant: str) -> list[dict[str, str]]:
         """Every configured provider and whether it can send: ``ready``, ``circuit open``, or

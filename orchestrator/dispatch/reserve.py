@@ -107,12 +107,12 @@ class Reserver:
 
     def _claim(self, task_id: int) -> Claim | Outcome | Throttled:
         config = self.services.config.get()
-        with self.store.snapshot() as conn:
-            account_id = conn.execute(sa.select(Task.account_id).where(Task.id == task_id)).scalar()
-        if account_id is None:
-            return Outcome.SKIPPED
         with self.store.locking_transaction() as conn:
-            # The account first, always: the API takes the account before its tasks too.
+            # Which account (a task never changes account), read without a lock: the account
+            # is locked first, always, as the API takes the account before its tasks too.
+            account_id = conn.execute(sa.select(Task.account_id).where(Task.id == task_id)).scalar()
+            if account_id is None:
+                return Outcome.SKIPPED
             account = conn.execute(
                 _lockable(
                     self.store,
@@ -143,9 +143,13 @@ class Reserver:
                     ["dispatch.max_attempts"],
                 )
             pack = config.pack_for(account.jurisdiction, account.slug)
-            loaded = load(conn, [account], since=now - config.lookback, include_pending=False)[
-                account.id
-            ]
+            loaded = load(
+                conn,
+                [account],
+                since=now - config.lookback,
+                include_pending=False,
+                read_tasks=False,
+            )[account.id]
             routes = [(Channel(task.channel), task.template)] + [
                 (Channel(c), t) for c, t in task.fallback
             ]
@@ -175,7 +179,8 @@ class Reserver:
                 return self._hold(conn, task, choice, now)
             DECISIONS.labels("send", route.channel.value, "allowed").inc()
             # Providers that failed this task go last; a send we abandoned ourselves (a crash,
-            # reconciled) says nothing against the provider.
+            # reconciled) says nothing against the provider. Every attempt is counted on its
+            # task in the transaction that inserts it: a task never tried has none to read.
             avoid = frozenset(
                 conn.execute(
                     sa.select(Attempt.provider).where(
@@ -184,9 +189,11 @@ class Reserver:
                         Attempt.error_code != ABANDONED,
                     )
                 ).scalars()
+                if task.attempt_count
+                else ()
             )
-            providers = self.pool.available(account.slug, route.channel, avoid=avoid)
-            if not providers:
+            provider = self.pool.first_available(account.slug, route.channel, avoid=avoid)
+            if provider is None:
                 conn.execute(sa.update(Task).where(Task.id == task.id).values(updated_at=now))
                 ledger.append(
                     conn,
@@ -202,7 +209,6 @@ class Reserver:
                     ],
                 )
                 raise RetryLater(f"no {route.channel} provider available")
-            provider = providers[0]
             wait = self.limiter.take(provider.name, provider.config.rate_limit)
             if wait > 0:
                 return Throttled(provider.name, wait)
