@@ -1,6 +1,6 @@
 """``orchestrator bench dispatch`` runs end to end on a tiny workload: every task is sent
 exactly once (one attempt, one ledger entry, one provider message each). No timing is
-checked: the figures belong to docs/benchmarks/dispatch.md, not to a test."""
+checked: the figures belong to docs/BENCHMARKS.md, not to a test."""
 
 from __future__ import annotations
 
