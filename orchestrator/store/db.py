@@ -275,5 +275,7 @@ def _with_defaults(table: Any, rows: Sequence[dict[str, Any]]) -> Sequence[dict[
     return filled
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value, default=str).decode()
+def _json(value: Any) -> str:
+    """A JSON column's value as text; ``None`` becomes JSON ``null``, as SQLAlchemy's JSON
+    type stores it."""
+    return orjson.dumps(value, default=str).decode()

@@ -135,3 +135,18 @@ def test_a_rolled_back_bulk_insert_leaves_nothing_and_the_next_one_works(store, 
         inserted = insert_rows(conn, Task, rows, skip_conflicts_on=key, returning=(Task.id,))
         again = insert_rows(conn, Task, rows, skip_conflicts_on=key, returning=(Task.id,))
     assert (len(inserted), len(again)) == (40, 0)
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_none_in_a_json_column_is_json_null_on_every_path(store, account, count):
+    tenant, account_id = account
+    rows = [
+        {**ledger.entry(tenant_id=tenant, account_id=account_id, at=NOW, kind="k", message="m"),
+         "data": None}
+        for _ in range(count)
+    ]  # fmt: skip
+    with store.transaction() as conn:
+        insert_rows(conn, LedgerEntry, rows)
+    with store.snapshot() as conn:
+        stored = conn.execute(sa.select(LedgerEntry.data)).scalars().all()
+    assert stored == [None] * count
