@@ -318,9 +318,9 @@ def _progress() -> Progress:
 
 def table(results: Sequence[Figures]) -> Table:
     out = Table(title=f"Planning on PostgreSQL (target ≥ {TARGET:,} accounts/s)")
-    for column in ("accounts", "read", "tasks written", "seconds", "accounts/s", "read/s",
-                   "peak RSS MiB", "target"):  # fmt: skip
-        out.add_column(column, justify="right")
+    for column in ("accounts", "read", "tasks", "seconds", "accounts/s", "read/s", "peak MiB"):
+        out.add_column(column, justify="right", no_wrap=True)
+    out.add_column("target")
     for f in results:
         out.add_row(
             f"{f.portfolio:,}",
