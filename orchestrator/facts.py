@@ -54,22 +54,16 @@ def load(
     since: datetime,
     tasks_since: Any = None,
     include_pending: bool = True,
-    read_tasks: bool = True,
 ) -> dict[int, Loaded]:
     """Facts and history for account ``rows`` (selected with :data:`ACCOUNT_COLUMNS`).
 
     Parameters:
       since: contacts older than this are not read (the rule packs' lookback).
       tasks_since: tasks with a step date before this are not read (a date).
-      include_pending: count planned-but-unsent tasks as reserved contacts (the planner's
-        view); dispatch counts only contacts actually made or in flight.
-      read_tasks: ``False`` leaves ``tasks`` empty and saves the query (dispatch, which
-        neither counts pending tasks nor looks at them); needs ``include_pending=False``.
+      include_pending: read the account's tasks and count the planned-but-unsent ones as
+        reserved contacts (the planner's view). Dispatch counts only contacts actually made
+        or in flight, and its ``tasks`` are left empty (the query is saved).
     """
-    if include_pending and not read_tasks:
-        raise ValueError(
-            "pending tasks are counted from the tasks: read_tasks=False needs include_pending=False"
-        )
     ids = [row.id for row in rows]
     if not ids:
         return {}
@@ -94,7 +88,7 @@ def load(
             .order_by(Attempt.account_id, Attempt.at)
         )
     )
-    tasks = _group(conn.execute(_task_query(conn, ids, tasks_since))) if read_tasks else {}
+    tasks = _group(conn.execute(_task_query(conn, ids, tasks_since))) if include_pending else {}
     loaded = {}
     for row in rows:
         own_tasks = tasks.get(row.id, [])

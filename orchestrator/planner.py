@@ -85,6 +85,11 @@ def local_instant(facts: AccountFacts, day: date, clock_time: time) -> datetime:
 DueStep = tuple[Segment, Variant | None, Step, date]
 
 
+def step_key(segment: Segment, step: Step) -> str:
+    """``segment.step``: with the step date, a task's identity (planned once, ever)."""
+    return f"{segment.id}.{step.id}"
+
+
 def due_steps(account: PlanningAccount, strategy: Strategy, today: date) -> list[DueStep]:
     """Steps whose date is today or, within ``catch_up_days``, missed."""
     found = []
@@ -136,7 +141,7 @@ def plan_account(
     if due is None:
         due = due_steps(account, strategy, today)
     for segment, variant, step, step_date in due:
-        key = f"{segment.id}.{step.id}"
+        key = step_key(segment, step)
         if (key, step_date) in existing:
             continue
         contact = _plan_step(
@@ -174,7 +179,7 @@ def _plan_step(
         window: tuple[datetime, datetime] | None = None,
     ) -> PlannedContact:
         return PlannedContact(
-            step=f"{segment.id}.{step.id}",
+            step=step_key(segment, step),
             variant=variant.id if variant else "",
             step_date=step_date,
             purpose=step.purpose,

@@ -27,6 +27,7 @@ from orchestrator.planner import (
     PlanningAccount,
     due_steps,
     plan_account,
+    step_key,
     zone,
 )
 from orchestrator.routing import choose_route
@@ -58,10 +59,9 @@ class PortfolioPlanner:
 
     Parameters:
       store: the store.
-      config: returns the current configuration (strategies, rule packs): called per run, so
-        a new valid version is picked up without a restart.
-      lookback: how far back contact history is read; by default the current
-        configuration's (the longest cap window of any pack), read per run like the rest.
+      config: returns the current configuration (strategies, rule packs, and so how far
+        back contact history is read): called per run, so a new valid version is picked up
+        without a restart.
     """
 
     def __init__(
@@ -69,12 +69,10 @@ class PortfolioPlanner:
         store: Store,
         config: Callable[[], ConfigSet],
         *,
-        lookback: timedelta | None = None,
         chunk: int = CHUNK,
     ) -> None:
         self.store = store
         self.config = config
-        self.lookback = lookback
         self.chunk = chunk
 
     def plan(self, now: datetime, *, progress: Callable[[int], None] | None = None) -> PlanStats:
@@ -127,9 +125,6 @@ class PortfolioPlanner:
             self._revise_pending(conn, slug, loaded, now, config, stats)
         return stats
 
-    def _lookback(self, config: ConfigSet) -> timedelta:
-        return self.lookback if self.lookback is not None else config.lookback
-
     def _plan_rows(
         self,
         conn: Connection,
@@ -149,7 +144,7 @@ class PortfolioPlanner:
         steps: dict[int, list[DueStep]] = {}
         if busy_only:
             rows, steps = _with_unplanned_steps(conn, rows, strategy, now, earliest)
-        loaded = load(conn, rows, since=now - self._lookback(config), tasks_since=earliest)
+        loaded = load(conn, rows, since=now - config.lookback, tasks_since=earliest)
         planned: list[tuple[Loaded, PlannedContact]] = []
         for item in loaded.values():
             row = item.row
@@ -267,7 +262,11 @@ def _with_unplanned_steps(
         ):
             planned.setdefault(task.account_id, set()).add((task.step, task.local_date))
         for account_id, have in planned.items():
-            left = [s for s in due[account_id] if (f"{s[0].id}.{s[2].id}", s[3]) not in have]
+            left = [
+                (segment, variant, step, day)
+                for segment, variant, step, day in due[account_id]
+                if (step_key(segment, step), day) not in have
+            ]
             if left:
                 due[account_id] = left
             else:

@@ -143,13 +143,9 @@ class Reserver:
                     ["dispatch.max_attempts"],
                 )
             pack = config.pack_for(account.jurisdiction, account.slug)
-            loaded = load(
-                conn,
-                [account],
-                since=now - config.lookback,
-                include_pending=False,
-                read_tasks=False,
-            )[account.id]
+            loaded = load(conn, [account], since=now - config.lookback, include_pending=False)[
+                account.id
+            ]
             routes = [(Channel(task.channel), task.template)] + [
                 (Channel(c), t) for c, t in task.fallback
             ]
