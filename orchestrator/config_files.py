@@ -107,9 +107,28 @@ def _screen(text: str, source: str, *, aliases: bool) -> None:
     """Refuse, before building anything, what is unsafe to build: nesting deeper than
     :data:`MAX_DEPTH` (the C composer recurses without a limit), and aliases (``*name``)
     where not accepted (a few lines of them expand into billions of values). Events are
-    read lazily, so a bad document costs only up to its first offence."""
+    read lazily, so a bad document costs only up to its first offence.
+
+    libyaml reads ahead and, from 0.2.6 on, refuses nesting past 1,000 levels itself, before
+    our limit sees the 65th level. So when the fast parser refuses a document, the
+    pure-Python parser (same events, no limit of its own) reads it again: our own reasons
+    speak first whichever libyaml is installed, and a genuine syntax error is reported as
+    before."""
+    try:
+        _screen_events(yaml.parse(text, Loader=_LOADER), source, aliases=aliases)
+    except yaml.YAMLError as refused:
+        if _LOADER is yaml.SafeLoader:
+            raise
+        try:
+            _screen_events(yaml.parse(text, Loader=yaml.SafeLoader), source, aliases=aliases)
+        except yaml.YAMLError:
+            raise refused from None
+        raise
+
+
+def _screen_events(events: Any, source: str, *, aliases: bool) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=_LOADER):
+    for event in events:
         reason = None
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
