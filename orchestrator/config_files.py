@@ -157,6 +157,13 @@ def parse_yaml(text: str, source: str, *, aliases: bool = True) -> Any:
         reason = getattr(exc, "problem", None) or str(exc)
         where = _where(getattr(exc, "problem_mark", None))
         raise ConfigError(source, [Problem(where, f"not valid YAML: {reason}")]) from None
+    except (ValueError, OverflowError):
+        # Raised while building a value, past the syntax check: an integer of thousands of
+        # digits (Python refuses to convert it), a date out of range.
+        raise ConfigError(
+            source,
+            [Problem("", "a value is out of range (e.g. a number thousands of digits long)")],
+        ) from None
 
 
 def parse_mapping(text: str, source: str, *, aliases: bool = True) -> dict[str, Any]:

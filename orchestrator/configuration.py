@@ -149,10 +149,14 @@ class ConfigSet:
             self._packs[key] = pack
         return pack
 
-    @property
-    def lookback(self) -> timedelta:
-        """How far back any rule counts contacts: history older than this never matters."""
-        packs = [*self.rules.packs.values(), *self.tenant_overlays.values()]
+    def lookback_for(self, tenant: str) -> timedelta:
+        """How far back any rule that applies to ``tenant`` counts contacts: history older
+        than this never matters to its accounts. Per tenant: one tenant's long policy period
+        makes only its own planning and dispatch read further back."""
+        packs = [*self.rules.packs.values()]
+        overlay = self.tenant_overlays.get(tenant)
+        if overlay is not None:
+            packs.append(overlay)
         return max((p.lookback for p in packs), default=timedelta(days=31))
 
     def in_force(self, tenant: str, kind: Kind) -> InForce:

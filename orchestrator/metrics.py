@@ -30,3 +30,8 @@ SENDS = Counter(
 DELIVERY_REPORTS = Counter(
     "orchestrator_delivery_reports_total", "Provider reports received", ["provider", "kind"]
 )
+TENANT_FAILURES = Counter(
+    "orchestrator_tenant_failures_total",
+    "One tenant's work that failed and was skipped so every other tenant's went on (alert)",
+    ["stage", "tenant"],  # stage: plan | dispatch
+)

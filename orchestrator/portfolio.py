@@ -21,6 +21,7 @@ from orchestrator.compliance import AccountFacts
 from orchestrator.configuration import ConfigSet
 from orchestrator.domain import Channel, Purpose, TaskStatus
 from orchestrator.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
+from orchestrator.isolation import tenant_failed
 from orchestrator.planner import (
     DueStep,
     PlannedContact,
@@ -45,6 +46,7 @@ class PlanStats:
     accounts: int = 0
     considered: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    failed_tenants: list[str] = field(default_factory=list)
 
     def add(self, status: str, count: int = 1) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + count
@@ -82,28 +84,46 @@ class PortfolioPlanner:
         with self.store.snapshot() as conn:
             tenants = conn.execute(sa.select(Tenant.id, Tenant.slug)).all()
         for tenant in tenants:
-            strategy = config.strategy_for(tenant.slug)
-            dates = candidate_due_dates(strategy.day_offsets(), strategy.catch_up_days, now)
-            after = 0
-            while True:
-                with self.store.transaction() as conn:
-                    rows = conn.execute(
-                        sa.select(*ACCOUNT_COLUMNS)
-                        .where(
-                            Account.tenant_id == tenant.id,
-                            Account.due_date.in_(dates),
-                            Account.id > after,
-                        )
-                        .order_by(Account.id)
-                        .limit(self.chunk)
-                    ).all()
-                    if not rows:
-                        break
-                    self._plan_rows(conn, tenant.slug, rows, now, config, stats, busy_only=True)
-                after = rows[-1].id
-                if progress is not None:
-                    progress(len(rows))
+            try:
+                self._plan_tenant(tenant.id, tenant.slug, now, config, stats, progress)
+            except Exception as exc:  # noqa: BLE001 - any failure, recorded and alerted
+                # One tenant's broken state (its config, its data) must not stop the others:
+                # what it committed so far stays, the rest waits for the next run.
+                tenant_failed("plan", tenant.slug, exc)
+                stats.failed_tenants.append(tenant.slug)
         return stats
+
+    def _plan_tenant(
+        self,
+        tenant_id: int,
+        slug: str,
+        now: datetime,
+        config: ConfigSet,
+        stats: PlanStats,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        """One tenant's planning run, chunk by chunk."""
+        strategy = config.strategy_for(slug)
+        dates = candidate_due_dates(strategy.day_offsets(), strategy.catch_up_days, now)
+        after = 0
+        while True:
+            with self.store.transaction() as conn:
+                rows = conn.execute(
+                    sa.select(*ACCOUNT_COLUMNS)
+                    .where(
+                        Account.tenant_id == tenant_id,
+                        Account.due_date.in_(dates),
+                        Account.id > after,
+                    )
+                    .order_by(Account.id)
+                    .limit(self.chunk)
+                ).all()
+                if not rows:
+                    break
+                self._plan_rows(conn, slug, rows, now, config, stats, busy_only=True)
+            after = rows[-1].id
+            if progress is not None:
+                progress(len(rows))
 
     def plan_accounts(
         self, conn: Connection, tenant_id: int, account_ids: Iterable[int], now: datetime
@@ -144,7 +164,7 @@ class PortfolioPlanner:
         steps: dict[int, list[DueStep]] = {}
         if busy_only:
             rows, steps = _with_unplanned_steps(conn, rows, strategy, now, earliest)
-        loaded = load(conn, rows, since=now - config.lookback, tasks_since=earliest)
+        loaded = load(conn, rows, since=now - config.lookback_for(tenant), tasks_since=earliest)
         planned: list[tuple[Loaded, PlannedContact]] = []
         for item in loaded.values():
             row = item.row

@@ -69,7 +69,7 @@ def preview_step(
             err.print(f"[bold red]error:[/] no account {account!r} for {tenant}")
             raise typer.Exit(2)
         selected = conn.execute(sa.select(*ACCOUNT_COLUMNS).where(Account.id == row.id)).one()
-        facts = load(conn, [selected], since=now - config.lookback)[row.id].facts
+        facts = load(conn, [selected], since=now - config.lookback_for(tenant))[row.id].facts
         contacted = conn.execute(
             sa.select(
                 sa.exists().where(

@@ -35,22 +35,45 @@ HOLD_KINDS: tuple[str, ...] = (
     "promise_to_pay",
 )
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*([dhm])\s*$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+
+LONGEST_PERIOD = timedelta(days=366)
+"""The longest period any rule may count or block over (a cap's window, a cooldown, a
+promise-to-pay grace). The longest the law names is a month (AU's 31 days); a year is a
+generous ceiling for a lender's own policy, and it stays inside the engine's search
+horizon (400 days), past which a longer period could not change any answer. It also bounds
+how far back each tenant's planning and dispatch read contact history."""
 
 
 def parse_duration(value: object) -> timedelta:
-    """``"7d"``, ``"24h"``, ``"90m"`` or a ``timedelta`` → ``timedelta``."""
-    if isinstance(value, timedelta):
-        return value
+    """``"7d"``, ``"24h"``, ``"90m"`` or a ``timedelta`` → ``timedelta``, at most
+    :data:`LONGEST_PERIOD` (a longer one is refused with the bound in the message)."""
+    duration: timedelta | None = value if isinstance(value, timedelta) else None
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            amount, unit = int(match.group(1)), match.group(2)
-            return {"d": timedelta(days=amount), "h": timedelta(hours=amount)}.get(
-                unit, timedelta(minutes=amount)
-            )
-    raise ValueError(f"expected a duration such as '7d', '24h' or '90m', got {value!r}")
+            # The amount is checked before a timedelta is made of it: a huge one would
+            # overflow timedelta itself.
+            amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+            if amount > LONGEST_PERIOD // unit:
+                raise ValueError(_too_long(value))
+            duration = amount * unit
+        elif re.match(r"^\s*\d+\s*[dhm]\s*$", value):
+            raise ValueError(_too_long(value))
+    if duration is None:
+        raise ValueError(f"expected a duration such as '7d', '24h' or '90m', got {value!r}")
+    if duration > LONGEST_PERIOD:
+        raise ValueError(_too_long(value))
+    return duration
+
+
+def _too_long(value: object) -> str:
+    return (
+        f"{str(value).strip()!r} is longer than {LONGEST_PERIOD.days}d, the longest period "
+        "a rule may count or block over"
+    )
 
 
 def parse_clock(value: object) -> int:

@@ -29,6 +29,7 @@ from orchestrator.dispatch.pool import Provider, ProviderPool
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, Purpose, TaskStatus
 from orchestrator.errors import TemplateError
 from orchestrator.facts import ACCOUNT_COLUMNS, load
+from orchestrator.isolation import tenant_failed
 from orchestrator.messages.library import RenderedMessage
 from orchestrator.metrics import BLOCKS, DECISIONS
 from orchestrator.providers import DispatchPolicy
@@ -102,8 +103,27 @@ class Reserver:
         self.limiter = limiter
 
     def reserve(self, task_id: int) -> Claim | Outcome | Throttled:
-        """The claim to send, or the outcome when there is nothing to send now."""
-        return self._claim(task_id)
+        """The claim to send, or the outcome when there is nothing to send now.
+
+        A failure that is not one of dispatch's own outcomes (a tenant's broken config or
+        data) is logged and alerted with the tenant before it propagates: the message is
+        retried on its own, and no other tenant's task waits on it."""
+        try:
+            return self._claim(task_id)
+        except RetryLater:
+            raise
+        except Exception as exc:
+            tenant_failed("dispatch", self._tenant_of(task_id), exc)
+            raise
+
+    def _tenant_of(self, task_id: int) -> str:
+        with self.store.snapshot() as conn:
+            slug = conn.execute(
+                sa.select(Tenant.slug)
+                .join(Task, Task.tenant_id == Tenant.id)
+                .where(Task.id == task_id)
+            ).scalar()
+        return str(slug or "unknown")
 
     def _claim(self, task_id: int) -> Claim | Outcome | Throttled:
         config = self.services.config.get()
@@ -143,9 +163,12 @@ class Reserver:
                     ["dispatch.max_attempts"],
                 )
             pack = config.pack_for(account.jurisdiction, account.slug)
-            loaded = load(conn, [account], since=now - config.lookback, include_pending=False)[
-                account.id
-            ]
+            loaded = load(
+                conn,
+                [account],
+                since=now - config.lookback_for(account.slug),
+                include_pending=False,
+            )[account.id]
             routes = [(Channel(task.channel), task.template)] + [
                 (Channel(c), t) for c, t in task.fallback
             ]

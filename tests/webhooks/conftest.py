@@ -266,7 +266,9 @@ class World:
         with self.store.snapshot() as conn:
             row = conn.execute(sa.select(*ACCOUNT_COLUMNS).where(Account.id == account_id)).one()
             now = self.clock.now()
-            return load(conn, [row], since=now - config.lookback, include_pending=False)[account_id]
+            return load(
+                conn, [row], since=now - config.lookback_for(TENANT), include_pending=False
+            )[account_id]
 
     def pack(self, jurisdiction: str = "US-NY") -> RulePack:
         return self.services.config.get().pack_for(jurisdiction, TENANT)
