@@ -21,7 +21,7 @@ from typing import Any
 
 from channels.registry import adapter_class
 from orchestrator.errors import Problem
-from orchestrator.providers import ChannelsConfig
+from orchestrator.providers import ChannelsConfig, ProviderConfig
 
 _VARIABLE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -152,3 +152,58 @@ def missing(channels: ChannelsConfig, env: Mapping[str, str] | None = None) -> l
 
 def _frozen(mapping: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, str(v)) for k, v in mapping.items()))
+
+
+def variables_of(provider: ProviderConfig) -> tuple[str, ...]:
+    """The credential variables a provider block reads (its adapter's defaults included)."""
+    settings = adapter_class(provider.adapter).Settings.model_validate(provider.settings)
+    return tuple(
+        sorted(str(v) for k, v in settings.model_dump().items() if k.endswith("_env") and v)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InUse:
+    """Whose provider account a tenant's provider block sends through.
+
+    Parameters:
+      key: what its circuit breaker and rate limit are keyed by: the adapter's name for
+        the platform's account (one circuit and one bucket, whichever tenant sends), the
+        adapter and tenant for a tenant's own account.
+      platform: the platform's provider block when the platform's credentials are used
+        (its limits and breaker settings apply), else ``None``.
+    """
+
+    key: str
+    platform: ProviderConfig | None
+
+
+def in_use(
+    provider: ProviderConfig, platform: ChannelsConfig | None, scope: str, *, own_config: bool
+) -> InUse:
+    """Whose credentials ``provider`` (from tenant ``scope``'s channel config when
+    ``own_config``, else the platform's) sends with, and so which limits apply.
+
+    A tenant's block that names any platform variable uses the platform's account: the
+    platform's block for that adapter that reads the variable is its counterpart.
+    """
+    if platform is None:
+        return InUse(f"{provider.adapter}@{scope}" if own_config else provider.adapter, None)
+    used = set(variables_of(provider))
+    if own_config:
+        used = {v for v in used if not is_tenants_own(v, scope)}
+        if not used:
+            return InUse(f"{provider.adapter}@{scope}", None)
+    same_adapter = [
+        p
+        for config in platform.channels.values()
+        for p in config.providers
+        if p.adapter == provider.adapter
+    ]
+    for index, candidate in enumerate(same_adapter):
+        if used & set(variables_of(candidate)) or (not used and not own_config):
+            key = provider.adapter if index == 0 else f"{provider.adapter}#{index}"
+            return InUse(key, candidate)
+    # A platform variable the platform reads with another adapter (refused at load); keep
+    # it apart from every other tenant all the same.
+    return InUse(f"{provider.adapter}@{scope}", None)

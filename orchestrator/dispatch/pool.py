@@ -11,6 +11,7 @@ import httpx
 
 from channels.base import Adapter
 from channels.registry import adapter_class
+from orchestrator import credentials
 from orchestrator.clock import Clock
 from orchestrator.configuration import ConfigSet
 from orchestrator.dispatch.limits import CircuitBreaker
@@ -29,6 +30,13 @@ class Provider:
     name: str
     adapter: Adapter
     config: ProviderConfig
+    key: str = ""
+    """What its circuit breaker and rate limit are keyed by: the provider account used
+    (``twilio_sms`` for the platform's, ``twilio_sms@acme`` for a tenant's own)."""
+
+    @property
+    def limits_key(self) -> str:
+        return self.key or self.name
 
     @property
     def limited_content_only(self) -> bool:
@@ -63,10 +71,21 @@ class ProviderPool:
         missing credential, are left out and logged)."""
         config = self.config()
         found = []
+        own = tenant in config.tenant_channels
         for index, provider in enumerate(config.channels_for(tenant).providers(channel)):
             adapter = self._adapter(config.version, tenant, channel, index, provider)
-            if adapter is not None:
-                found.append(Provider(provider.adapter, adapter, provider))
+            if adapter is None:
+                continue
+            used = credentials.in_use(provider, config.channels, tenant, own_config=own)
+            if used.platform is not None:
+                # The platform's account: the platform's limits and breaker, never a tenant's.
+                provider = provider.model_copy(
+                    update={
+                        "rate_limit": used.platform.rate_limit,
+                        "breaker": used.platform.breaker,
+                    }
+                )
+            found.append(Provider(provider.adapter, adapter, provider, used.key))
         return found
 
     def first_available(
@@ -81,7 +100,9 @@ class ProviderPool:
         use.
         """
         ordered = sorted(self.providers(tenant, channel), key=lambda p: p.name in avoid)
-        return next((p for p in ordered if self.breaker.allows(p.name, p.config.breaker)), None)
+        return next(
+            (p for p in ordered if self.breaker.allows(p.limits_key, p.config.breaker)), None
+        )
 
     def describe(self, tenant: str) -> list[dict[str, str]]:
         """Every configured provider and whether it can send: ``ready``, ``circuit open``, or
@@ -92,7 +113,9 @@ class ProviderPool:
             for index, provider in enumerate(config.channels_for(tenant).providers(channel)):
                 try:
                     self._build(config.version, tenant, channel, index, provider)
-                    state = "circuit open" if self.breaker.is_open(provider.adapter) else "ready"
+                    own = tenant in config.tenant_channels
+                    key = credentials.in_use(provider, config.channels, tenant, own_config=own).key
+                    state = "circuit open" if self.breaker.is_open(key) else "ready"
                 except ConfigError as exc:
                     state = "unusable: " + "; ".join(p.message for p in exc.problems)
                 found.append(

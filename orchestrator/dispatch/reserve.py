@@ -228,9 +228,9 @@ class Reserver:
                     ],
                 )
                 raise RetryLater(f"no {route.channel} provider available")
-            wait = self.limiter.take(provider.name, provider.config.rate_limit)
+            wait = self.limiter.take(provider.limits_key, provider.config.rate_limit)
             if wait > 0:
-                return Throttled(provider.name, wait)
+                return Throttled(provider.limits_key, wait)
             try:
                 rendered = self._render(
                     conn, account, loaded.facts, pack, route.channel, route.template, provider, now

@@ -107,7 +107,7 @@ class Dispatcher:
             SENDS.labels(provider.name, "transient").inc()
             if exc.maybe_delivered:
                 return self._ambiguous(claim, exc)
-            self.pool.breaker.failure(provider.name, provider.config.breaker)
+            self.pool.breaker.failure(provider.limits_key, provider.config.breaker)
             return self._retry_later(claim, exc)
         except PermanentError as exc:
             SENDS.labels(provider.name, "permanent").inc()
@@ -115,7 +115,7 @@ class Dispatcher:
         except _WindowClosed as exc:
             return self._retry_later(claim, exc.error)
         SENDS.labels(provider.name, "accepted").inc()
-        self.pool.breaker.success(provider.name)
+        self.pool.breaker.success(provider.limits_key)
         return self._sent(claim, receipt)
 
     def _sleep_unless_closed(self, claim: Claim) -> Callable[[float], None]:
@@ -262,9 +262,9 @@ class Dispatcher:
                     source="provider",
                 )
                 notes.append(f"opt-out on {message.channel} recorded")
-            if not (error.invalid_address or error.opted_out):
-                # The provider itself refuses (credentials, sender, configuration).
-                self.pool.breaker.failure(claim.provider.name, claim.provider.config.breaker)
+            # A refusal never opens the circuit: it says this message (its sender, its
+            # address, one tenant's configuration) is wrong, not that the provider is down;
+            # counting it would let one tenant's bad sender stop every tenant on the account.
             conn.execute(
                 sa.update(Task)
                 .where(Task.id == claim.task_id, Task.status == TaskStatus.SENDING.value)
