@@ -105,6 +105,8 @@ class AliyunSmsSettings(AdapterSettings):
       country_code: the home country's calling code (mainland numbers drop it).
     """
 
+    sender_fields = frozenset({"sign_name", "template_codes"})
+
     base_url: str = "https://dysmsapi.aliyuncs.com"
     access_key_id_env: str = "ALIYUN_ACCESS_KEY_ID"
     access_key_secret_env: str = "ALIYUN_ACCESS_KEY_SECRET"  # noqa: S105 - a variable name

@@ -158,6 +158,17 @@ class AdapterSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    tenant_fields: ClassVar[frozenset[str]] = frozenset({"timeout_seconds"})
+    """Settings a tenant may choose for itself while it sends through the *platform's*
+    provider account; every other setting must be the platform's own (see
+    ``orchestrator/tenant_providers.py``)."""
+    sender_fields: ClassVar[frozenset[str]] = frozenset()
+    """Settings that say whom a message is from (a number, an address, a brand): with the
+    platform's account only the platform's value or one the platform allows the tenant."""
+    stricter: ClassVar[Mapping[str, str]] = {}
+    """Compliance toggles and which way is stricter (``"true"``: on; ``"lower"``: a
+    smaller number): any tenant may tighten them, none may loosen them."""
+
     base_url: str
     timeout_seconds: float = 10.0
 

@@ -14,7 +14,8 @@ message's ``tags`` (``window_opens_at``, ``window_closes_at``, ``account_ref``).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from channels.base import (
     Adapter,
@@ -52,6 +53,8 @@ class DialerSettings(AdapterSettings):
       secret_env: the variable holding the shared HMAC secret (both directions).
       tolerance_seconds: how old a signed outcome may be.
     """
+
+    stricter: ClassVar[Mapping[str, str]] = {"tolerance_seconds": "lower"}
 
     secret_env: str = "DIALER_SECRET"  # noqa: S105 - a variable name
     tolerance_seconds: int = 300

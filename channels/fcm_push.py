@@ -59,6 +59,8 @@ class FcmSettings(AdapterSettings):
       android_priority: ``high`` or ``normal``.
     """
 
+    tenant_fields = AdapterSettings.tenant_fields | {"android_priority"}
+
     base_url: str = "https://fcm.googleapis.com"
     credentials_env: str = "FCM_SERVICE_ACCOUNT_JSON"
     project_id: str = ""

@@ -65,6 +65,8 @@ class JpushSettings(AdapterSettings):
       time_to_live_seconds: how long JPush keeps the push for an offline device.
     """
 
+    tenant_fields = AdapterSettings.tenant_fields | {"time_to_live_seconds"}
+
     base_url: str = "https://api.jpush.cn"
     app_key_env: str = "JPUSH_APP_KEY"
     master_secret_env: str = "JPUSH_MASTER_SECRET"  # noqa: S105 - a variable name

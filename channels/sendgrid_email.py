@@ -21,7 +21,8 @@ Sources:
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import httpx
 
@@ -80,6 +81,9 @@ class SendgridSettings(AdapterSettings):
         harmless (every event has a dedupe key).
       lookup: use the Email Activity API (a paid add-on) for ``lookup``.
     """
+
+    sender_fields = frozenset({"from_address", "from_name"})
+    stricter: ClassVar[Mapping[str, str]] = {"webhook_max_age_seconds": "lower"}
 
     base_url: str = "https://api.sendgrid.com"
     api_key_env: str = "SENDGRID_API_KEY"

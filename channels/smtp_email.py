@@ -19,9 +19,10 @@ import hashlib
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import field_validator
@@ -67,6 +68,10 @@ class SmtpSettings(AdapterSettings):
       list_unsubscribe: a ``mailto:`` or ``https:`` URI for the ``List-Unsubscribe`` header
         (one easy way to opt out of email, 12 CFR 1006.6(e)).
     """
+
+    tenant_fields = AdapterSettings.tenant_fields | {"list_unsubscribe"}
+    sender_fields = frozenset({"from_address", "from_name"})
+    stricter: ClassVar[Mapping[str, str]] = {"starttls": "true"}
 
     base_url: str = "smtp://127.0.0.1:25"
     starttls: bool = False

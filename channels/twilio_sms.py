@@ -69,6 +69,13 @@ class TwilioSmsSettings(TwilioSettings):
       lookup_days: how far back ``lookup`` searches.
     """
 
+    tenant_fields = TwilioSettings.tenant_fields | {
+        "confirm_opt_outs",
+        "opt_out_confirmation",
+        "lookup_days",
+    }
+    sender_fields = frozenset({"from_number", "messaging_service_sid"})
+
     from_number: str | None = None
     messaging_service_sid: str | None = None
     confirm_opt_outs: str = "unhandled"

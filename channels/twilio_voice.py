@@ -18,6 +18,8 @@ may hear it, so by default this adapter refuses a message not marked ``limited_c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
 from channels.base import OutboundMessage, Receipt, Report, ReportKind, WebhookRequest
@@ -78,6 +80,10 @@ class TwilioVoiceSettings(TwilioSettings):
       ring_timeout_seconds: how long to let it ring (``Timeout``).
       require_limited_content: refuse messages not marked limited-content (see module doc).
     """
+
+    tenant_fields = TwilioSettings.tenant_fields | {"voice", "ring_timeout_seconds"}
+    sender_fields = frozenset({"from_number"})
+    stricter: ClassVar[Mapping[str, str]] = {"require_limited_content": "true"}
 
     from_number: str
     voice: str = ""

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orchestrator import credentials
+from orchestrator import credentials, tenant_providers
 from orchestrator.compliance import RulePack
 from orchestrator.config_files import (
     CHECKED_LOCALES,
@@ -216,6 +216,8 @@ def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
         raise ConfigError(source, problems)
     channels = channels_from(data, source)
     problems = credentials.tenant_problems(channels, files.channels, item.scope)
+    if not problems:
+        problems = tenant_providers.problems(channels, files.channels, item.scope)
     if problems:
         raise ConfigError(source, problems)
     return channels

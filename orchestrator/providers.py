@@ -52,11 +52,23 @@ class Retry(_Config):
 
 
 class ProviderConfig(_Config):
+    """One provider of a channel.
+
+    Parameters:
+      adapter / settings: the adapter and its settings (validated by its ``Settings``).
+      rate_limit / breaker / retry: dispatch's limits; with the platform's credentials, the
+        platform's block's own apply whatever a tenant's block says.
+      tenant_senders: the platform's config only: the senders each tenant may use with
+        this (the platform's) account besides the platform's own, by tenant slug and
+        sender setting (``{acme: {from_number: ["+15005550007"]}}``).
+    """
+
     adapter: str
     settings: dict[str, Any]
     rate_limit: RateLimit | None = None
     breaker: Breaker = Field(default_factory=Breaker)
     retry: Retry = Field(default_factory=Retry)
+    tenant_senders: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
 
 
 class ChannelConfig(_Config):

@@ -5,6 +5,7 @@ shared by all of them, so compliance windows do not depend on when the suite run
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -236,6 +237,20 @@ class Stack:
             )
         assert self.services.config.refresh(), self.services.config.last_error
 
+    def use_platform_channels(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Change the platform's own channel config (``config/channels.yaml`` of this
+        stack's copy of the files): its limits and breakers apply to every tenant on the
+        platform's provider accounts."""
+        import yaml
+
+        path = self.services.settings.config_dir / "channels.yaml"
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(document)
+        path.write_text(
+            yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        assert self.services.config.refresh(), self.services.config.last_error
+
     def settled(self) -> bool:
         """No task is queued or being sent."""
         return all(t.status not in ("queued", "sending") for t in self.tasks())
@@ -277,8 +292,16 @@ def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_pa
         monkeypatch.setenv(
             "ORCHESTRATOR_SANDBOX_SMTP", f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}"
         )
+        # The platform's files, copied so a test can change the platform's own channel
+        # config (``use_platform_channels``); worker processes read the same copy.
+        config_dir = tmp_path / f"config-{port}"
+        shutil.copytree(load_settings().config_dir, config_dir)
+        monkeypatch.setenv("ORCHESTRATOR_CONFIG_DIR", str(config_dir))
         settings = load_settings(
-            redis_url=redis_url, queue_namespace=redis_namespace, public_url=api_url
+            redis_url=redis_url,
+            queue_namespace=redis_namespace,
+            public_url=api_url,
+            config_dir=config_dir,
         )
         config = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)
         services = Services.build(settings, clock=clock, store=store, config=config)

@@ -23,7 +23,7 @@ def providers_used(stack):
 
 
 def test_when_the_primary_is_down_the_secondary_takes_over_and_the_breaker_closes_again(stack):
-    stack.use_channels(fast_breakers)
+    stack.use_platform_channels(fast_breakers)
     stack.fault("twilio_sms", down=True)
     stack.start_worker()
     first = [
@@ -103,7 +103,7 @@ def test_with_a_third_of_requests_failing_or_hanging_everything_goes_out_once(st
         # "Eventually": enough attempts that the odds of running out are negligible.
         document["dispatch"] = {"max_attempts": 30, "lease_seconds": 60}
 
-    stack.use_channels(patient)
+    stack.use_platform_channels(patient)
     # A third of requests fail: half of those with a 503, half hanging past the timeout.
     # A hung request is still taken by the provider when it finally answers (1.5 s later).
     stack.fault("twilio_sms", error_rate=0.15, timeout_rate=0.15, hang_seconds=1.5)
