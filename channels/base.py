@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from channels.egress import Egress
 from orchestrator.clock import Clock
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
 from orchestrator.errors import ConfigError, Problem, SignatureError
@@ -204,6 +205,9 @@ class Adapter(ABC):
       settings: an instance of the class's ``Settings`` model.
       http: the shared httpx client (its transport is what tests may inject).
       clock: the injected clock.
+      egress: the guard for connections the adapter opens itself (SMTP) when its endpoint
+        is one a tenant named (``None``: the platform's own endpoint); HTTP adapters get a
+        guarded ``http`` client instead.
 
     Class attributes:
       name: registry name, e.g. ``twilio_sms``; also the webhook path segment.
@@ -221,10 +225,18 @@ class Adapter(ABC):
     supports_lookup: ClassVar[bool] = False
     replies_inline: ClassVar[bool] = False
 
-    def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: AdapterSettings,
+        *,
+        http: httpx.Client,
+        clock: Clock,
+        egress: Egress | None = None,
+    ) -> None:
         self.settings = settings
         self.http = http
         self.clock = clock
+        self.egress = egress
 
     @classmethod
     def from_config(
@@ -234,13 +246,14 @@ class Adapter(ABC):
         http: httpx.Client,
         clock: Clock,
         path: str = "",
+        egress: Egress | None = None,
     ) -> Adapter:
         """Build the adapter from its settings mapping (one provider block of
         ``config/channels.yaml``).
 
         Parameters:
           config: the provider's ``settings`` mapping.
-          http / clock: as for the constructor.
+          http / clock / egress: as for the constructor.
           path: where the mapping sits in its file (e.g. ``channels.sms.providers[0].settings``),
             so every problem names the exact field.
 
@@ -251,7 +264,7 @@ class Adapter(ABC):
             settings = cls.Settings.model_validate(dict(config))
         except ValidationError as exc:
             raise ConfigError(path or cls.name, settings_problems(exc, path)) from None
-        return cls(settings, http=http, clock=clock)
+        return cls(settings, http=http, clock=clock, egress=egress)
 
     @abstractmethod
     def send(self, message: OutboundMessage) -> Receipt:

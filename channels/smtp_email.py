@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -36,6 +37,7 @@ from channels.base import (
     WebhookRequest,
     secret,
 )
+from channels.egress import Egress, EgressRefused
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, ProviderError, SignatureError, TransientError
 
@@ -144,6 +146,8 @@ class SmtpEmail(Adapter):
 
     def _connect(self) -> smtplib.SMTP:
         timeout = self.settings.timeout_seconds
+        if self.egress is not None:
+            return self._connect_guarded(self.egress, timeout)
         if self.implicit_tls:
             return smtplib.SMTP_SSL(
                 self.host, self.port, timeout=timeout, context=ssl.create_default_context()
@@ -153,10 +157,24 @@ class SmtpEmail(Adapter):
             client.starttls(context=ssl.create_default_context())
         return client
 
+    def _connect_guarded(self, egress: Egress, timeout: float) -> smtplib.SMTP:
+        """As :meth:`_connect`, through a socket :class:`Egress` opened and checked."""
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if self.implicit_tls:
+            client = _GuardedSMTPSSL(egress, self.host, self.port, timeout, context)
+        else:
+            client = _GuardedSMTP(egress, self.host, self.port, timeout)
+            if self.settings.starttls:
+                client.starttls(context=context)
+        return client
+
     def send(self, message: OutboundMessage) -> Receipt:
         email = self.compose(message)
         try:
             connection = self._connect()
+        except EgressRefused as exc:
+            raise PermanentError(self.name, "endpoint_refused", str(exc)) from None
         except (smtplib.SMTPException, OSError) as exc:
             # Nothing was handed over: the relay may be back later.
             raise TransientError(self.name, "connection", f"{type(exc).__name__}: {exc}") from None
@@ -187,3 +205,29 @@ class SmtpEmail(Adapter):
 
     def parse(self, request: WebhookRequest) -> list[Report]:
         return []
+
+
+class _GuardedSMTP(smtplib.SMTP):
+    """smtplib's client, its socket opened by :class:`Egress` (the host checked after
+    resolution and the peer after connecting)."""
+
+    def __init__(self, egress: Egress, host: str, port: int, timeout: float) -> None:
+        self.egress = egress
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.egress.connect(host, port, timeout)
+
+
+class _GuardedSMTPSSL(smtplib.SMTP_SSL):
+    """smtplib's implicit-TLS client, its socket opened by :class:`Egress`."""
+
+    def __init__(
+        self, egress: Egress, host: str, port: int, timeout: float, context: ssl.SSLContext
+    ) -> None:
+        self.egress = egress
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = self.egress.connect(host, port, timeout)
+        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]

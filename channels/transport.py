@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from orchestrator.errors import TransientError
+from channels.egress import EgressRefused
+from orchestrator.errors import PermanentError, TransientError
 
 
 def call(
@@ -38,6 +39,10 @@ def call(
     """
     try:
         return http.request(method, url, timeout=timeout, **kwargs)
+    except EgressRefused as exc:
+        # A tenant's endpoint that resolves inside our network: its configuration is wrong,
+        # and trying again will not make it right.
+        raise PermanentError(provider, "endpoint_refused", str(exc)) from None
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         # The request never left: resending it cannot send twice.
         raise TransientError(provider, "connection", f"could not connect: {exc!r}") from None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
       ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker.
       ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
       ORCHESTRATOR_CLOCK: run on virtual time, ``START[@SPEED]`` (demo and tests only).
+      ORCHESTRATOR_ALLOW_LOOPBACK_PROVIDERS: development only: a tenant's own provider
+        endpoint may be on loopback (the sandbox) and plain http. Refused unless
+        ORCHESTRATOR_PUBLIC_URL is itself on loopback, so a deployment reachable from
+        outside never runs with it.
     """
 
     model_config = SettingsConfigDict(
@@ -68,6 +73,18 @@ class Settings(BaseSettings):
     # Bounded work per request and per statement.
     batch_limit: int = 10_000
     db_pool_size: int = 10
+
+    allow_loopback_providers: bool = False
+
+    @model_validator(mode="after")
+    def _loopback_only_in_development(self) -> Settings:
+        host = urlsplit(self.public_url).hostname or ""
+        if self.allow_loopback_providers and host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(
+                "ORCHESTRATOR_ALLOW_LOOPBACK_PROVIDERS is for development: it is refused "
+                f"while ORCHESTRATOR_PUBLIC_URL ({self.public_url}) is not on loopback"
+            )
+        return self
 
     @field_validator("log_format")
     @classmethod

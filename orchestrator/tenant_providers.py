@@ -13,9 +13,12 @@ a tenant may tighten them against the platform's, never loosen them.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+from channels.egress import Egress, EgressRefused
 from channels.registry import adapter_class
 from orchestrator import credentials
 from orchestrator.errors import Problem
@@ -23,7 +26,11 @@ from orchestrator.providers import ChannelsConfig, ProviderConfig
 
 
 def problems(
-    channels: ChannelsConfig, platform: ChannelsConfig | None, scope: str
+    channels: ChannelsConfig,
+    platform: ChannelsConfig | None,
+    scope: str,
+    *,
+    egress: Egress | None = None,
 ) -> list[Problem]:
     """Every way tenant ``scope``'s channel config strays from what the platform lets it
     set (empty when it stays within).
@@ -32,7 +39,9 @@ def problems(
       channels: the tenant's channel config (its credentials already checked).
       platform: the files' channel config (``None``: nothing to compare with).
       scope: the tenant's slug.
+      egress: where the workers may connect (default: from the environment).
     """
+    egress = egress or Egress.from_environment()
     found: list[Problem] = []
     for path, provider in _blocks(channels):
         if provider.tenant_senders:
@@ -49,7 +58,67 @@ def problems(
             found += _pinned(path, provider, settings, used.platform, scope)
         baseline = used.platform or _first(platform, provider.adapter)
         found += _loosened(path, provider.adapter, settings, baseline)
+        if not is_platform_endpoint(provider, platform):
+            found += _unreachable(path, provider.adapter, settings, egress)
     return found
+
+
+def _unreachable(
+    path: str, adapter: str, settings: Mapping[str, Any], egress: Egress
+) -> list[Problem]:
+    """Endpoints a tenant named that the workers may not call: not https (not smtps or
+    STARTTLS for SMTP), or a host inside our network. A name that does not resolve now is
+    accepted: the guard checks it again at every connection."""
+    found = []
+    for name, url in endpoints(settings).items():
+        if not url:
+            continue
+        where = f"{path}.settings.{name}"
+        parts = urlsplit(str(url))
+        try:
+            host, port = parts.hostname or "", parts.port
+        except ValueError:
+            host, port = "", None
+        if not host:
+            found.append(Problem(where, f"{url!r} is not a URL with a host and a valid port"))
+            continue
+        development = egress.allow_loopback and _is_loopback_name(host)
+        secure = parts.scheme == "https" or (
+            adapter == "smtp_email"
+            and (
+                parts.scheme == "smtps"
+                or (parts.scheme == "smtp" and bool(settings.get("starttls")))
+            )
+        )
+        if not secure and not development:
+            wanted = (
+                "smtps://, or smtp:// with starttls: true"
+                if adapter == "smtp_email"
+                else "https://"
+            )
+            found.append(Problem(where, f"a tenant's provider endpoint must use {wanted}"))
+            continue
+        try:
+            egress.addresses(host, port or 443)
+        except EgressRefused as exc:
+            if not exc.unresolved:
+                found.append(
+                    Problem(
+                        where,
+                        f"{host} is not a public address: a provider endpoint must be "
+                        "reachable on the internet, never inside the platform's network",
+                    )
+                )
+    return found
+
+
+def _is_loopback_name(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _blocks(channels: ChannelsConfig) -> Iterator[tuple[str, ProviderConfig]]:
@@ -148,3 +217,20 @@ def _loosened(
                 )
             )
     return found
+
+
+def endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings that say where requests go (``base_url``, ``token_url``)."""
+    return {k: v for k, v in settings.items() if k.endswith("url")}
+
+
+def is_platform_endpoint(provider: ProviderConfig, platform: ChannelsConfig | None) -> bool:
+    """``provider`` sends where one of the platform's own blocks for its adapter sends."""
+    if platform is None:
+        return False
+    mine = endpoints(_settings(provider))
+    return any(
+        endpoints(_settings(p)) == mine
+        for _, p in _blocks(platform)
+        if p.adapter == provider.adapter
+    )

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import httpx
 
 from channels.base import Adapter
+from channels.egress import Egress, guarded_client
 from channels.registry import adapter_class
-from orchestrator import credentials
+from orchestrator import credentials, tenant_providers
 from orchestrator.clock import Clock
 from orchestrator.configuration import ConfigSet
 from orchestrator.dispatch.limits import CircuitBreaker
@@ -50,6 +51,9 @@ class ProviderPool:
     breaker: the shared circuit breakers.
     clock: handed to adapters.
     http: the shared HTTP client; one is made if not given (tests inject a transport).
+      It serves the platform's own endpoints only.
+    egress: the guard for endpoints a tenant named itself (default: from the
+      environment); their adapters get a client of their own that goes through it.
     """
 
     def __init__(
@@ -58,11 +62,14 @@ class ProviderPool:
         breaker: CircuitBreaker,
         clock: Clock,
         http: httpx.Client | None = None,
+        egress: Egress | None = None,
     ) -> None:
         self.config = config
         self.breaker = breaker
         self.clock = clock
         self.http = http or httpx.Client(limits=httpx.Limits(max_connections=200))
+        self.egress = egress or Egress.from_environment()
+        self._guarded: httpx.Client | None = None
         self._built: dict[tuple[str, str, str, int], Adapter] = {}
         self._lock = threading.Lock()
 
@@ -146,11 +153,21 @@ class ProviderPool:
         with self._lock:
             built = self._built.get(key)
             if built is None:
+                # The platform's endpoints are trusted; one a tenant named goes through the
+                # egress guard (no internal, loopback or link-local address).
+                config = self.config()
+                trusted = (
+                    tenant not in config.tenant_channels
+                    or tenant_providers.is_platform_endpoint(provider, config.channels)
+                )
+                if not trusted and self._guarded is None:
+                    self._guarded = guarded_client(self.egress)
                 built = adapter_class(provider.adapter).from_config(
                     provider.settings,
-                    http=self.http,
+                    http=self.http if trusted or self._guarded is None else self._guarded,
                     clock=self.clock,
                     path=f"channels.{channel}.providers[{index}].settings",
+                    egress=None if trusted else self.egress,
                 )
                 self._built[key] = built
             return built

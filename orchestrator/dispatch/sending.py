@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.dispatch.reserve import Claim, Outcome, Reserver, RetryLater, Throttled
 from orchestrator.domain import ContactKind, DeliveryStatus, EventType, TaskStatus
-from orchestrator.errors import PermanentError, TransientError
+from orchestrator.errors import PermanentError, ProviderError, TransientError
 from orchestrator.logs import get_logger, mask_text
 from orchestrator.metrics import SENDS
 from orchestrator.services import Services
@@ -226,8 +227,7 @@ class Dispatcher:
                         claim,
                         now,
                         "attempt.failed",
-                        f"{claim.provider.name} failed: {error.code} ({error.message[:120]}); "
-                        "retrying later",
+                        f"{claim.provider.name} failed: {described(error)}; retrying later",
                     )
                 ],
             )
@@ -240,7 +240,7 @@ class Dispatcher:
         message = claim.message
         with self.store.transaction() as conn:
             self._fail_attempt(conn, claim, error, now)
-            notes = [f"{claim.provider.name} refused: {error.code} ({error.message[:120]})"]
+            notes = [f"{claim.provider.name} refused: {described(error)}"]
             if error.invalid_address:
                 conn.execute(
                     sa.update(ContactPoint)
@@ -249,7 +249,10 @@ class Dispatcher:
                         ContactPoint.channel == message.channel.value,
                         ContactPoint.address == message.to,
                     )
-                    .values(invalid_at=now, invalid_reason=f"{claim.provider.name} {error.code}")
+                    .values(
+                        invalid_at=now,
+                        invalid_reason=f"{claim.provider.name} {error_code(error.code)}",
+                    )
                 )
                 notes.append(f"{mask_text(message.to)} marked invalid")
             if error.opted_out:
@@ -283,7 +286,11 @@ class Dispatcher:
             conn.execute(
                 sa.update(Attempt)
                 .where(Attempt.id == claim.attempt_id)
-                .values(error_code=error.code, error_message=error.message[:500], updated_at=now)
+                .values(
+                    error_code=error_code(error.code),
+                    error_message=mask_text(error.message)[:500],
+                    updated_at=now,
+                )
             )
             ledger.append(
                 conn,
@@ -292,7 +299,8 @@ class Dispatcher:
                         claim,
                         now,
                         "attempt.unconfirmed",
-                        f"no answer from {claim.provider.name} ({error.code}); it may have been "
+                        f"no answer from {claim.provider.name} ({error_code(error.code)}); it "
+                        "may have been "
                         "sent, so it is reconciled, never resent blindly",
                     )
                 ],
@@ -302,15 +310,16 @@ class Dispatcher:
     def _fail_attempt(
         self, conn: Connection, claim: Claim, error: Exception, now: datetime
     ) -> None:
-        code = getattr(error, "code", type(error).__name__)
+        code = error_code(str(getattr(error, "code", type(error).__name__)))
+        _log_provider_error(claim, error)
         conn.execute(
             sa.update(Attempt)
             .where(Attempt.id == claim.attempt_id, Attempt.status == DeliveryStatus.SENDING.value)
             .values(
                 status=DeliveryStatus.FAILED.value,
                 contact_kind=ContactKind.FAILED.value,  # never reached anyone: not a contact
-                error_code=str(code)[:64],
-                error_message=str(getattr(error, "message", error))[:500],
+                error_code=code,
+                error_message=mask_text(str(getattr(error, "message", error)))[:500],
                 lease_until=None,
                 updated_at=now,
             )
@@ -334,6 +343,54 @@ class Dispatcher:
 class _WindowClosed(Exception):
     def __init__(self, error: TransientError) -> None:
         self.error = error
+
+
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$")
+
+
+def error_code(code: str) -> str:
+    """A provider's error code as the ledger may show it: the provider's own short code
+    (``21211``, ``isv.BUSINESS_LIMIT_CONTROL``), else ``unrecognised``: a tenant's endpoint
+    could put anything in that field."""
+    return code if _CODE.fullmatch(code) else "unrecognised"
+
+
+def described(error: ProviderError) -> str:
+    """What a provider error means, in our own words, for the tenant-visible ledger.
+
+    The provider's own text (the body it answered with, an exception's text) never goes
+    there: a tenant reads the ledger, and an endpoint of its choosing could answer with
+    anything, including what an internal service says. It goes to the operators' log,
+    masked."""
+    code = error_code(error.code)
+    if isinstance(error, TransientError):
+        meaning = {
+            "timeout": "no answer in time",
+            "connection": "could not connect",
+        }.get(error.code, "a temporary provider failure")
+    elif isinstance(error, PermanentError):
+        if error.code == "endpoint_refused":
+            meaning = "its endpoint is not a public address"
+        elif error.opted_out:
+            meaning = "the recipient has opted out"
+        elif error.invalid_address:
+            meaning = "the address is not reachable"
+        else:
+            meaning = "the request was refused"
+    else:
+        meaning = "an error"
+    return f"{meaning} ({code})"
+
+
+def _log_provider_error(claim: Claim, error: Exception) -> None:
+    log.warning(
+        "provider error",
+        provider=claim.provider.name,
+        tenant=claim.message.tags.get("tenant", ""),
+        task=claim.task_id,
+        code=str(getattr(error, "code", type(error).__name__)),
+        detail=mask_text(str(getattr(error, "message", error)))[:500],
+    )
 
 
 def _safe_to_retry(error: BaseException) -> bool:

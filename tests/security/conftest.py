@@ -57,3 +57,31 @@ def due_account(external_id: str, **overrides: Any) -> dict[str, Any]:
     document = account_document(external_id, **overrides)
     document["debt"]["due_date"] = "2026-11-02"
     return document
+
+
+def import_due_account(store: Any, clock: Any, tenant_slug: str, external_id: str) -> int:
+    """An account of ``tenant_slug`` (given a lender profile) written straight to the store,
+    as an import does: the scheduled planning run is what plans it."""
+    import sqlalchemy as sa
+
+    from orchestrator.intake.document import AccountDocument
+    from orchestrator.intake.upsert import prepare, write_accounts
+    from orchestrator.store.tables import Account, Tenant
+    from orchestrator.tenancy import tenant_id_for
+    from tests.e2e.conftest import PROFILE
+
+    with store.transaction() as conn:
+        tenant = tenant_id_for(conn, tenant_slug)
+        assert tenant is not None
+        conn.execute(sa.update(Tenant).where(Tenant.id == tenant).values(profile=PROFILE))
+        document = AccountDocument.model_validate(due_account(external_id))
+        write_accounts(
+            conn, tenant, [prepare(document, now=clock.now())], now=clock.now(), source="import"
+        )
+        return int(
+            conn.execute(
+                sa.select(Account.id).where(
+                    Account.tenant_id == tenant, Account.external_id == external_id
+                )
+            ).scalar_one()
+        )

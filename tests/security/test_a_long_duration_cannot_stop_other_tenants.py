@@ -16,15 +16,11 @@ import sqlalchemy as sa
 
 from orchestrator.dispatch import CircuitBreaker, ProviderPool, RateLimiter
 from orchestrator.dispatch.reserve import Claim, Reserver
-from orchestrator.intake.document import AccountDocument
-from orchestrator.intake.upsert import prepare, write_accounts
 from orchestrator.metrics import TENANT_FAILURES
 from orchestrator.scheduler import sweep
 from orchestrator.store.tables import Account, Task, Tenant
-from orchestrator.tenancy import tenant_id_for
-from tests.e2e.conftest import PROFILE
 
-from .conftest import HOSTILE, VICTIM, due_account
+from .conftest import HOSTILE, VICTIM, due_account, import_due_account
 
 CONVERSATION_COOLDOWN = {
     "id": "us.reg_f.call_after_conversation_7d",
@@ -97,26 +93,6 @@ def test_a_long_policy_period_widens_only_its_own_tenants_lookback(hostile, conf
     assert config.lookback_for(VICTIM) == timedelta(days=31)
 
 
-def _import(store, clock, tenant_slug: str, external_id: str) -> int:
-    """An account written straight to the store (as an import does): the scheduled planning
-    run is what plans it."""
-    with store.transaction() as conn:
-        tenant = tenant_id_for(conn, tenant_slug)
-        assert tenant is not None
-        conn.execute(sa.update(Tenant).where(Tenant.id == tenant).values(profile=PROFILE))
-        document = AccountDocument.model_validate(due_account(external_id))
-        write_accounts(
-            conn, tenant, [prepare(document, now=clock.now())], now=clock.now(), source="import"
-        )
-        return int(
-            conn.execute(
-                sa.select(Account.id).where(
-                    Account.tenant_id == tenant, Account.external_id == external_id
-                )
-            ).scalar_one()
-        )
-
-
 def _break(store, account_id: int) -> None:
     """Broken state, as a bad migration or a hand edit leaves it: a zone nobody knows."""
     with store.transaction() as conn:
@@ -138,9 +114,9 @@ def test_one_tenants_broken_state_is_skipped_and_alerted_while_the_other_plans(
     hostile, victim_lender, config_services, store, clock, caplog
 ):
     # Both tenants exist (the hostile one first: planning meets it first).
-    broken = _import(store, clock, HOSTILE, "loan-broken")
+    broken = import_due_account(store, clock, HOSTILE, "loan-broken")
     _break(store, broken)
-    _import(store, clock, VICTIM, "loan-1")
+    import_due_account(store, clock, VICTIM, "loan-1")
     before = failures("plan", HOSTILE)
 
     stats = config_services.planner.plan(clock.now())
@@ -154,8 +130,8 @@ def test_one_tenants_broken_state_is_skipped_and_alerted_while_the_other_plans(
 def test_one_tenants_broken_task_fails_alone_at_dispatch(
     hostile, victim_lender, config_services, store, clock
 ):
-    hostile_account = _import(store, clock, HOSTILE, "loan-broken")
-    _import(store, clock, VICTIM, "loan-1")
+    hostile_account = import_due_account(store, clock, HOSTILE, "loan-broken")
+    import_due_account(store, clock, VICTIM, "loan-1")
     config_services.planner.plan(clock.now())
     clock.advance(timedelta(hours=4))
     queued = sweep(store, clock.now(), stale=timedelta(minutes=5)).queued

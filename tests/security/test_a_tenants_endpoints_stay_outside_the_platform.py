@@ -1,0 +1,257 @@
+"""A tenant's provider endpoints never reach inside the platform's network, and what a
+provider answers never reaches the tenant's timeline (issue 18 §3).
+
+Before: ``base_url`` and SMTP hosts in a tenant's channel config were never checked, so
+``smtp://169.254.169.254:80`` or ``http://127.0.0.1:6379/?`` were accepted, the workers
+connected there, and up to 200 characters of the answer went to the ledger the tenant reads:
+an internal port scanner with partial reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from channels.egress import ALLOW_LOOPBACK_VARIABLE, Egress
+from orchestrator.dispatch import CircuitBreaker, Dispatcher, ProviderPool, RateLimiter
+from orchestrator.dispatch.reserve import RetryLater
+from orchestrator.errors import PermanentError
+from orchestrator.scheduler import sweep
+from orchestrator.store.tables import LedgerEntry, Task, Tenant
+
+from .conftest import HOSTILE, YAML, as_yaml, import_due_account, shipped
+
+SECRET = "requirepass-hunter2"
+
+
+def own_twilio(base_url: str) -> dict[str, Any]:
+    """The shipped channels with the SMS primary on a Twilio account of the tenant's own,
+    at ``base_url``."""
+    document = copy.deepcopy(shipped("channels.yaml"))
+    document["channels"]["sms"]["providers"] = [
+        {
+            "adapter": "twilio_sms",
+            "settings": {
+                "base_url": base_url,
+                "account_sid_env": "ACME__TWILIO_ACCOUNT_SID",
+                "auth_token_env": "ACME__TWILIO_AUTH_TOKEN",
+                "from_number": "+15005550009",
+                "timeout_seconds": 2,
+            },
+            "retry": {"attempts": 1, "base_seconds": 0.01, "max_seconds": 0.01},
+        }
+    ]
+    return document
+
+
+def own_smtp(base_url: str, *, starttls: bool = False) -> dict[str, Any]:
+    document = copy.deepcopy(shipped("channels.yaml"))
+    smtp = document["channels"]["email"]["providers"][1]
+    smtp["settings"].update(base_url=base_url, starttls=starttls)
+    return document
+
+
+@pytest.fixture(autouse=True)
+def own_credentials(monkeypatch):
+    monkeypatch.setenv("ACME__TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("ACME__TWILIO_AUTH_TOKEN", "t" * 32)
+    monkeypatch.delenv(ALLOW_LOOPBACK_VARIABLE, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "message"),
+    [
+        (own_twilio("http://127.0.0.1:6379/?"), "sms.providers[0]", "must use https://"),
+        (own_twilio("https://127.0.0.1:6379/"), "sms.providers[0]", "not a public address"),
+        (own_twilio("https://169.254.169.254/"), "sms.providers[0]", "not a public address"),
+        (own_twilio("https://10.1.2.3/"), "sms.providers[0]", "not a public address"),
+        (own_twilio("https://[::1]:8080/"), "sms.providers[0]", "not a public address"),
+        (own_twilio("https://localhost/"), "sms.providers[0]", "not a public address"),
+        (own_smtp("smtp://169.254.169.254:80"), "email.providers[1]", "starttls: true"),
+        (
+            own_smtp("smtp://169.254.169.254:80", starttls=True),
+            "email.providers[1]",
+            "not a public address",
+        ),
+    ],
+)
+def test_an_endpoint_inside_the_platform_is_refused(
+    hostile, config_source, document, field, message
+):
+    response = hostile.put("/v1/config/channels", content=as_yaml(document), headers=YAML)
+
+    assert response.status_code == 422, response.text
+    problems = {p["field"]: p["message"] for p in response.json()["error"]["problems"]}
+    path = f"channels.{field}.settings.base_url"
+    assert path in problems, problems
+    assert message in problems[path]
+    assert config_source.get().tenant_channels == {}
+
+
+def test_a_public_https_endpoint_is_accepted(hostile):
+    # The platform's own endpoints (the sandbox on loopback here) stay trusted; a tenant's
+    # own account on the provider's public API is what the check lets through.
+    response = hostile.put(
+        "/v1/config/channels",
+        content=as_yaml(own_twilio("https://api.twilio.com")),
+        headers=YAML,
+    )
+    assert response.status_code == 200, response.text
+
+
+class InternalService:
+    """An HTTP service inside the network that answers with something private."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.requests = 0
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                service.requests += 1
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def internal() -> Iterator[Any]:
+    made: list[InternalService] = []
+
+    def make(status: int, body: dict[str, Any]) -> InternalService:
+        made.append(InternalService(status, body))
+        return made[-1]
+
+    yield make
+    for service in made:
+        service.close()
+
+
+def _queued_task(store, clock, services) -> int:
+    import_due_account(store, clock, HOSTILE, "loan-1")
+    services.planner.plan(clock.now())
+    clock.advance(timedelta(hours=4))
+    queued = sweep(store, clock.now(), stale=timedelta(minutes=5)).queued
+    with store.snapshot() as conn:
+        tasks = conn.execute(
+            sa.select(Task.id)
+            .join(Tenant, Tenant.id == Task.tenant_id)
+            .where(Tenant.slug == HOSTILE, Task.channel == "sms", Task.id.in_(queued))
+        ).scalars()
+        return int(next(iter(tasks)))
+
+
+def _dispatcher(services, clock, redis_url, namespace, egress: Egress) -> Dispatcher:
+    client = redis.Redis.from_url(redis_url)
+    pool = ProviderPool(
+        services.config.get, CircuitBreaker(client, namespace), clock, egress=egress
+    )
+    return Dispatcher(
+        services, pool, RateLimiter(client, namespace), lambda task: None, sleep=lambda s: None
+    )
+
+
+def _ledger(store) -> str:
+    with store.snapshot() as conn:
+        return "\n".join(r.message for r in conn.execute(sa.select(LedgerEntry)))
+
+
+def test_a_loopback_endpoint_accepted_in_development_is_refused_at_connect_time(
+    hostile, config_services, store, clock, redis_url, redis_namespace, internal, monkeypatch
+):
+    service = internal(201, {"sid": "SM" + "0" * 32, "status": "queued"})
+    monkeypatch.setenv(ALLOW_LOOPBACK_VARIABLE, "1")  # development: the config is accepted
+    response = hostile.put(
+        "/v1/config/channels", content=as_yaml(own_twilio(service.url)), headers=YAML
+    )
+    assert response.status_code == 200, response.text
+    task = _queued_task(store, clock, config_services)
+    # A worker that is not in development mode never connects there.
+    dispatcher = _dispatcher(config_services, clock, redis_url, redis_namespace, Egress())
+
+    dispatcher.send(task)
+
+    assert service.requests == 0
+    assert "its endpoint is not a public address (endpoint_refused)" in _ledger(store)
+    pool = dispatcher.pool
+    provider = pool.named(HOSTILE, "twilio_sms")
+    assert provider is not None
+    with pytest.raises(PermanentError, match="not a public address"):
+        provider.adapter.send(_any_message())
+    pool.http.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [(400, "refused: the request was refused (21999)"), (503, "failed: a temporary")],
+)
+def test_what_a_provider_answers_never_reaches_the_tenants_ledger(
+    hostile,
+    config_services,
+    store,
+    clock,
+    redis_url,
+    redis_namespace,
+    internal,
+    monkeypatch,
+    status,
+    outcome,
+):
+    service = internal(status, {"code": 21999, "message": f"redis: {SECRET}", "status": status})
+    monkeypatch.setenv(ALLOW_LOOPBACK_VARIABLE, "1")
+    response = hostile.put(
+        "/v1/config/channels", content=as_yaml(own_twilio(service.url)), headers=YAML
+    )
+    assert response.status_code == 200, response.text
+    task = _queued_task(store, clock, config_services)
+    dispatcher = _dispatcher(
+        config_services, clock, redis_url, redis_namespace, Egress(allow_loopback=True)
+    )
+
+    with contextlib.suppress(RetryLater):  # the 503: retried later, by Dramatiq
+        dispatcher.send(task)
+
+    assert service.requests >= 1
+    ledger = _ledger(store)
+    assert outcome in ledger
+    assert SECRET not in ledger
+    assert "redis" not in ledger
+    dispatcher.pool.http.close()
+
+
+def _any_message() -> Any:
+    from channels.base import OutboundMessage
+    from orchestrator.domain import Channel
+
+    return OutboundMessage(
+        attempt_ref="att_test",
+        idempotency_key="task-0",
+        channel=Channel.SMS,
+        to="+12125550123",
+        body="hello",
+    )
