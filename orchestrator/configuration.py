@@ -117,6 +117,8 @@ class ConfigSet:
       version: a digest of all of it, recorded with what this version decided.
       stored: the stored versions this set was built from, by (tenant, kind).
       files: the files it was built from.
+      suspended: tenants whose stored version was refused when this process started, and
+        why: nothing is planned or sent for them (see :func:`assemble`).
     """
 
     rules: RuleLibrary
@@ -129,6 +131,7 @@ class ConfigSet:
     version: str = ""
     stored: Mapping[tuple[str, Kind], StoredVersion] = field(default_factory=dict)
     files: FileConfig | None = None
+    suspended: Mapping[str, ConfigError] = field(default_factory=dict)
     _packs: dict[tuple[str, str], RulePack] = field(default_factory=dict, repr=False)
 
     def strategy_for(self, tenant: str) -> Strategy:
@@ -263,11 +266,20 @@ def _forget_old(files: FileConfig, stored: Sequence[StoredVersion]) -> None:
             del files.parsed[key]
 
 
-def assemble(files: FileConfig, stored: Sequence[StoredVersion]) -> ConfigSet:
+def assemble(
+    files: FileConfig, stored: Sequence[StoredVersion], *, suspend_broken: bool = False
+) -> ConfigSet:
     """The configuration: the files with the tenants' stored versions on top.
 
     Every stored version is checked (against the files, and a strategy's templates
     rendered); :class:`ConfigRefused` names each wrong one with its tenant.
+
+    Parameters:
+      suspend_broken: instead of refusing the whole set for a tenant's wrong stored
+        version, *suspend* that tenant (``ConfigSet.suspended``: nothing is planned or sent
+        for it until it is fixed). A process starting with a version a newer check refuses
+        (e.g. a period longer than rules now allow) then still serves every other tenant;
+        dropping the version instead would loosen what that tenant configured.
     """
     refusals = Refusals()
     built: dict[Kind, dict[str, Any]] = {kind: {} for kind in Kind}
@@ -278,6 +290,11 @@ def assemble(files: FileConfig, stored: Sequence[StoredVersion]) -> ConfigSet:
         if found is not None:
             built[item.kind][item.scope] = found
     _forget_old(files, stored)
+    suspended: dict[str, ConfigError] = {}
+    if suspend_broken and all(scope != FILES for scope, _ in refusals.parts):
+        for scope, error in refusals.parts:
+            suspended.setdefault(scope, error)
+        refusals = Refusals()
     refusals.raise_any()
     digest = hashlib.sha256(files.digest.encode())
     for item in sorted(stored, key=lambda v: (v.scope, v.kind)):
@@ -294,6 +311,7 @@ def assemble(files: FileConfig, stored: Sequence[StoredVersion]) -> ConfigSet:
         version=digest.hexdigest()[:12],
         stored={(item.scope, item.kind): item for item in stored},
         files=files,
+        suspended=suspended,
     )
 
 
@@ -378,7 +396,14 @@ class ConfigSource:
         self._fingerprint = self._sources()
         self._files_fingerprint = self._fingerprint[0]
         self._files = current_files(config_dir, templates_dir, self._files_fingerprint)
-        self._current = assemble(self._files, self._stored())
+        # A tenant's broken stored version suspends that tenant, not the whole process.
+        self._current = assemble(self._files, self._stored(), suspend_broken=True)
+        for scope, error in self._current.suspended.items():
+            log.error(
+                "tenant suspended: its stored configuration is refused",
+                tenant=scope,
+                error=str(error),
+            )
         self._checked = now()
 
     def __call__(self) -> ConfigSet:

@@ -84,6 +84,11 @@ class PortfolioPlanner:
         with self.store.snapshot() as conn:
             tenants = conn.execute(sa.select(Tenant.id, Tenant.slug)).all()
         for tenant in tenants:
+            broken = config.suspended.get(tenant.slug)
+            if broken is not None:
+                tenant_failed("plan", tenant.slug, broken)
+                stats.failed_tenants.append(tenant.slug)
+                continue
             try:
                 self._plan_tenant(tenant.id, tenant.slug, now, config, stats, progress)
             except Exception as exc:  # noqa: BLE001 - any failure, recorded and alerted
@@ -135,6 +140,10 @@ class PortfolioPlanner:
             return stats
         config = self.config()
         slug = conn.execute(sa.select(Tenant.slug).where(Tenant.id == tenant_id)).scalar_one()
+        if slug in config.suspended:
+            # Stored, not planned: the scheduled run plans it once the config is fixed.
+            tenant_failed("plan", slug, config.suspended[slug])
+            return stats
         for start in range(0, len(ids), self.chunk):
             rows = conn.execute(
                 sa.select(*ACCOUNT_COLUMNS).where(

@@ -147,6 +147,11 @@ class Reserver:
             ).one()
             if task.status != TaskStatus.QUEUED.value:
                 return Outcome.SKIPPED
+            if account.slug in config.suspended:
+                # Its configuration is refused: nothing is sent for it until it is fixed; the
+                # task stays queued (the sweep re-queues it) or expires.
+                tenant_failed("dispatch", account.slug, config.suspended[account.slug])
+                raise RetryLater(f"tenant {account.slug} is suspended")
             now = self.clock.now()
             policy = config.channels_for(account.slug).dispatch
             if now >= task.expires_at:

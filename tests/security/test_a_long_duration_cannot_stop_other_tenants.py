@@ -9,6 +9,7 @@ ended the planning run for every tenant after it.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -162,3 +163,39 @@ def _ledger(store) -> list[str]:
 
     with store.snapshot() as conn:
         return [r.message for r in conn.execute(sa.select(LedgerEntry))]
+
+
+def test_a_version_stored_before_the_bounds_suspends_only_its_tenant(
+    hostile, victim_lender, store, clock, redis_url
+):
+    # A database from before periods were bounded: the huge cooldown is already stored.
+    from orchestrator.config_versions import append
+    from orchestrator.configuration import ConfigSource, Kind
+    from orchestrator.services import Services
+    from orchestrator.settings import load_settings
+
+    with store.transaction() as conn:
+        append(
+            conn,
+            HOSTILE,
+            Kind.RULES,
+            json.dumps(overlay("999999d")),
+            created_by="before-the-fix",
+            now=clock.now(),
+            after=None,
+        )
+    import_due_account(store, clock, HOSTILE, "loan-held")
+    import_due_account(store, clock, VICTIM, "loan-1")
+    settings = load_settings(redis_url=redis_url)
+    before = failures("plan", HOSTILE)
+
+    # A process starting now still serves every other tenant.
+    source = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)
+    services = Services.build(settings, clock=clock, store=store, config=source)
+    stats = services.planner.plan(clock.now())
+
+    assert list(source.get().suspended) == [HOSTILE]
+    assert stats.failed_tenants == [HOSTILE]
+    assert failures("plan", HOSTILE) == before + 1
+    assert _tasks_of(store, HOSTILE) == []
+    assert _tasks_of(store, VICTIM)
