@@ -137,6 +137,13 @@ class ProviderPool:
                     return provider
         return None
 
+    def _guarded_http(self) -> httpx.Client:
+        """The client for endpoints tenants named, made on first use. Call with the lock
+        held."""
+        if self._guarded is None:
+            self._guarded = guarded_client(self.egress)
+        return self._guarded
+
     def _adapter(
         self, version: str, tenant: str, channel: Channel, index: int, provider: ProviderConfig
     ) -> Adapter | None:
@@ -156,15 +163,12 @@ class ProviderPool:
                 # The platform's endpoints are trusted; one a tenant named goes through the
                 # egress guard (no internal, loopback or link-local address).
                 config = self.config()
-                trusted = (
-                    tenant not in config.tenant_channels
-                    or tenant_providers.is_platform_endpoint(provider, config.channels)
+                trusted = tenant not in config.tenant_channels or (
+                    tenant_providers.is_platform_endpoint(provider, config.channels)
                 )
-                if not trusted and self._guarded is None:
-                    self._guarded = guarded_client(self.egress)
                 built = adapter_class(provider.adapter).from_config(
                     provider.settings,
-                    http=self.http if trusted or self._guarded is None else self._guarded,
+                    http=self.http if trusted else self._guarded_http(),
                     clock=self.clock,
                     path=f"channels.{channel}.providers[{index}].settings",
                     egress=None if trusted else self.egress,

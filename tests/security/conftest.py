@@ -6,12 +6,24 @@ credentials (the sandbox's), all on the test store and real Redis.
 
 from __future__ import annotations
 
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import redis
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from channels.egress import Egress
 from channels.sandbox.credentials import sandbox_credentials
+from orchestrator.dispatch import CircuitBreaker, Dispatcher, ProviderPool, RateLimiter
+from orchestrator.scheduler import sweep
+from orchestrator.store.tables import Task, Tenant
 from tests.config.conftest import (  # noqa: F401
     YAML,
     as_yaml,
@@ -85,3 +97,95 @@ def import_due_account(store: Any, clock: Any, tenant_slug: str, external_id: st
                 )
             ).scalar_one()
         )
+
+
+class InternalService:
+    """An HTTP service inside the network that answers with something private."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.requests = 0
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                service.requests += 1
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def internal() -> Iterator[Any]:
+    made: list[InternalService] = []
+
+    def make(status: int, body: dict[str, Any]) -> InternalService:
+        made.append(InternalService(status, body))
+        return made[-1]
+
+    yield make
+    for service in made:
+        service.close()
+
+
+def own_twilio(base_url: str) -> dict[str, Any]:
+    """The shipped channels with the SMS primary on a Twilio account of the tenant's own,
+    at ``base_url``."""
+    document = copy.deepcopy(shipped("channels.yaml"))
+    document["channels"]["sms"]["providers"] = [
+        {
+            "adapter": "twilio_sms",
+            "settings": {
+                "base_url": base_url,
+                "account_sid_env": "ACME__TWILIO_ACCOUNT_SID",
+                "auth_token_env": "ACME__TWILIO_AUTH_TOKEN",
+                "from_number": "+15005550009",
+                "timeout_seconds": 2,
+            },
+            "retry": {"attempts": 1, "base_seconds": 0.01, "max_seconds": 0.01},
+        }
+    ]
+    return document
+
+
+def queued_task(store: Any, clock: Any, services: Any) -> int:
+    """The hostile tenant's due SMS, planned and queued: what dispatch takes next."""
+    import_due_account(store, clock, HOSTILE, "loan-1")
+    services.planner.plan(clock.now())
+    clock.advance(timedelta(hours=4))
+    queued = sweep(store, clock.now(), stale=timedelta(minutes=5)).queued
+    with store.snapshot() as conn:
+        tasks = conn.execute(
+            sa.select(Task.id)
+            .join(Tenant, Tenant.id == Task.tenant_id)
+            .where(Tenant.slug == HOSTILE, Task.channel == "sms", Task.id.in_(queued))
+        ).scalars()
+        return int(next(iter(tasks)))
+
+
+def dispatcher_for(
+    services: Any, clock: Any, redis_url: str, namespace: str, egress: Egress
+) -> Dispatcher:
+    """A dispatcher on the test store and Redis whose tenant-named endpoints go through
+    ``egress``; it re-queues nothing (failover is not what these tests look at)."""
+    client = redis.Redis.from_url(redis_url)
+    pool = ProviderPool(
+        services.config.get, CircuitBreaker(client, namespace), clock, egress=egress
+    )
+    return Dispatcher(
+        services, pool, RateLimiter(client, namespace), lambda task: None, sleep=lambda s: None
+    )

@@ -11,47 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
-import threading
-from collections.abc import Iterator
-from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from channels.egress import ALLOW_LOOPBACK_VARIABLE, Egress
-from orchestrator.dispatch import CircuitBreaker, Dispatcher, ProviderPool, RateLimiter
 from orchestrator.dispatch.reserve import RetryLater
 from orchestrator.errors import PermanentError
-from orchestrator.scheduler import sweep
-from orchestrator.store.tables import LedgerEntry, Task, Tenant
+from orchestrator.store.tables import LedgerEntry
 
-from .conftest import HOSTILE, YAML, as_yaml, import_due_account, shipped
+from .conftest import HOSTILE, YAML, as_yaml, dispatcher_for, own_twilio, queued_task, shipped
 
 SECRET = "requirepass-hunter2"
-
-
-def own_twilio(base_url: str) -> dict[str, Any]:
-    """The shipped channels with the SMS primary on a Twilio account of the tenant's own,
-    at ``base_url``."""
-    document = copy.deepcopy(shipped("channels.yaml"))
-    document["channels"]["sms"]["providers"] = [
-        {
-            "adapter": "twilio_sms",
-            "settings": {
-                "base_url": base_url,
-                "account_sid_env": "ACME__TWILIO_ACCOUNT_SID",
-                "auth_token_env": "ACME__TWILIO_AUTH_TOKEN",
-                "from_number": "+15005550009",
-                "timeout_seconds": 2,
-            },
-            "retry": {"attempts": 1, "base_seconds": 0.01, "max_seconds": 0.01},
-        }
-    ]
-    return document
 
 
 def own_smtp(base_url: str, *, starttls: bool = False) -> dict[str, Any]:
@@ -109,73 +81,6 @@ def test_a_public_https_endpoint_is_accepted(hostile):
     assert response.status_code == 200, response.text
 
 
-class InternalService:
-    """An HTTP service inside the network that answers with something private."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        self.requests = 0
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                service.requests += 1
-                self.rfile.read(int(self.headers.get("content-length", "0")))
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def internal() -> Iterator[Any]:
-    made: list[InternalService] = []
-
-    def make(status: int, body: dict[str, Any]) -> InternalService:
-        made.append(InternalService(status, body))
-        return made[-1]
-
-    yield make
-    for service in made:
-        service.close()
-
-
-def _queued_task(store, clock, services) -> int:
-    import_due_account(store, clock, HOSTILE, "loan-1")
-    services.planner.plan(clock.now())
-    clock.advance(timedelta(hours=4))
-    queued = sweep(store, clock.now(), stale=timedelta(minutes=5)).queued
-    with store.snapshot() as conn:
-        tasks = conn.execute(
-            sa.select(Task.id)
-            .join(Tenant, Tenant.id == Task.tenant_id)
-            .where(Tenant.slug == HOSTILE, Task.channel == "sms", Task.id.in_(queued))
-        ).scalars()
-        return int(next(iter(tasks)))
-
-
-def _dispatcher(services, clock, redis_url, namespace, egress: Egress) -> Dispatcher:
-    client = redis.Redis.from_url(redis_url)
-    pool = ProviderPool(
-        services.config.get, CircuitBreaker(client, namespace), clock, egress=egress
-    )
-    return Dispatcher(
-        services, pool, RateLimiter(client, namespace), lambda task: None, sleep=lambda s: None
-    )
-
-
 def _ledger(store) -> str:
     with store.snapshot() as conn:
         return "\n".join(r.message for r in conn.execute(sa.select(LedgerEntry)))
@@ -190,9 +95,9 @@ def test_a_loopback_endpoint_accepted_in_development_is_refused_at_connect_time(
         "/v1/config/channels", content=as_yaml(own_twilio(service.url)), headers=YAML
     )
     assert response.status_code == 200, response.text
-    task = _queued_task(store, clock, config_services)
+    task = queued_task(store, clock, config_services)
     # A worker that is not in development mode never connects there.
-    dispatcher = _dispatcher(config_services, clock, redis_url, redis_namespace, Egress())
+    dispatcher = dispatcher_for(config_services, clock, redis_url, redis_namespace, Egress())
 
     dispatcher.send(task)
 
@@ -228,8 +133,8 @@ def test_what_a_provider_answers_never_reaches_the_tenants_ledger(
         "/v1/config/channels", content=as_yaml(own_twilio(service.url)), headers=YAML
     )
     assert response.status_code == 200, response.text
-    task = _queued_task(store, clock, config_services)
-    dispatcher = _dispatcher(
+    task = queued_task(store, clock, config_services)
+    dispatcher = dispatcher_for(
         config_services, clock, redis_url, redis_namespace, Egress(allow_loopback=True)
     )
 

@@ -13,10 +13,20 @@ import copy
 import pytest
 import redis
 
-from orchestrator.dispatch import CircuitBreaker, ProviderPool
+from channels.egress import ALLOW_LOOPBACK_VARIABLE, Egress
+from orchestrator.dispatch import CircuitBreaker, Outcome, ProviderPool
 from orchestrator.domain import Channel
 
-from .conftest import HOSTILE, VICTIM, YAML, as_yaml, shipped
+from .conftest import (
+    HOSTILE,
+    VICTIM,
+    YAML,
+    as_yaml,
+    dispatcher_for,
+    own_twilio,
+    queued_task,
+    shipped,
+)
 
 
 @pytest.fixture
@@ -80,3 +90,36 @@ def test_a_tenants_own_account_has_its_own_circuit(hostile, pool, monkeypatch):
     assert victims.name == "twilio_sms"
     assert pool.breaker.is_open("twilio_sms@acme")
     assert not pool.breaker.is_open("twilio_sms")
+
+
+def test_a_refusal_opens_no_circuit(
+    hostile, config_services, store, clock, redis_url, redis_namespace, internal, monkeypatch
+):
+    # The hostile tenant's own account refuses its sender, with a hair-trigger breaker: a
+    # refusal says this message is wrong, not that the provider is down.
+    monkeypatch.setenv("ACME__TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("ACME__TWILIO_AUTH_TOKEN", "t" * 32)
+    monkeypatch.setenv(ALLOW_LOOPBACK_VARIABLE, "1")
+    service = internal(400, {"code": 21606, "message": "The From number is not yours"})
+    document = own_twilio(service.url)
+    document["channels"]["sms"]["providers"][0]["breaker"] = {
+        "failure_threshold": 1,
+        "reset_seconds": 3600,
+    }
+    response = hostile.put("/v1/config/channels", content=as_yaml(document), headers=YAML)
+    assert response.status_code == 200, response.text
+    task = queued_task(store, clock, config_services)
+    dispatcher = dispatcher_for(
+        config_services, clock, redis_url, redis_namespace, Egress(allow_loopback=True)
+    )
+
+    outcome = dispatcher.send(task)
+
+    assert outcome is Outcome.FAILED_OVER
+    assert service.requests == 1
+    assert not dispatcher.pool.breaker.is_open("twilio_sms@acme")
+    assert not dispatcher.pool.breaker.is_open("twilio_sms")
+    victims = dispatcher.pool.first_available(VICTIM, Channel.SMS)
+    assert victims is not None
+    assert victims.name == "twilio_sms"
+    dispatcher.pool.http.close()
