@@ -149,14 +149,43 @@ def test_what_a_provider_answers_never_reaches_the_tenants_ledger(
     dispatcher.pool.http.close()
 
 
-def _any_message() -> Any:
+def _any_message(channel: str = "sms", to: str = "+12125550123") -> Any:
     from channels.base import OutboundMessage
     from orchestrator.domain import Channel
 
     return OutboundMessage(
         attempt_ref="att_test",
         idempotency_key="task-0",
-        channel=Channel.SMS,
-        to="+12125550123",
+        channel=Channel(channel),
+        to=to,
         body="hello",
+        subject="hello",
     )
+
+
+def test_the_smtp_adapter_connects_only_through_the_guard(clock):
+    import socket
+
+    from channels.registry import adapter_class
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    adapter = adapter_class("smtp_email").from_config(
+        {
+            "base_url": f"smtp://127.0.0.1:{port}",
+            "starttls": True,
+            "from_address": "notices@acme.example",
+        },
+        http=None,  # type: ignore[arg-type]  # SMTP needs no HTTP client
+        clock=clock,
+        egress=Egress(),
+    )
+
+    with pytest.raises(PermanentError, match="not a public address") as refused:
+        adapter.send(_any_message("email", "ann@example.org"))
+
+    assert refused.value.code == "endpoint_refused"
+    with pytest.raises(TimeoutError):
+        listener.accept()  # nothing ever connected
+    listener.close()
