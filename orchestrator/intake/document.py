@@ -301,6 +301,10 @@ class ContactPointDocument(_Strict):
         return value
 
 
+# The store keeps 16 digits before the decimal point (NUMERIC(20, 4)).
+MAX_AMOUNT_DUE = Decimal(10**15)
+
+
 class Debt(_Strict):
     amount_due: Money = Field(description='decimal string, e.g. "1250.00"', examples=["1250.00"])
     currency: str = Field(description="ISO 4217, e.g. USD", examples=["USD"])
@@ -323,10 +327,30 @@ class Debt(_Strict):
             raise ValueError(f"{value} is not a plausible due date")
         return value
 
+    @field_validator("due_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"due_date {value!r} is not an ISO 8601 date; write it as YYYY-MM-DD, "
+                    "e.g. 2026-10-01"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _amount(self) -> Self:
         if self.amount_due < 0:
             raise ValueError("amount_due must not be negative")
+        if self.amount_due >= MAX_AMOUNT_DUE:
+            raise ValueError(
+                f"amount_due {self.amount_due:f} is beyond what an account can owe here "
+                f"(below {MAX_AMOUNT_DUE:,f})"
+            )
+        # Kept and echoed in plain notation: "1E+3" is read as "1000".
+        object.__setattr__(self, "amount_due", Decimal(f"{self.amount_due:f}"))
         places = currency_places(self.currency)
         exponent = self.amount_due.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
