@@ -1,9 +1,14 @@
 """Applying what providers report: delivery statuses, call outcomes and borrowers' replies.
 
-Every report is stored once (``delivery_reports``, keyed by the adapter's dedupe key), so a
-replayed webhook changes nothing. An attempt's status only moves forward (queued → sent →
-delivered / undelivered / failed / bounced): a late ``sent`` never overwrites ``delivered``,
-whatever order the reports arrive in. Call outcomes become the facts the compliance engine
+Every report is stored once (``delivery_reports``, keyed by the adapter's dedupe key within
+the route it came on), so a replayed webhook changes nothing. A report is only ever a replay
+of one that came on the same route (whose credentials signed it) and that also matched, or
+also did not match, something we know: a report that concerned nothing, early, misrouted or
+forged with a tenant's own credentials, can never make the genuine one a duplicate.
+
+An attempt's status only moves forward (queued → sent → delivered / undelivered / failed /
+bounced): a late ``sent`` never overwrites ``delivered``, whatever order the reports arrive
+in. Call outcomes become the facts the compliance engine
 counts (a conversation starts Regulation F's 7-day call pause); a STOP becomes an opt-out at
 once, cancelling what it forbids.
 """
@@ -84,6 +89,7 @@ def apply_reports(
     reports: Sequence[Report],
     *,
     now: datetime,
+    route: str,
     tenants: Sequence[int] | None,
     replies_inline: bool,
     accounts_changed: AccountsChanged,
@@ -91,6 +97,10 @@ def apply_reports(
     """Apply ``reports`` from ``provider`` inside the caller's transaction.
 
     Parameters:
+      route: the webhook route the reports came on: ``""`` for the global one (the
+        platform's provider accounts), else the tenant's slug (its own accounts). Dedupe
+        keys are the provider's and so only unique per provider account: one route's keys
+        never collide with another's.
       tenants: whose accounts an inbound message may concern (those using this provider
         account); ``None`` for every tenant.
       replies_inline: the provider's webhook answer reaches the borrower (Twilio), so no
@@ -100,32 +110,37 @@ def apply_reports(
     applied = Applied()
     for report in reports:
         DELIVERY_REPORTS.labels(provider, report.kind.value).inc()
-        attempt = (
-            _attempt_for(conn, provider, report, tenants)
-            if report.kind is not ReportKind.INBOUND
-            else None
-        )
+        attempt: Any = None
+        accounts: list[Any] = []
+        if report.kind is ReportKind.INBOUND:
+            accounts = _accounts_for(conn, report, tenants)
+            matched = bool(accounts)
+        else:
+            attempt = _attempt_for(conn, provider, report, tenants)
+            matched = attempt is not None
         stored = conn.execute(
             dialect_insert(conn, DeliveryReport)
             .values(
                 provider=provider,
+                route=route,
                 dedupe_key=report.dedupe_key[:200],
+                matched=matched,
                 kind=report.kind.value,
                 attempt_id=attempt.id if attempt is not None else None,
                 status=report.status.value if report.status else None,
                 payload=_payload(report),
                 received_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["provider", "dedupe_key"])
+            .on_conflict_do_nothing(index_elements=["provider", "route", "dedupe_key", "matched"])
             .returning(DeliveryReport.id)
         ).scalar()
         if stored is None:
             applied.duplicates += 1
             continue
         applied.fresh.append(report)
-        if report.kind is ReportKind.INBOUND:
-            _inbound(conn, provider, report, now, tenants, replies_inline, applied)
-        elif attempt is None:
+        if accounts:
+            _inbound(conn, provider, report, now, accounts, replies_inline, applied)
+        elif not matched:
             applied.unmatched += 1
         elif report.kind is ReportKind.CALL:
             _call(conn, attempt, report, now, applied)
@@ -395,18 +410,11 @@ def _promise(details: Any) -> tuple[date | None, Decimal | None]:
     return until, amount
 
 
-def _inbound(
-    conn: Connection,
-    provider: str,
-    report: Report,
-    now: datetime,
-    tenants: Sequence[int] | None,
-    replies_inline: bool,
-    applied: Applied,
-) -> None:
+def _accounts_for(conn: Connection, report: Report, tenants: Sequence[int] | None) -> list[Any]:
+    """The accounts an inbound message concerns: those with its sender's number, on a
+    tenant's route only that tenant's."""
     if not report.sender:
-        applied.unmatched += 1
-        return
+        return []
     query = (
         sa.select(Account.id, Account.tenant_id)
         .join(ContactPoint, ContactPoint.account_id == Account.id)
@@ -414,10 +422,18 @@ def _inbound(
     )
     if tenants is not None:
         query = query.where(Account.tenant_id.in_(tenants))
-    accounts = conn.execute(query.distinct()).all()
-    if not accounts:
-        applied.unmatched += 1
-        return
+    return list(conn.execute(query.distinct()).all())
+
+
+def _inbound(
+    conn: Connection,
+    provider: str,
+    report: Report,
+    now: datetime,
+    accounts: Sequence[Any],
+    replies_inline: bool,
+    applied: Applied,
+) -> None:
     intent = report.details.get("intent", "opt_out" if report.opted_out else "other")
     for account in accounts:
         if report.opted_out:
