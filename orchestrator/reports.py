@@ -215,6 +215,40 @@ def _move_status(conn: Connection, attempt: Any, report: Report, now: datetime) 
     return bool(moved)
 
 
+# Statuses in which the send itself is not in the ledger: the sender stopped (a crash)
+# after the provider accepted the message and before recording it, or the reconciler could
+# not ask the provider and recorded the outcome as unknown.
+_UNRECORDED = frozenset({DeliveryStatus.SENDING.value, "unknown"})
+
+
+def _record_sent(conn: Connection, attempt: Any, report: Report, now: datetime) -> None:
+    """A report about an attempt whose send was never recorded proves the provider accepted
+    it: the ledger, the compliance record, gets its ``attempt.sent`` entry now (once)."""
+    if attempt.status not in _UNRECORDED:
+        return
+    if ledger.sent_recorded(conn, attempt.account_id, attempt.id):
+        return
+    message_id = attempt.provider_message_id or report.provider_message_id
+    ledger.append(
+        conn,
+        [
+            ledger.for_attempt(
+                attempt,
+                at=attempt.at,
+                kind=ledger.SENT,
+                message=(
+                    f"sent {attempt.channel} via {attempt.provider} to "
+                    f"{mask_text(attempt.address)}"
+                    + (f" ({message_id})" if message_id else "")
+                    + f"; learnt from {attempt.provider}'s report at "
+                    f"{now.isoformat().replace('+00:00', 'Z')}: the send was not recorded when "
+                    "it was made"
+                ),
+            )
+        ],
+    )
+
+
 def _delivery(
     conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied
 ) -> None:
@@ -223,6 +257,8 @@ def _delivery(
     itself is late (an ``unsubscribe`` after ``delivered``, a bounce after a retry)."""
     status = report.status
     moves = _move_status(conn, attempt, report, now)
+    if moves:
+        _record_sent(conn, attempt, report, now)
     notes: list[str] = []
     task_status: TaskStatus | None = None
     if moves:
@@ -326,7 +362,8 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         if kind is ContactKind.NOT_CONNECTED
         else DeliveryStatus.DELIVERED
     )
-    _move_status(conn, attempt, replace(report, status=status), now)
+    if _move_status(conn, attempt, replace(report, status=status), now):
+        _record_sent(conn, attempt, report, now)
     # The outcome is taken unless a stronger one is already recorded (checked in the UPDATE,
     # like the status, so concurrent reports cannot weaken it either).
     stronger = [k for k, weight in _CALL_WEIGHT.items() if weight > _CALL_WEIGHT[kind.value]]
