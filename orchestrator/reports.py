@@ -489,7 +489,10 @@ def _inbound(
             message = f"the borrower replied to resume texts ({provider}): SMS opt-in recorded"
             applied.changed.setdefault(account.tenant_id, set()).add(account.id)
         else:
-            message = f"the borrower replied by SMS ({provider}, {intent}); kept with the report"
+            message = (
+                f"the borrower replied by SMS ({provider}, {intent}); the text itself is not "
+                "kept (the provider holds it under the message's id)"
+            )
         ledger.append(
             conn,
             [
@@ -575,7 +578,9 @@ def _payload(report: Report) -> dict[str, Any]:
         "invalid_address": report.invalid_address,
         "opted_out": report.opted_out,
         "sender": mask_text(report.sender) if report.sender else None,
-        "text": report.text,
+        # A borrower's free text may say anything (health, family, other people's numbers):
+        # we keep what we acted on, the intent in ``details``, and how long the text was.
+        "text_chars": len(report.text) if report.text is not None else None,
         "occurred_at": report.occurred_at.isoformat() if report.occurred_at else None,
         "details": dict(report.details),
     }
