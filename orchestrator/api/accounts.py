@@ -83,7 +83,11 @@ def _invalid(exc: ValidationError) -> ApiError:
     "/accounts/{external_id}",
     summary="Create or replace one overdue account",
     openapi_extra=_schema(AccountDocument),
-    responses={200: {"description": "Updated or unchanged"}, 201: {"description": "Created"}},
+    responses={
+        200: {"description": "Updated or unchanged"},
+        201: {"description": "Created"},
+        409: {"description": "An event's event_id already names a different event"},
+    },
 )
 async def put_account(
     request: Request, who: Caller, external_id: str = ExternalIdPath
@@ -127,6 +131,7 @@ async def put_account(
     "/accounts:batch",
     summary="Create or replace up to 10,000 accounts",
     openapi_extra=_schema(BatchRequest),
+    responses={409: {"description": "An event's event_id already names a different event"}},
 )
 async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     """Upsert many accounts in one call.
@@ -174,6 +179,10 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     summary="Record an account event (payment, dispute, opt-out...)",
     openapi_extra=_schema(EventDocument),
     status_code=201,
+    responses={
+        200: {"description": "Already recorded (a retry): the event first recorded"},
+        409: {"description": "The event_id already names a different event"},
+    },
 )
 async def post_event(
     request: Request, who: Caller, external_id: str = ExternalIdPath
