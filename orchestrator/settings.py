@@ -40,6 +40,8 @@ class Settings(BaseSettings):
       ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker.
       ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
       ORCHESTRATOR_CLOCK: run on virtual time, ``START[@SPEED]`` (demo and tests only).
+      ORCHESTRATOR_IDEMPOTENCY_TTL_HOURS: how long an ``Idempotency-Key``'s stored answer
+        is kept (24); a retry after that is a new request.
     """
 
     model_config = SettingsConfigDict(
@@ -67,6 +69,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Bounded work per request and per statement.
     batch_limit: int = 10_000
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     db_pool_size: int = 10
 
     @field_validator("log_format")

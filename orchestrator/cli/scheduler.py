@@ -53,6 +53,7 @@ def scheduler(
         sweep_every=timedelta(seconds=sweep_every),
         lock_ttl=timedelta(seconds=lock_ttl),
         on_tick=reconciler.run,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     out.print(f"scheduler {runner.lock.token} started; waiting for the leader lock")
     runner.run_forever()

@@ -371,6 +371,16 @@ class EventDocument(_Strict):
     """An account event. In the API ``at`` defaults to now; a date means the start of that
     day in the borrower's zone."""
 
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$",
+        description="Your own id for the event (your payment's id), unique per account: a "
+        "retry with the same id records nothing new and answers the original event; the same "
+        "id with other content is refused (409). A payment needs one, or an `at`.",
+        examples=["pay-20261003-0042"],
+    )
     type: EventType
     at: datetime | date | None = None
     until: datetime | date | None = Field(
@@ -405,6 +415,18 @@ class EventDocument(_Strict):
         if kind is EventType.CONTACT_PREFERENCE:
             _check_preference(self.details)
         return self
+
+    @property
+    def unkeyed_money(self) -> bool:
+        """A payment with nothing to tell a retry from a second payment: no ``event_id``
+        and no ``at`` (the instant would be ours, different on each retry)."""
+        return self.type is EventType.PAYMENT and self.event_id is None and self.at is None
+
+
+UNKEYED_PAYMENT = (
+    "a payment needs `event_id` (your payment's own id) or `at` (when it was paid): without "
+    "either, a retry cannot be told from a second payment"
+)
 
 
 def _check_preference(details: dict[str, str]) -> None:
@@ -478,6 +500,22 @@ class AccountDocument(_Strict):
         if not _JURISDICTION.fullmatch(code) or code[:2] not in _countries():
             raise ValueError(f"{value!r} is not a jurisdiction such as US-NY, CN-GD, GB or AU-NSW")
         return code
+
+    @model_validator(mode="after")
+    def _events_are_keyed(self) -> Self:
+        """Each payment can be told from a retry, and an event id names one event."""
+        seen: dict[str, EventDocument] = {}
+        for index, event in enumerate(self.events):
+            if event.unkeyed_money:
+                raise ValueError(f"events[{index}]: {UNKEYED_PAYMENT}")
+            if event.event_id is None:
+                continue
+            first = seen.setdefault(event.event_id, event)
+            if first != event:
+                raise ValueError(
+                    f"events[{index}]: event_id {event.event_id!r} is used for two different events"
+                )
+        return self
 
     @model_validator(mode="before")
     @classmethod
