@@ -182,3 +182,24 @@ def test_a_waiver_that_matches_nothing_is_logged(config_copy):
     assert [(e["event"], e["template"]) for e in logs if "matches nothing" in e["event"]] == [
         ("lint waiver matches nothing: remove it", FILE)
     ]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_config_show_lists_the_waived_findings(config_copy, store):
+    config_dir, templates_dir = config_copy
+    threaten(templates_dir)
+    waive(config_dir, ARREST_WAIVER, EMPLOYER_WAIVER)
+    url = store.engine.url.render_as_string(hide_password=False)
+
+    result = CliRunner().invoke(
+        app,
+        ["show", "--config-dir", str(config_dir), "--templates-dir", str(templates_dir)],
+        env={"DATABASE_URL": url, **WIDE},
+    )
+
+    assert result.exit_code == 0, result.stdout
+    assert "Lint findings waived" in result.stdout
+    assert any(
+        FILE in line and "arrest" in line and "arrested" in line and "compliance@" in line
+        for line in result.stdout.splitlines()
+    ), result.stdout
