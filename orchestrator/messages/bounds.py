@@ -27,9 +27,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
-from jinja2 import pass_eval_context
 from jinja2.exceptions import SecurityError
-from jinja2.filters import do_replace
 
 MAX_VALUE_CHARS = 100_000
 """Longest string or list a template may build (an email body is a few thousand)."""
@@ -91,33 +89,94 @@ def check_value(value: Any, what: str) -> Any:
 
 
 def bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` (a Jinja filter) with its integer arguments and its result bounded."""
+    """``function`` (a Jinja filter) with its integer arguments, the length it would build
+    (``indent``, ``join``, ``replace``) and its result bounded."""
     # The value filtered follows the context Jinja passes first to some filters.
     value_at = 1 if hasattr(function, "jinja_pass_arg") else 0
+    estimate = _FILTER_GROWTH.get(name)
 
     @functools.wraps(function)
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        for argument in (*args[value_at + 1 :], *kwargs.values()):
-            if _is_int(argument) and abs(argument) > MAX_FILTER_ARGUMENT:
-                raise SecurityError(
-                    f"filter {name!r} given {argument} (at most {MAX_FILTER_ARGUMENT})"
-                )
+        _check_arguments(args[value_at + 1 :], kwargs, f"filter {name!r}")
+        if estimate is not None and len(args) > value_at:
+            _check_growth(estimate, (args[value_at], *args[value_at + 1 :]), kwargs, name)
         return check_value(function(*args, **kwargs), f"filter {name!r}")
 
     return bounded
 
 
-@pass_eval_context
-def bounded_replace(eval_ctx: Any, value: Any, old: Any, new: Any, count: int | None = None) -> Any:
-    """Jinja's ``replace``, refused when the result would exceed :data:`MAX_VALUE_CHARS`
-    (``s|replace('a', s)`` squares a string's length)."""
-    text, old_text, new_text = str(value), str(old), str(new)
-    hits = text.count(old_text) if old_text else len(text) + 1
-    if count is not None and count >= 0:
+def check_call(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse a call a template makes (``name.center(10 ** 9)``, ``s.replace('a', s)``)
+    that would build more than :data:`MAX_VALUE_CHARS`, before it is made."""
+    # Jinja passes its own scope along (``_block_vars``, ``_loop_vars``); the call drops it.
+    kwargs = {k: v for k, v in kwargs.items() if k not in _JINJA_SCOPE}
+    _check_arguments(args, kwargs, "a call")
+    owner = getattr(function, "__self__", None)
+    name = getattr(function, "__name__", "")
+    estimate = _METHOD_GROWTH.get(name)
+    if isinstance(owner, str) and estimate is not None:
+        _check_growth(estimate, (owner, *args), kwargs, f"str.{name}")
+
+
+def _check_arguments(args: Iterable[Any], kwargs: dict[str, Any], what: str) -> None:
+    for argument in (*args, *kwargs.values()):
+        if _is_int(argument) and abs(argument) > MAX_FILTER_ARGUMENT:
+            raise SecurityError(f"{what} given {argument} (at most {MAX_FILTER_ARGUMENT})")
+
+
+def _check_growth(
+    estimate: Callable[..., int], args: tuple[Any, ...], kwargs: dict[str, Any], what: str
+) -> None:
+    try:
+        size = estimate(*args, **kwargs)
+    except (TypeError, ValueError):
+        return  # a wrong call: the call itself says what is wrong
+    if size > MAX_VALUE_CHARS:
+        raise SecurityError(f"{what} would build {size} characters (at most {MAX_VALUE_CHARS})")
+
+
+def _replaced(value: Any, old: Any, new: Any, count: Any = None) -> int:
+    text, before, after = str(value), str(old), str(new)
+    hits = text.count(before) if before else len(text) + 1
+    if _is_int(count) and count >= 0:
         hits = min(hits, count)
-    if len(text) + hits * max(len(new_text) - len(old_text), 0) > MAX_VALUE_CHARS:
-        raise SecurityError(f"filter 'replace' would build more than {MAX_VALUE_CHARS} characters")
-    return do_replace(eval_ctx, value, old, new, count)
+    return len(text) + hits * max(len(after) - len(before), 0)
+
+
+def _joined(separator: Any, items: Any) -> int:
+    if not isinstance(items, str | list | tuple | dict | set | frozenset):
+        return 0  # not sized: the result is checked once built
+    check_value(items if isinstance(items, str | list | tuple) else list(items), "join")
+    return len(str(separator)) * len(items) + sum(len(str(item)) for item in items)
+
+
+def _joined_filter(items: Any, d: Any = "", attribute: Any = None) -> int:
+    return _joined(d, items)
+
+
+def _indented(value: Any, width: Any = 4, first: Any = False, blank: Any = False) -> int:
+    text = str(value)
+    per_line: int = width if _is_int(width) else len(str(width))
+    return len(text) + (text.count("\n") + 1) * per_line
+
+
+def _expanded(value: Any, tabsize: Any = 8) -> int:
+    text = str(value)
+    size: int = tabsize if _is_int(tabsize) else 8
+    return len(text) + text.count("\t") * size
+
+
+_JINJA_SCOPE = frozenset({"_block_vars", "_loop_vars"})
+_FILTER_GROWTH: dict[str, Callable[..., int]] = {
+    "replace": _replaced,
+    "join": _joined_filter,
+    "indent": _indented,
+}
+_METHOD_GROWTH: dict[str, Callable[..., int]] = {
+    "replace": _replaced,
+    "join": _joined,
+    "expandtabs": _expanded,
+}
 
 
 def bounded_chunks(chunks: Iterable[str], what: str) -> str:
@@ -150,7 +209,7 @@ __all__ = [
     "REFUSED_FILTERS",
     "bounded_chunks",
     "bounded_filter",
-    "bounded_replace",
     "check_binop",
+    "check_call",
     "check_value",
 ]

@@ -27,7 +27,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2 import exceptions as jinja_errors
 from jinja2.environment import Environment
-from jinja2.exceptions import TemplateRuntimeError
+from jinja2.exceptions import SecurityError, TemplateRuntimeError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -36,8 +36,8 @@ from orchestrator.messages.bounds import (
     INTERCEPTED_BINOPS,
     REFUSED_FILTERS,
     bounded_filter,
-    bounded_replace,
     check_binop,
+    check_call,
     check_value,
 )
 from orchestrator.messages.formatting import date_filter, money_filter
@@ -72,7 +72,18 @@ class MessageEnvironment(ImmutableSandboxedEnvironment):
             return False
         return super().is_safe_attribute(obj, attr, value)
 
+    def wrap_str_format(self, value: Any) -> Any:
+        # Jinja hands out a sandboxed str.format here, before is_safe_attribute is asked.
+        if getattr(value, "__name__", None) in _REFUSED_STR_METHODS and isinstance(
+            getattr(value, "__self__", None), str
+        ):
+            raise SecurityError(
+                "str.format is not available in templates: use the money and date filters"
+            )
+        return super().wrap_str_format(value)
+
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check_call(__obj, args, kwargs)
         return check_value(super().call(__context, __obj, *args, **kwargs), "a call")
 
     def join_path(self, template: str, parent: str) -> str:
@@ -113,7 +124,6 @@ def message_environment(directory: Path) -> MessageEnvironment:
         env.filters.pop(name, None)
     env.filters["money"] = money_filter
     env.filters["date"] = date_filter
-    env.filters["replace"] = bounded_replace
     for name, function in list(env.filters.items()):
         env.filters[name] = bounded_filter(name, function)
     return env

@@ -30,6 +30,12 @@ HOSTILE = {
     "a squaring replace": (
         "{% set s = borrower_name * 1000 %}{{ s|replace('A', s)|replace('A', s) }}"
     ),
+    "a squaring str.replace": "{% set s = borrower_name * 10000 %}{{ s.replace('A', s) }}",
+    "a wide str.ljust": "{{ borrower_name.ljust(1000000000) }}",
+    "a squaring str.join": "{% set s = 'x' * 100000 %}{{ s.join(s) }}",
+    "a squaring join filter": "{% set s = 'x' * 100000 %}{{ s|join(s) }}",
+    "an indent of many lines": "{% set s = '\\n' * 90000 %}{{ s|indent(9000) }}",
+    "expanded tabs": "{% set s = '\\t' * 90000 %}{{ s.expandtabs(9000) }}",
 }
 
 
@@ -41,8 +47,11 @@ def _evil(scratch, expression: str):  # noqa: F811 - the fixture
 def test_hostile_arithmetic_is_refused_at_render(scratch, expression) -> None:  # noqa: F811
     library = _evil(scratch, expression)
 
-    with pytest.raises(TemplateError, match="'evil'"):
+    with pytest.raises(TemplateError, match="'evil'") as refused:
         library.render("evil", SMS, "en-US", sample_context())
+
+    # Refused before the value was built, not found too big afterwards.
+    assert "built a value" not in str(refused.value)
 
 
 @pytest.mark.parametrize("expression", HOSTILE.values(), ids=HOSTILE.keys())
