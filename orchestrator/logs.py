@@ -24,9 +24,14 @@ _STAMP = (
 )
 # An email address, internationalised ones included (ännä@exämple.org): \w is Unicode.
 _EMAIL = r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+"
-# A push token: an FCM registration token (``<instance id>:APA91b…``), or any run of 100+
-# token characters (FCM and APNs tokens; no id or digest we log is that long).
-_PUSH = r"[\w\-]{8,}:APA91[\w\-]{20,}|[\w\-:]{100,}"
+# A push token: an FCM registration token (``<instance id>:APA91b…``), any run of 100+
+# token characters (FCM and APNs tokens; no id or digest we log is that long), or a JPush
+# registration id.
+_PUSH = (
+    r"[\w\-]{8,}:APA91[\w\-]{20,}|[\w\-:]{100,}"
+    # a JPush registration id: 17-19 lowercase hex characters, letters and digits mixed
+    r"|(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{17,19}(?![\w\-])"
+)
 # A phone number: E.164 (a "+", then 8-15 digits, spaces, dots, dashes or parentheses
 # between them), or a national number in a shape phone numbers have and ids, dates and
 # epoch seconds do not: North American (212) 555-0123, 212-555-0123, 2125550123; mainland
@@ -50,7 +55,17 @@ QUIET_LOGGERS = ("apscheduler",)
 # Fields that hold a contact address whatever its shape (a JPush registration id looks like
 # any other id): masked whole.
 ADDRESS_FIELDS = frozenset(
-    {"to", "address", "recipient", "sender", "phone", "email", "token", "registration_id"}
+    {
+        "to",
+        "address",
+        "recipient",
+        "sender",
+        "phone",
+        "email",
+        "push_token",
+        "device_token",
+        "registration_id",
+    }
 )
 
 

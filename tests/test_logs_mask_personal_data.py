@@ -41,6 +41,7 @@ def test_push_tokens_are_masked():
     masked = mask_text(f"push to {FCM_TOKEN} failed")
     assert FCM_TOKEN not in masked
     assert masked == f"push to {FCM_TOKEN[:4]}…{FCM_TOKEN[-4:]} failed"
+    assert mask_text("jpush to 1a0018970a5c5a8a1d7 ok") == "jpush to 1a00…a1d7 ok"
 
 
 def test_ids_dates_and_amounts_are_left_alone():
@@ -51,12 +52,13 @@ def test_ids_dates_and_amounts_are_left_alone():
         "message_id=031852e4-4a12-4f29-9b1c-0a1b2c3d4e5f",
         "biz_id=1764302400123456^0 out_id=att-0001 code SMS_100000001",
         "expires=1764302400 version db941e2b3dfe",
+        "scheduler leadership token=5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f",
         "before=2026-11-28T12:52:30.187262Z|9223372036854775808",
     ):
         assert mask_text(text) == text
 
 
-uuids = st.uuids().map(str)
+uuids = st.one_of(st.uuids().map(str), st.uuids().map(lambda u: u.hex))
 timestamps = st.datetimes(
     timezones=st.sampled_from(
         [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
