@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -13,12 +14,18 @@ from sqlalchemy.engine import Connection
 from orchestrator import accounts as account_store
 from orchestrator.api.auth import Caller
 from orchestrator.api.errors import ApiError
-from orchestrator.api.idempotency import run_idempotent
+from orchestrator.api.idempotency import HEADER, run_idempotent
 from orchestrator.api.responses import JSONResponse
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body, paused_gc
-from orchestrator.intake.document import AccountDocument, EventDocument
-from orchestrator.intake.upsert import prepare, write_accounts
+from orchestrator.intake.document import UNKEYED_PAYMENT, AccountDocument, EventDocument
+from orchestrator.intake.upsert import (
+    EventConflict,
+    IntakeResult,
+    PreparedAccount,
+    prepare,
+    write_accounts,
+)
 from orchestrator.tenancy import Principal
 from orchestrator.timeline import timeline
 
@@ -76,7 +83,11 @@ def _invalid(exc: ValidationError) -> ApiError:
     "/accounts/{external_id}",
     summary="Create or replace one overdue account",
     openapi_extra=_schema(AccountDocument),
-    responses={200: {"description": "Updated or unchanged"}, 201: {"description": "Created"}},
+    responses={
+        200: {"description": "Updated or unchanged"},
+        201: {"description": "Created"},
+        409: {"description": "An event's event_id already names a different event"},
+    },
 )
 async def put_account(
     request: Request, who: Caller, external_id: str = ExternalIdPath
@@ -104,7 +115,7 @@ async def put_account(
     prepared = prepare(document, now=now)
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-        result = write_accounts(conn, who.tenant_id, [prepared], now=now, source="api")
+        result = _write(conn, who.tenant_id, [prepared], now)
         state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
         view = _account_view(conn, who, external_id)
         return (201 if result.created else 200), {
@@ -120,6 +131,7 @@ async def put_account(
     "/accounts:batch",
     summary="Create or replace up to 10,000 accounts",
     openapi_extra=_schema(BatchRequest),
+    responses={409: {"description": "An event's event_id already names a different event"}},
 )
 async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     """Upsert many accounts in one call.
@@ -140,7 +152,7 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
             except BatchShapeError as exc:
                 raise ApiError(exc.status, "invalid_batch", str(exc), exc.problems) from None
             prepared = [prepare(doc, now=now) for _, doc in checked.accepted]
-        result = write_accounts(conn, who.tenant_id, prepared, now=now, source="api")
+        result = _write(conn, who.tenant_id, prepared, now)
         state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
         body = {
             "accepted": result.accepted,
@@ -167,26 +179,44 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     summary="Record an account event (payment, dispute, opt-out...)",
     openapi_extra=_schema(EventDocument),
     status_code=201,
+    responses={
+        200: {"description": "Already recorded (a retry): the event first recorded"},
+        409: {"description": "The event_id already names a different event"},
+    },
 )
 async def post_event(
     request: Request, who: Caller, external_id: str = ExternalIdPath
 ) -> JSONResponse:
     """Record one event. ``at`` defaults to now; a date means the start of that day in the
     borrower's zone. Holds take effect at once: pending contacts they forbid are cancelled.
-    Recording the same event twice records it once (200 with ``"duplicate": true``)."""
+    Recording the same event twice records it once (200 with ``"duplicate": true`` and the
+    event first recorded). ``event_id`` is the event's business key: the same id with other
+    content is refused (409). A payment needs an ``event_id``, an ``at`` or an
+    ``Idempotency-Key`` (422 otherwise): else a retry would count as a second payment."""
     raw = await _read_body(request)
     try:
         event = EventDocument.model_validate(_load_object(raw))
     except ValidationError as exc:
         raise _invalid(exc) from None
+    unkeyed = event.unkeyed_money and request.headers.get(HEADER) is None
     state = request.app.state
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
         account = account_store.find_account(conn, who.tenant_id, external_id)
         if account is None:
             raise _not_found(external_id)
+        if unkeyed:
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"A payment needs `event_id`, `at` or an {HEADER} header.",
+                [Problem("event_id", f"{UNKEYED_PAYMENT}; or send an {HEADER} header")],
+            )
         now = state.clock.now()
-        recorded = account_store.record_event(conn, account, event, now=now, source="api")
+        try:
+            recorded = account_store.record_event(conn, account, event, now=now, source="api")
+        except EventConflict as exc:
+            raise _conflict(exc) from None
         if recorded.created:
             state.on_accounts_changed(conn, who.tenant_id, {account.id}, now)
         return (201 if recorded.created else 200), {
@@ -237,6 +267,25 @@ def _account_view(conn: Connection, who: Principal, external_id: str) -> dict[st
         account,
         account_store.contact_points(conn, account.id),
         account_store.events(conn, account.id),
+    )
+
+
+def _write(
+    conn: Connection, tenant_id: int, prepared: list[PreparedAccount], now: datetime
+) -> IntakeResult:
+    try:
+        return write_accounts(conn, tenant_id, prepared, now=now, source="api")
+    except EventConflict as exc:
+        raise _conflict(exc) from None
+
+
+def _conflict(exc: EventConflict) -> ApiError:
+    return ApiError(
+        409,
+        "event_conflict",
+        f"event_id {exc.event_id!r} already names a different event of account "
+        f"{exc.external_id!r}; nothing was recorded.",
+        [Problem("event_id", str(exc))],
     )
 
 

@@ -2,6 +2,8 @@
 credentials (the sandbox's), all on the test store and real Redis.
 
 ``acme`` plays the careless or hostile tenant; ``globex`` is the tenant it must not hurt.
+The webhook tests' world (the real API over HTTP on loopback, with tenant ``acme``) is
+where a second tenant plays its report tricks.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from channels.egress import Egress
-from channels.sandbox.credentials import sandbox_credentials
 from orchestrator.dispatch import CircuitBreaker, Dispatcher, ProviderPool, RateLimiter
 from orchestrator.scheduler import sweep
 from orchestrator.store.tables import Task, Tenant
@@ -32,19 +33,25 @@ from tests.config.conftest import (  # noqa: F401
     config_source,
     shipped,
 )
+from tests.e2e.conftest import provider_env  # noqa: F401
 from tests.factories import account_document
+from tests.webhooks.conftest import (  # noqa: F401
+    api_server,
+    configurable_world,
+    store,
+    webhook_namespace,
+    world,
+)
 
 HOSTILE = "acme"
 VICTIM = "globex"
 
 
 @pytest.fixture(autouse=True)
-def platform_credentials(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The platform's provider credentials, as every worker's environment holds them."""
-    values = sandbox_credentials()
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+def platform_credentials(provider_env: dict[str, str]) -> dict[str, str]:  # noqa: F811
+    """The platform's provider credentials, as every worker's environment holds them (the
+    session's: the webhook world signs with the same values)."""
+    return provider_env
 
 
 @pytest.fixture
@@ -71,7 +78,7 @@ def due_account(external_id: str, **overrides: Any) -> dict[str, Any]:
     return document
 
 
-def import_due_account(store: Any, clock: Any, tenant_slug: str, external_id: str) -> int:
+def import_due_account(db: Any, clock: Any, tenant_slug: str, external_id: str) -> int:
     """An account of ``tenant_slug`` (given a lender profile) written straight to the store,
     as an import does: the scheduled planning run is what plans it."""
     import sqlalchemy as sa
@@ -82,7 +89,7 @@ def import_due_account(store: Any, clock: Any, tenant_slug: str, external_id: st
     from orchestrator.tenancy import tenant_id_for
     from tests.e2e.conftest import PROFILE
 
-    with store.transaction() as conn:
+    with db.transaction() as conn:
         tenant = tenant_id_for(conn, tenant_slug)
         assert tenant is not None
         conn.execute(sa.update(Tenant).where(Tenant.id == tenant).values(profile=PROFILE))
@@ -162,13 +169,13 @@ def own_twilio(base_url: str) -> dict[str, Any]:
     return document
 
 
-def queued_task(store: Any, clock: Any, services: Any) -> int:
+def queued_task(db: Any, clock: Any, services: Any) -> int:
     """The hostile tenant's due SMS, planned and queued: what dispatch takes next."""
-    import_due_account(store, clock, HOSTILE, "loan-1")
+    import_due_account(db, clock, HOSTILE, "loan-1")
     services.planner.plan(clock.now())
     clock.advance(timedelta(hours=4))
-    queued = sweep(store, clock.now(), stale=timedelta(minutes=5)).queued
-    with store.snapshot() as conn:
+    queued = sweep(db, clock.now(), stale=timedelta(minutes=5)).queued
+    with db.snapshot() as conn:
         tasks = conn.execute(
             sa.select(Task.id)
             .join(Tenant, Tenant.id == Task.tenant_id)

@@ -36,6 +36,14 @@ def changed(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     return document
 
 
+def _use_code(settings: dict[str, Any], code: str) -> None:
+    """Send the due-day text under another code (approved with the same words)."""
+    texts = settings.get("approved_texts") or {}
+    if settings["template_codes"]["due_today"] in texts:
+        texts[code] = copy.deepcopy(texts[settings["template_codes"]["due_today"]])
+    settings["template_codes"]["due_today"] = code
+
+
 REFUSED = {
     "another tenant's number": (
         lambda d: provider(d, "sms")["settings"].update(from_number="+15005550007"),
@@ -48,9 +56,7 @@ REFUSED = {
         "not a sender the platform allows acme",
     ),
     "another brand's template code": (
-        lambda d: provider(d, "sms", 1)["settings"]["template_codes"].update(
-            due_today="SMS_999999999"
-        ),
+        lambda d: _use_code(provider(d, "sms", 1)["settings"], "SMS_999999999"),
         "channels.sms.providers[1].settings.template_codes",
         "not a sender the platform allows acme",
     ),
