@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -170,17 +171,10 @@ class Demo:
             worker = Worker(broker, worker_threads=8)
             worker.start()
             stack.callback(lambda: worker.stop(timeout=10_000))
-            scheduler = Scheduler(
-                store,
-                services.redis,
+            scheduler = demo_scheduler(
+                services,
                 clock,
-                services.planner,
                 lambda ids: enqueue_tasks(broker, ids),
-                namespace=settings.queue_namespace,
-                plan_every=timedelta(seconds=max(2.0, 900 / options.speed)),
-                sweep_every=timedelta(seconds=1),
-                # Thresholds are virtual time: keep them tens of real seconds long.
-                stale_queued=timedelta(seconds=30 * options.speed),
                 on_tick=reconciler.run,
             )
 
@@ -361,6 +355,36 @@ class Demo:
             soft_wrap=True,
             highlight=False,
         )
+
+
+def demo_scheduler(
+    services: Services,
+    clock: ScaledClock,
+    enqueue: Callable[[list[int]], None],
+    *,
+    on_tick: Callable[[datetime], Any] | None = None,
+) -> Scheduler:
+    """The demo's scheduler: the production one, its timing fitted to a fast clock.
+
+    Parameters:
+      services: the demo's services (store, Redis, planner, namespace).
+      clock: the demo's clock; its speed sets the planning period.
+      enqueue: puts task ids on the send queue.
+      on_tick: the reconciler's pass.
+    """
+    return Scheduler(
+        services.store,
+        services.redis,
+        clock,
+        services.planner,
+        enqueue,
+        namespace=services.settings.queue_namespace,
+        # Periods and thresholds are on the demo's clock: keep them seconds of real time long.
+        plan_every=timedelta(seconds=max(900, 2 * clock.speed)),
+        sweep_every=timedelta(seconds=1),
+        stale_queued=timedelta(seconds=30 * clock.speed),
+        on_tick=on_tick,
+    )
 
 
 def _compressed_dispatch_policy(conn: Any, settings: Settings, clock: ScaledClock) -> None:
