@@ -217,6 +217,8 @@ class Adapter(ABC):
         Whether a given configuration may use it is :attr:`can_look_up`.
       replies_inline: the answer to an inbound webhook reaches the borrower as a message
         (Twilio's TwiML), so an opt-out confirmation goes there rather than as a new send.
+      delivery_note: for a provider whose delivery reports are missing or partial, what a
+        reader of "sent, not delivered" should know (the timeline and the demo say it).
     """
 
     name: ClassVar[str]
@@ -224,6 +226,7 @@ class Adapter(ABC):
     Settings: ClassVar[type[AdapterSettings]]
     supports_lookup: ClassVar[bool] = False
     replies_inline: ClassVar[bool] = False
+    delivery_note: ClassVar[str] = ""
 
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         self.settings = settings

@@ -191,6 +191,8 @@ class Dispatcher:
                         for d in claim.rendered.disclosures
                     )
                 )
+            if claim.provider.adapter.delivery_note:
+                extra.append(claim.provider.adapter.delivery_note)
             ledger.append(
                 conn,
                 [
