@@ -165,7 +165,8 @@ class Scheduler:
       lock_ttl: real time the leader lock outlives its holder's last renewal.
       stale_queued: time on the injected clock after which a queued task is queued again.
       on_tick: extra work each sweep (dispatch's reconciliation of stuck sends).
-      idempotency_ttl: how long stored Idempotency-Key answers are kept (deleted hourly).
+      idempotency_ttl: how long stored Idempotency-Key answers are kept.
+      expire_every: time between deletions of expired answers, on the injected clock.
     """
 
     def __init__(
@@ -183,6 +184,7 @@ class Scheduler:
         stale_queued: timedelta = timedelta(minutes=5),
         on_tick: Callable[[datetime], Any] | None = None,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
+        expire_every: timedelta = timedelta(hours=1),
     ) -> None:
         self.store = store
         self.clock = clock
@@ -194,6 +196,8 @@ class Scheduler:
         self.stale_queued = stale_queued
         self.on_tick = on_tick
         self.idempotency_ttl = idempotency_ttl
+        self.expire_every = expire_every
+        self._next_expiry: datetime | None = None  # on the injected clock; None: at once
         self.leader = False
         self._plan_lock = threading.Lock()
         self._next_plan: datetime | None = None  # on the injected clock; None: at once
@@ -260,6 +264,16 @@ class Scheduler:
             log.info("idempotency records expired", count=expired)
         return expired
 
+    def expire_if_due(self) -> int | None:
+        """Delete expired answers when the injected clock says a pass is due (every
+        ``expire_every``); ``None`` when none was due or we do not lead."""
+        now = self.clock.now()
+        if not self.leader or (self._next_expiry is not None and now < self._next_expiry):
+            return None
+        expired = self.expire_now()
+        self._next_expiry = now + self.expire_every
+        return expired
+
     def start(self) -> None:
         self.heartbeat()
         every = self.lock.ttl_ms / 3000
@@ -286,7 +300,12 @@ class Scheduler:
             next_run_time=SystemClock().now(),  # a wake-up, on the wall clock APScheduler runs on
         )
         self._aps.add_job(
-            self.expire_now, "interval", hours=1, id="expire", max_instances=1, coalesce=True
+            self.expire_if_due,
+            "interval",
+            seconds=self.sweep_every.total_seconds(),
+            id="expire",
+            max_instances=1,
+            coalesce=True,
         )
         self._aps.start()
 

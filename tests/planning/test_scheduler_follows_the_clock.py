@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from orchestrator.clock import ScaledClock, VirtualClock
 from orchestrator.demo.runner import demo_scheduler
@@ -96,3 +97,43 @@ def test_a_planning_run_falls_due_each_virtual_day(services_on):
     finally:
         scheduler.stop()
     assert runs == [datetime(2026, 11, 2 + d, 6, 0, tzinfo=UTC) for d in range(4)]
+
+
+def test_stored_answers_are_deleted_each_virtual_hour(services_on, tenant):
+    from orchestrator.store.tables import IdempotencyRecord
+
+    clock = VirtualClock(datetime(2026, 11, 2, 6, 0, tzinfo=UTC))
+    services = services_on(clock)
+    scheduler = Scheduler(
+        services.store,
+        services.redis,
+        clock,
+        services.planner,
+        lambda ids: None,
+        namespace=services.settings.queue_namespace,
+        idempotency_ttl=timedelta(hours=24),
+        sweep_every=timedelta(seconds=0.05),
+    )
+
+    def store_answer(key: str) -> None:
+        with services.store.transaction() as conn:
+            conn.execute(
+                sa.insert(IdempotencyRecord).values(
+                    tenant_id=tenant[0], key=key, request_hash="0" * 64, status_code=201,
+                    response={}, created_at=clock.now(),
+                )
+            )  # fmt: skip
+
+    def kept() -> list[str]:
+        with services.store.snapshot() as conn:
+            return sorted(conn.execute(sa.select(IdempotencyRecord.key)).scalars())
+
+    store_answer("old")
+    clock.advance(timedelta(hours=23))
+    store_answer("new")
+    scheduler.start()
+    try:
+        clock.advance(timedelta(hours=1, seconds=1))  # "old" is past its day, on this clock
+        wait_for(lambda: kept() == ["new"], what="the old answer deleted")
+    finally:
+        scheduler.stop()
