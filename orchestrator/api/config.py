@@ -27,7 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from orchestrator.api.auth import OpsCaller
 from orchestrator.api.errors import ApiError
 from orchestrator.api.responses import JSONResponse
-from orchestrator.config_files import FILES, ConfigRefused
+from orchestrator.config_files import FILES, MAX_DEPTH, ConfigRefused
 from orchestrator.config_versions import (
     Kind,
     StoredVersion,
@@ -40,7 +40,7 @@ from orchestrator.config_versions import (
     newest_versions,
 )
 from orchestrator.configuration import ConfigSource, InForce
-from orchestrator.errors import Problem
+from orchestrator.errors import ConfigError, Problem, field_path
 from orchestrator.tenancy import Principal
 
 router = APIRouter(prefix="/v1/config", tags=["configuration"])
@@ -50,7 +50,9 @@ _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-ya
 _YAML_MEDIA = "application/yaml; charset=utf-8"
 
 KindPath = Path(description="strategy, rules (the tenant's rule overlay) or channels")
-VersionPath = Path(ge=1, description="a version number from the history")
+# Versions are stored in an INTEGER column (int4 on PostgreSQL): a larger number names no
+# version, and is refused before it reaches the database.
+VersionPath = Path(ge=1, le=2**31 - 1, description="a version number from the history")
 
 _BODY = {
     "requestBody": {
@@ -221,7 +223,25 @@ def read_version(
     return JSONResponse({"kind": kind.value, **_version_view(item), "content": item.content})
 
 
-async def _content(request: Request) -> str:
+def _too_deep(data: Any) -> str | None:
+    """The path of the first value nested deeper than :data:`MAX_DEPTH` levels in parsed
+    JSON, found without recursion; ``None`` when there is none. Checked before the JSON is
+    dumped as YAML, which recurses once per level."""
+    pending: list[tuple[Any, tuple[str | int, ...], int]] = [(data, (), 1)]
+    while pending:
+        value, loc, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return field_path(loc)
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        pending.extend(
+            (child, (*loc, key), depth + 1)
+            for key, child in children
+            if isinstance(child, dict | list)
+        )
+    return None
+
+
+async def _content(request: Request, who: Principal, kind: Kind) -> str:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > _MAX_BODY:
         raise ApiError(413, "payload_too_large", f"A config is at most {_MAX_BODY} bytes.")
@@ -237,6 +257,12 @@ async def _content(request: Request) -> str:
             raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+        deepest = _too_deep(data)
+        if deepest is not None:
+            own = StoredVersion(who.tenant_slug, kind, 0, "").source
+            problem = Problem(deepest, f"nested deeper than {MAX_DEPTH} levels")
+            refused = ConfigRefused([(who.tenant_slug, ConfigError(own, [problem]))])
+            raise _refused(kind, refused, who, _source(request))
         return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     try:
         return raw.decode("utf-8")
@@ -314,7 +340,7 @@ async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JS
     stored. Accepted: stored as the next version (``created_by``: your key's prefix) and in
     force at once in this process, within seconds in the others. The same content again
     stores nothing (``changed: false``)."""
-    content = await _content(request)
+    content = await _content(request, who, kind)
     return await run_in_threadpool(_change, request, who, kind, content)
 
 
