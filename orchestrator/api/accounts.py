@@ -12,9 +12,16 @@ from sqlalchemy.engine import Connection
 
 from orchestrator import accounts as account_store
 from orchestrator.api.auth import Caller
-from orchestrator.api.errors import ApiError
+from orchestrator.api.errors import ApiError, documented
 from orchestrator.api.idempotency import run_idempotent
 from orchestrator.api.responses import JSONResponse
+from orchestrator.api.schemas import (
+    AccountView,
+    AccountWritten,
+    BatchWritten,
+    EventRecorded,
+    Timeline,
+)
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body, paused_gc
 from orchestrator.intake.document import AccountDocument, EventDocument
@@ -76,7 +83,12 @@ def _invalid(exc: ValidationError) -> ApiError:
     "/accounts/{external_id}",
     summary="Create or replace one overdue account",
     openapi_extra=_schema(AccountDocument),
-    responses={200: {"description": "Updated or unchanged"}, 201: {"description": "Created"}},
+    response_model=AccountWritten,
+    responses={
+        200: {"description": "Updated or unchanged"},
+        201: {"model": AccountWritten, "description": "Created"},
+        **documented(400, 401, 413, 422),
+    },
 )
 async def put_account(
     request: Request, who: Caller, external_id: str = ExternalIdPath
@@ -111,6 +123,7 @@ async def put_account(
             "created": bool(result.created),
             "changed": bool(result.created or result.updated),
             "account": view,
+            "warnings": [],
         }
 
     return await run_in_threadpool(run_idempotent, request, who, None, work)
@@ -120,6 +133,8 @@ async def put_account(
     "/accounts:batch",
     summary="Create or replace up to 10,000 accounts",
     openapi_extra=_schema(BatchRequest),
+    response_model=BatchWritten,
+    responses=documented(400, 401, 409, 413, 422),
 )
 async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     """Upsert many accounts in one call.
@@ -167,6 +182,11 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     summary="Record an account event (payment, dispute, opt-out...)",
     openapi_extra=_schema(EventDocument),
     status_code=201,
+    response_model=EventRecorded,
+    responses={
+        200: {"model": EventRecorded, "description": "Recorded before: a duplicate"},
+        **documented(400, 401, 404, 409, 413, 422),
+    },
 )
 async def post_event(
     request: Request, who: Caller, external_id: str = ExternalIdPath
@@ -197,7 +217,12 @@ async def post_event(
     return await run_in_threadpool(run_idempotent, request, who, raw, work)
 
 
-@router.get("/accounts/{external_id}", summary="An account's state")
+@router.get(
+    "/accounts/{external_id}",
+    summary="An account's state",
+    response_model=AccountView,
+    responses=documented(401, 404, 413, 422),
+)
 def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath) -> JSONResponse:
     """The account as last sent, its contact points (with provider verdicts), its events and
     the holds in force now."""
@@ -205,7 +230,12 @@ def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath
         return JSONResponse(_account_view(conn, who, external_id))
 
 
-@router.get("/accounts/{external_id}/timeline", summary="Every contact decision, explained")
+@router.get(
+    "/accounts/{external_id}/timeline",
+    summary="Every contact decision, explained",
+    response_model=Timeline,
+    responses=documented(401, 404, 413, 422),
+)
 def get_timeline(
     request: Request,
     who: Caller,

@@ -25,8 +25,15 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.api.auth import OpsCaller
-from orchestrator.api.errors import ApiError
+from orchestrator.api.errors import ApiError, ErrorBody, documented
 from orchestrator.api.responses import JSONResponse
+from orchestrator.api.schemas import (
+    ConfigChanged,
+    ConfigInForce,
+    ConfigOverview,
+    ConfigVersion,
+    ConfigVersions,
+)
 from orchestrator.config_files import FILES, MAX_DEPTH, ConfigRefused
 from orchestrator.config_versions import (
     Kind,
@@ -53,6 +60,10 @@ KindPath = Path(description="strategy, rules (the tenant's rule overlay) or chan
 # Versions are stored in an INTEGER column (int4 on PostgreSQL): a larger number names no
 # version, and is refused before it reaches the database.
 VersionPath = Path(ge=1, le=2**31 - 1, description="a version number from the history")
+
+_YAML_ANSWER = {"application/yaml": {"schema": {"type": "string"}}}
+# Every config route needs an ops key of the tenant whose config it reads or changes.
+_OPS_ERRORS = documented(401, 403, 413, 422)
 
 _BODY = {
     "requestBody": {
@@ -132,7 +143,12 @@ def _root(source: ConfigSource) -> str:
     return f"{FilePath(source.config_dir).parent}/"
 
 
-@router.get("", summary="What configuration is in force for your tenant")
+@router.get(
+    "",
+    summary="What configuration is in force for your tenant",
+    response_model=ConfigOverview,
+    responses=_OPS_ERRORS,
+)
 def overview(request: Request, who: OpsCaller) -> JSONResponse:
     """For each kind (strategy, rules, channels): where what applies comes from (``file``
     default or your ``tenant`` version), its version and SHA-256, and whether a newer stored
@@ -165,7 +181,16 @@ def overview(request: Request, who: OpsCaller) -> JSONResponse:
     )
 
 
-@router.get("/{kind}", summary="The config of one kind in force for your tenant")
+@router.get(
+    "/{kind}",
+    summary="The config of one kind in force for your tenant",
+    response_model=ConfigInForce,
+    responses={
+        200: {"content": _YAML_ANSWER, "description": "JSON, or the YAML itself"},
+        **_OPS_ERRORS,
+        **documented(404),
+    },
+)
 def read(request: Request, who: OpsCaller, kind: Kind = KindPath) -> Response:
     """JSON: where it comes from, its version and SHA-256, and the YAML in ``content``
     (``null`` for rules without a tenant overlay: the shipped packs apply). With
@@ -193,7 +218,12 @@ def read(request: Request, who: OpsCaller, kind: Kind = KindPath) -> Response:
     )
 
 
-@router.get("/{kind}/versions", summary="Every stored version: who, when, SHA-256")
+@router.get(
+    "/{kind}/versions",
+    summary="Every stored version: who, when, SHA-256",
+    response_model=ConfigVersions,
+    responses=_OPS_ERRORS,
+)
 def versions(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
     """Newest first. ``file_default`` marks a return to the file default."""
     in_force = _source(request).get().in_force(who.tenant_slug, kind).version
@@ -209,7 +239,16 @@ def versions(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONRes
     )
 
 
-@router.get("/{kind}/versions/{version}", summary="One stored version, with its content")
+@router.get(
+    "/{kind}/versions/{version}",
+    summary="One stored version, with its content",
+    response_model=ConfigVersion,
+    responses={
+        200: {"content": _YAML_ANSWER, "description": "JSON, or the YAML itself"},
+        **_OPS_ERRORS,
+        **documented(404),
+    },
+)
 def read_version(
     request: Request, who: OpsCaller, kind: Kind = KindPath, version: int = VersionPath
 ) -> Response:
@@ -330,7 +369,15 @@ def _change(request: Request, who: OpsCaller, kind: Kind, content: str) -> JSONR
     "/{kind}",
     summary="Replace your tenant's config of one kind",
     openapi_extra=_BODY,
-    responses={422: {"description": "Refused: every problem with its path; nothing stored"}},
+    response_model=ConfigChanged,
+    responses={
+        **_OPS_ERRORS,
+        **documented(400),
+        422: {
+            "model": ErrorBody,
+            "description": "Refused: every problem with its path; nothing stored",
+        },
+    },
 )
 async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
     """Send the whole config (YAML, or JSON). It is validated with everything else in
@@ -344,7 +391,12 @@ async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JS
     return await run_in_threadpool(_change, request, who, kind, content)
 
 
-@router.delete("/{kind}", summary="Return your tenant to the file default")
+@router.delete(
+    "/{kind}",
+    summary="Return your tenant to the file default",
+    response_model=ConfigChanged,
+    responses=_OPS_ERRORS,
+)
 async def revert(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
     """Recorded as a version with empty content (``file_default: true``), so the history
     says who returned to the default, and when. Nothing changes when the tenant already

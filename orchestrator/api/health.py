@@ -8,12 +8,18 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from orchestrator.api.responses import JSONResponse
+from orchestrator.api.schemas import Health
 from orchestrator.errors import ServiceUnavailable
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Is the service and what it depends on up?")
+@router.get(
+    "/healthz",
+    summary="Is the service and what it depends on up?",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "A dependency is unavailable"}},
+)
 def healthz(request: Request) -> JSONResponse:
     """200 when the database and Redis answer, 503 naming what does not."""
     state = request.app.state
@@ -35,6 +41,16 @@ def healthz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

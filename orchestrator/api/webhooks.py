@@ -11,12 +11,12 @@ of its own configures ``/v1/webhooks/{provider}/{tenant}`` at its providers.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from channels.base import WebhookRequest
-from orchestrator.api.errors import ApiError
+from orchestrator.api.errors import ApiError, documented
 from orchestrator.errors import SignatureError
 from orchestrator.logs import get_logger
 from orchestrator.reports import Applied, apply_reports
@@ -25,15 +25,43 @@ from orchestrator.store.tables import Tenant
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 log = get_logger(__name__)
 GLOBAL_SCOPE = ""
+ProviderPath = Path(
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$",
+    description="the adapter's registered name, e.g. twilio_sms",
+)
+# A tenant slug, as orchestrator.tenancy creates them.
+TenantPath = Path(pattern=r"^[a-z0-9][a-z0-9\-]{1,62}$", description="your tenant's slug")
+_ANSWERS: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "Accepted; the body is what the provider expects back",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/xml": {"schema": {"type": "string"}},
+        },
+    },
+    **documented(401, 404, 413, 422),
+}
 
 
-@router.post("/{provider}", summary="A provider's report (global provider accounts)")
-async def global_webhook(request: Request, provider: str) -> Response:
+@router.post(
+    "/{provider}",
+    summary="A provider's report (global provider accounts)",
+    response_class=Response,
+    responses=_ANSWERS,
+)
+async def global_webhook(request: Request, provider: str = ProviderPath) -> Response:
     return await _handle(request, provider, None)
 
 
-@router.post("/{provider}/{tenant}", summary="A provider's report (a tenant's own accounts)")
-async def tenant_webhook(request: Request, provider: str, tenant: str) -> Response:
+@router.post(
+    "/{provider}/{tenant}",
+    summary="A provider's report (a tenant's own accounts)",
+    response_class=Response,
+    responses=_ANSWERS,
+)
+async def tenant_webhook(
+    request: Request, provider: str = ProviderPath, tenant: str = TenantPath
+) -> Response:
     return await _handle(request, provider, tenant)
 
 
