@@ -38,8 +38,6 @@ ExternalIdPath = Path(
     examples=["loan-88231"],
 )
 
-_MAX_BODY = 64 * 1024 * 1024
-
 
 def _schema(model: Any) -> dict[str, Any]:
     return {
@@ -51,9 +49,7 @@ def _schema(model: Any) -> dict[str, Any]:
 
 
 async def _read_body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"The body is over {_MAX_BODY} bytes.")
+    """The body, at most the route's limit (:mod:`orchestrator.api.body_limits`)."""
     raw = await request.body()
     if not raw.strip():
         raise ApiError(400, "invalid_json", "The body is empty; send a JSON document.")

@@ -52,7 +52,6 @@ from orchestrator.tenancy import Principal
 
 router = APIRouter(prefix="/v1/config", tags=["configuration"])
 
-_MAX_BODY = 1024 * 1024
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _YAML_MEDIA = "application/yaml; charset=utf-8"
 
@@ -281,12 +280,7 @@ def _too_deep(data: Any) -> str | None:
 
 
 async def _content(request: Request, who: Principal, kind: Kind) -> str:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"A config is at most {_MAX_BODY} bytes.")
-    raw = await request.body()
-    if len(raw) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"A config is at most {_MAX_BODY} bytes.")
+    raw = await request.body()  # at most the route's limit (orchestrator.api.body_limits)
     if not raw.strip():
         raise ApiError(400, "empty_body", "The body is empty: send the whole config as YAML.")
     if "json" in request.headers.get("content-type", "").lower():
