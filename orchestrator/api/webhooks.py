@@ -11,6 +11,8 @@ of its own configures ``/v1/webhooks/{provider}/{tenant}`` at its providers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
@@ -69,6 +71,9 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
     state = request.app.state
     services = state.services
     pool = state.webhook_pool
+    # An unknown tenant is answered before anything is built or read: the path segment is
+    # the caller's to choose, and each tenant's adapters are built and kept.
+    tenant_id = None if tenant is None else await run_in_threadpool(_tenant_id, services, tenant)
     adapter_found = pool.named(tenant or GLOBAL_SCOPE, provider)
     if adapter_found is None:
         raise ApiError(404, "not_found", f"No provider {provider!r} is configured here.")
@@ -93,12 +98,7 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
 
     def apply() -> Applied:
         with services.store.transaction() as conn:
-            tenants = None
-            if tenant is not None:
-                found = conn.execute(select(Tenant.id).where(Tenant.slug == tenant)).scalar()
-                if found is None:
-                    raise ApiError(404, "not_found", f"No tenant {tenant!r}.")
-                tenants = [found]
+            tenants = None if tenant_id is None else [tenant_id]
             return apply_reports(
                 conn,
                 provider,
@@ -114,3 +114,11 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
     # not confirm the opt-out a second time.
     content_type, body = adapter.webhook_reply(applied.fresh)
     return Response(content=body, media_type=content_type)
+
+
+def _tenant_id(services: Any, slug: str) -> int:
+    with services.store.snapshot() as conn:
+        found = conn.execute(select(Tenant.id).where(Tenant.slug == slug)).scalar()
+    if found is None:
+        raise ApiError(404, "not_found", f"No tenant {slug!r}.")
+    return int(found)

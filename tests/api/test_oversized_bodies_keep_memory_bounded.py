@@ -107,6 +107,7 @@ def send(port: int, head: bytes, body: Iterator[bytes]) -> int:
     finally:
         sock.close()
         writer.join(timeout=30)
+    assert received, "the API process closed the connection without answering"
     return int(received.split(b" ", 2)[1])
 
 
