@@ -126,6 +126,14 @@ def test_a_batch_over_the_item_limit_is_refused_before_it_is_parsed(ops, store):
             1,
             id="brackets and commas in strings",
         ),
+        pytest.param(
+            [
+                account_document(f"loan-{i}", borrower={"name": 'A \\"[,{', "locale": "en-US"})
+                for i in range(50)
+            ],
+            50,
+            id="escaped quotes and backslashes in strings",
+        ),
     ],
 )
 def test_a_batch_within_the_item_limit_is_taken(ops, body, accepted):
