@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lock demo test lint types unit bench clean
+.PHONY: install lock audit demo test lint types unit bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: install
 
 types: install
 	$(BIN)/mypy orchestrator channels
+
+# Known vulnerabilities in the pinned set (PyPI's advisory data; needs pypi.org).
+audit: install
+	$(BIN)/pip-audit -r constraints.txt --no-deps --disable-pip --progress-spinner off
 
 bench: install
 	$(BIN)/orchestrator bench --help

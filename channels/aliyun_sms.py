@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from channels.base import (
     Adapter,
@@ -49,6 +49,7 @@ from channels.signatures import aliyun_signature, same_secret
 from channels.transport import call, json_body, retryable_status
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, ProviderError, SignatureError, TransientError
+from orchestrator.messages.approved_texts import ApprovedText, missing_disclosures, placeholders
 
 API_VERSION = "2017-05-25"
 # Flow control and platform faults: the same request can succeed later.
@@ -99,6 +100,11 @@ class AliyunSmsSettings(AdapterSettings):
       sign_name: the approved signature (短信签名).
       template_codes: our template name → Aliyun's approved ``TemplateCode``; a name not
         listed is sent as the code itself.
+      approved_texts: per ``TemplateCode``, the text Aliyun approved (``${param}``
+        placeholders, locale, the disclosures it carries); every code in
+        ``template_codes`` needs one. Configuration loading lints and render-checks them
+        (:mod:`orchestrator.messages.approved_texts`); a send passes only the parameters
+        the text uses.
       region_id: ``cn-hangzhou`` for the mainland endpoint.
       callback_token_env: the variable holding the shared secret in our callback URL.
       callback_token_param: the query parameter carrying it.
@@ -110,10 +116,25 @@ class AliyunSmsSettings(AdapterSettings):
     access_key_secret_env: str = "ALIYUN_ACCESS_KEY_SECRET"  # noqa: S105 - a variable name
     sign_name: str
     template_codes: dict[str, str] = Field(default_factory=dict)
+    approved_texts: dict[str, ApprovedText] = Field(default_factory=dict, validate_default=True)
     region_id: str = "cn-hangzhou"
     callback_token_env: str = "ALIYUN_CALLBACK_TOKEN"  # noqa: S105 - a variable name
     callback_token_param: str = "token"  # noqa: S105 - a variable name
     country_code: str = "86"
+
+    @field_validator("approved_texts")
+    @classmethod
+    def _every_code_approved(
+        cls, value: dict[str, ApprovedText], info: ValidationInfo
+    ) -> dict[str, ApprovedText]:
+        codes = (info.data.get("template_codes") or {}).values()
+        missing = sorted(set(codes) - set(value))
+        if missing:
+            raise ValueError(
+                f"declare the text Aliyun approved for {', '.join(missing)} "
+                "(the borrower reads that text, not our template)"
+            )
+        return value
 
 
 class AliyunSms(Adapter):
@@ -177,11 +198,26 @@ class AliyunSms(Adapter):
                 "no_template",
                 "Aliyun sends pre-approved templates only; the message has none",
             )
+        code = self.settings.template_codes.get(message.template, message.template)
+        template_params = dict(message.template_params)
+        approved = self.settings.approved_texts.get(code)
+        if approved is not None:
+            missing = missing_disclosures(approved, message.disclosures)
+            if missing:
+                raise PermanentError(
+                    self.name,
+                    "disclosure_not_approved",
+                    f"the text approved for {code} does not carry {', '.join(missing)}, "
+                    "which this message needs",
+                )
+            # Only the parameters the approved text uses: nothing else leaves our hands.
+            wanted = placeholders(approved.text)
+            template_params = {k: v for k, v in template_params.items() if k in wanted}
         params = {
             "PhoneNumbers": provider_number(message.to, self.settings.country_code),
             "SignName": self.settings.sign_name,
-            "TemplateCode": self.settings.template_codes.get(message.template, message.template),
-            "TemplateParam": json.dumps(dict(message.template_params), ensure_ascii=False),
+            "TemplateCode": code,
+            "TemplateParam": json.dumps(template_params, ensure_ascii=False),
             "OutId": message.attempt_ref,
         }
         response = self.rpc("SendSms", params)

@@ -48,6 +48,8 @@ class OutboundMessage:
         instead of ``body``.
       callback_url: our webhook for this provider (``{public_url}/v1/webhooks/{provider}``).
       limited_content: a call or voicemail that may only carry a limited-content message.
+      disclosures: the disclosures the rule pack required (appended to ``body``); a
+        provider that sends a pre-approved text must refuse one its text does not carry.
     """
 
     attempt_ref: str
@@ -64,6 +66,7 @@ class OutboundMessage:
     callback_url: str | None = None
     limited_content: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+    disclosures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

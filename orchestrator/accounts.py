@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Row
 from orchestrator import ledger
 from orchestrator.domain import Channel, EventType
 from orchestrator.intake.document import EventDocument
-from orchestrator.intake.upsert import event_row
+from orchestrator.intake.upsert import EventConflict, event_row
 from orchestrator.store.db import dialect_insert
 from orchestrator.store.tables import Account, AccountEvent, ContactPoint
 
@@ -43,7 +43,12 @@ def record_event(
     now: datetime,
     source: str,
 ) -> RecordedEvent:
-    """Append an event to an account; an identical event is recorded once."""
+    """Append an event to an account; an identical event is recorded once.
+
+    An event with the lender's ``event_id`` is recorded once per id: a retry answers the
+    event first recorded (``created`` False), and the same id with other content raises
+    :class:`EventConflict` and writes nothing.
+    """
     row = event_row(event, account.zones.split(), now=now)
     values = {
         **row,
@@ -60,13 +65,15 @@ def record_event(
     ).scalar()
     if inserted is not None:
         ledger.append(conn, ledger.event_entries(account.tenant_id, [{**values, "id": inserted}]))
-        return RecordedEvent(int(inserted), account.id, True, values)
-    existing = conn.execute(
-        sa.select(AccountEvent.id).where(
+    stored = conn.execute(
+        sa.select(AccountEvent).where(
             AccountEvent.account_id == account.id, AccountEvent.dedupe_key == row["dedupe_key"]
         )
-    ).scalar_one()
-    return RecordedEvent(int(existing), account.id, False, values)
+    ).one()
+    if stored.content_hash != row["content_hash"]:
+        raise EventConflict(account.external_id, str(event.event_id))
+    # As stored (the answer a retry gets too, and the account's view shows).
+    return RecordedEvent(int(stored.id), account.id, inserted is not None, dict(stored._mapping))
 
 
 def contact_points(conn: Connection, account_id: int) -> list[Row[Any]]:
@@ -92,6 +99,7 @@ def events(conn: Connection, account_id: int) -> list[Row[Any]]:
 def event_json(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
     get = row.get if isinstance(row, dict) else row._mapping.get
     return {
+        "event_id": get("event_id"),
         "type": get("type"),
         "at": _iso(get("at")),
         "until": _iso(get("until")),

@@ -19,11 +19,15 @@ from typing import Any, TypeVar
 
 import yaml
 
+from channels.registry import adapter_class
 from orchestrator.config_versions import Kind
 from orchestrator.credentials import naming_problems
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError, Problem
+from orchestrator.logs import get_logger
+from orchestrator.messages.approved_texts import approved_text_problems
 from orchestrator.messages.library import TemplateLibrary
+from orchestrator.messages.waivers import WAIVERS_FILE, LintOutcome, enforce_lint, parse_waivers
 from orchestrator.providers import ChannelsConfig, parse_channels
 from orchestrator.rulepacks import RuleLibrary, load_rule_library
 from orchestrator.strategy import Strategy, parse_strategy
@@ -32,6 +36,8 @@ DEFAULT_STRATEGY = "default"
 CHECKED_LOCALES = ("en-US", "zh-CN")
 # The scope problems in the files belong to (a tenant's scope is its slug, never empty).
 FILES = ""
+
+log = get_logger(__name__)
 
 _T = TypeVar("_T")
 TemplatePair = tuple[str, Channel]
@@ -372,6 +378,65 @@ def check_strategy_templates(
     raise ConfigError(source, problems or failure.problems)
 
 
+def check_approved_texts(
+    channels: ChannelsConfig, templates: TemplateLibrary, required: Sequence[str], source: str
+) -> None:
+    """Check every provider's pre-approved texts (Aliyun ``approved_texts``) as templates
+    are checked: lint, parameters, disclosures (see
+    :mod:`orchestrator.messages.approved_texts`).
+
+    Parameters:
+      channels: the channel config (its settings already validated by each adapter).
+      templates: the lint lists and disclosure texts.
+      required: disclosures every electronic message needs under the rule packs.
+      source: the file or stored version, for the error.
+
+    Raises :class:`ConfigError` with every problem, at the path of each text.
+    """
+    problems: list[Problem] = []
+    for channel, config in channels.channels.items():
+        for index, provider in enumerate(config.providers):
+            if not provider.settings.get("approved_texts"):
+                continue
+            settings = adapter_class(provider.adapter).Settings.model_validate(provider.settings)
+            for code, approved in getattr(settings, "approved_texts", {}).items():
+                path = f"channels.{channel}.providers[{index}].settings.approved_texts.{code}"
+                problems += approved_text_problems(templates, path, approved, required=required)
+    if problems:
+        raise ConfigError(source, problems)
+
+
+def electronic_disclosures(rules: RuleLibrary) -> list[str]:
+    """Disclosures some rule pack requires on every electronic message."""
+    return sorted({name for pack in rules.packs.values() for name in pack.disclosures.electronic})
+
+
+def _lint_templates(config_dir: Path, templates: TemplateLibrary, source: str) -> LintOutcome:
+    """Enforce lint over the templates with the waivers in ``config/templates.yaml``; log
+    each waived finding (the audit trail of an exception) and each unused waiver."""
+    path = config_dir / WAIVERS_FILE
+    waivers = parse_waivers(read_yaml(path), str(path)) if path.exists() else ()
+    outcome = enforce_lint(templates, waivers, source=source)
+    for waived in outcome.waived:
+        log.warning(
+            "template lint finding waived",
+            template=waived.finding.path,
+            line=waived.finding.line,
+            rule=waived.waiver.rule,
+            phrase=waived.finding.phrase,
+            reason=waived.waiver.reason,
+            approved_by=waived.waiver.approved_by,
+        )
+    for waiver in outcome.unused:
+        log.warning(
+            "lint waiver matches nothing: remove it",
+            template=waiver.template,
+            rule=waiver.rule,
+            phrase=waiver.phrase,
+        )
+    return outcome
+
+
 class TemplateSnapshot(TemplateLibrary):
     """The templates as they were when the configuration was loaded, read from a private
     copy that lives as long as this library.
@@ -422,6 +487,8 @@ class FileConfig:
       variables: the environment variables ``channels.yaml`` interpolates, with the values
         they had when it was read.
       checked: (template, channel) pairs the file strategies use, checked good.
+      lint: the lint findings waived in ``config/templates.yaml`` (every other one refuses
+        the files).
       digest: SHA-256 over every file.
       parsed: tenants' stored versions already checked against these files, by (tenant,
         kind, version, SHA-256): a reload parses only what changed.
@@ -435,6 +502,7 @@ class FileConfig:
     variables: Mapping[str, str | None]
     checked: frozenset[TemplatePair]
     digest: str
+    lint: LintOutcome = field(default_factory=LintOutcome)
     parsed: dict[tuple[str, str, int, str], Any] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -463,6 +531,18 @@ def load_files(config_dir: Path, templates_dir: Path) -> FileConfig:
             channels = refusals.attempt(FILES, channels_from, data, str(channels_file))
             variables = variables_in(data)
     templates = refusals.attempt(FILES, TemplateSnapshot, templates_dir)
+    lint = None
+    if templates is not None:
+        lint = refusals.attempt(FILES, _lint_templates, config_dir, templates, str(templates_dir))
+        if channels is not None and rules is not None:
+            refusals.attempt(
+                FILES,
+                check_approved_texts,
+                channels,
+                templates,
+                electronic_disclosures(rules),
+                str(channels_file),
+            )
     checked: frozenset[TemplatePair] = frozenset()
     if strategies and templates is not None:
         for strategy, path in strategies.values():
@@ -498,4 +578,5 @@ def load_files(config_dir: Path, templates_dir: Path) -> FileConfig:
         {name: os.environ.get(name) for name in sorted(variables)},
         checked,
         digest.hexdigest(),
+        lint or LintOutcome(),
     )

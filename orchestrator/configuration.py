@@ -32,8 +32,10 @@ from orchestrator.config_files import (
     FileConfig,
     Refusals,
     channels_from,
+    check_approved_texts,
     check_strategy_templates,
     check_templates,
+    electronic_disclosures,
     interpolate,
     load_files,
     load_strategies,
@@ -214,6 +216,7 @@ def _tenant_channels(item: StoredVersion, files: FileConfig) -> ChannelsConfig:
     problems = credentials.tenant_problems(channels, files.channels, item.scope)
     if problems:
         raise ConfigError(source, problems)
+    check_approved_texts(channels, files.templates, electronic_disclosures(files.rules), source)
     return channels
 
 

@@ -12,10 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orchestrator.store.db import insert_rows
 from orchestrator.store.tables import LedgerEntry
+
+# Every message a provider accepted has exactly one entry of this kind, whichever path learnt
+# of it first: the sender, the reconciler (a lookup), or the provider's own report.
+SENT = "attempt.sent"
 
 
 def entry(
@@ -105,4 +110,23 @@ def for_attempt(
         task_id=attempt.task_id,
         attempt_id=attempt.id,
         data=data,
+    )
+
+
+def sent_recorded(conn: Connection, account_id: int, attempt_id: int) -> bool:
+    """Whether the attempt's ``attempt.sent`` entry is already in the ledger.
+
+    Ask after moving the attempt's status in the same transaction: that UPDATE waits for any
+    other writer of the attempt, whose entry (committed with its own UPDATE) is then seen.
+    """
+    return bool(
+        conn.execute(
+            sa.select(
+                sa.exists().where(
+                    LedgerEntry.account_id == account_id,
+                    LedgerEntry.attempt_id == attempt_id,
+                    LedgerEntry.kind == SENT,
+                )
+            )
+        ).scalar()
     )

@@ -1,8 +1,18 @@
-"""Prometheus metrics. Labels never carry personal data (no numbers, no account ids)."""
+"""Prometheus metrics. Labels never carry personal data (no numbers, no account ids).
+
+In multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set by the CLI, see
+:mod:`orchestrator.metrics_dir`) every process writes its metrics to a shared folder and
+:func:`exposition` adds up all of them.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import atexit
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+from orchestrator.metrics_dir import ENV as MULTIPROCESS_ENV
 
 ACCOUNTS_INGESTED = Counter(
     "orchestrator_accounts_ingested_total",
@@ -30,3 +40,20 @@ SENDS = Counter(
 DELIVERY_REPORTS = Counter(
     "orchestrator_delivery_reports_total", "Provider reports received", ["provider", "kind"]
 )
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format: of every process sharing the multiprocess
+    folder when there is one, else of this process."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
+
+
+def track_process_exit() -> None:
+    """In multiprocess mode, mark this process dead when it exits (its live gauges are
+    dropped; its counters stay counted)."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        atexit.register(multiprocess.mark_process_dead, os.getpid())

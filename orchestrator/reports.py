@@ -1,9 +1,14 @@
 """Applying what providers report: delivery statuses, call outcomes and borrowers' replies.
 
-Every report is stored once (``delivery_reports``, keyed by the adapter's dedupe key), so a
-replayed webhook changes nothing. An attempt's status only moves forward (queued → sent →
-delivered / undelivered / failed / bounced): a late ``sent`` never overwrites ``delivered``,
-whatever order the reports arrive in. Call outcomes become the facts the compliance engine
+Every report is stored once (``delivery_reports``, keyed by the adapter's dedupe key within
+the route it came on), so a replayed webhook changes nothing. A report is only ever a replay
+of one that came on the same route (whose credentials signed it) and that also matched, or
+also did not match, something we know: a report that concerned nothing, early, misrouted or
+forged with a tenant's own credentials, can never make the genuine one a duplicate.
+
+An attempt's status only moves forward (queued → sent → delivered / undelivered / failed /
+bounced): a late ``sent`` never overwrites ``delivered``, whatever order the reports arrive
+in. Call outcomes become the facts the compliance engine
 counts (a conversation starts Regulation F's 7-day call pause); a STOP becomes an opt-out at
 once, cancelling what it forbids.
 """
@@ -84,6 +89,7 @@ def apply_reports(
     reports: Sequence[Report],
     *,
     now: datetime,
+    route: str,
     tenants: Sequence[int] | None,
     replies_inline: bool,
     accounts_changed: AccountsChanged,
@@ -91,6 +97,10 @@ def apply_reports(
     """Apply ``reports`` from ``provider`` inside the caller's transaction.
 
     Parameters:
+      route: the webhook route the reports came on: ``""`` for the global one (the
+        platform's provider accounts), else the tenant's slug (its own accounts). Dedupe
+        keys are the provider's and so only unique per provider account: one route's keys
+        never collide with another's.
       tenants: whose accounts an inbound message may concern (those using this provider
         account); ``None`` for every tenant.
       replies_inline: the provider's webhook answer reaches the borrower (Twilio), so no
@@ -100,32 +110,37 @@ def apply_reports(
     applied = Applied()
     for report in reports:
         DELIVERY_REPORTS.labels(provider, report.kind.value).inc()
-        attempt = (
-            _attempt_for(conn, provider, report, tenants)
-            if report.kind is not ReportKind.INBOUND
-            else None
-        )
+        attempt: Any = None
+        accounts: list[Any] = []
+        if report.kind is ReportKind.INBOUND:
+            accounts = _accounts_for(conn, report, tenants)
+            matched = bool(accounts)
+        else:
+            attempt = _attempt_for(conn, provider, report, tenants)
+            matched = attempt is not None
         stored = conn.execute(
             dialect_insert(conn, DeliveryReport)
             .values(
                 provider=provider,
+                route=route,
                 dedupe_key=report.dedupe_key[:200],
+                matched=matched,
                 kind=report.kind.value,
                 attempt_id=attempt.id if attempt is not None else None,
                 status=report.status.value if report.status else None,
                 payload=_payload(report),
                 received_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["provider", "dedupe_key"])
+            .on_conflict_do_nothing(index_elements=["provider", "route", "dedupe_key", "matched"])
             .returning(DeliveryReport.id)
         ).scalar()
         if stored is None:
             applied.duplicates += 1
             continue
         applied.fresh.append(report)
-        if report.kind is ReportKind.INBOUND:
-            _inbound(conn, provider, report, now, tenants, replies_inline, applied)
-        elif attempt is None:
+        if accounts:
+            _inbound(conn, provider, report, now, accounts, replies_inline, applied)
+        elif not matched:
             applied.unmatched += 1
         elif report.kind is ReportKind.CALL:
             _call(conn, attempt, report, now, applied)
@@ -200,6 +215,40 @@ def _move_status(conn: Connection, attempt: Any, report: Report, now: datetime) 
     return bool(moved)
 
 
+# Statuses in which the send itself is not in the ledger: the sender stopped (a crash)
+# after the provider accepted the message and before recording it, or the reconciler could
+# not ask the provider and recorded the outcome as unknown.
+_UNRECORDED = frozenset({DeliveryStatus.SENDING.value, "unknown"})
+
+
+def _record_sent(conn: Connection, attempt: Any, report: Report, now: datetime) -> None:
+    """A report about an attempt whose send was never recorded proves the provider accepted
+    it: the ledger, the compliance record, gets its ``attempt.sent`` entry now (once)."""
+    if attempt.status not in _UNRECORDED:
+        return
+    if ledger.sent_recorded(conn, attempt.account_id, attempt.id):
+        return
+    message_id = attempt.provider_message_id or report.provider_message_id
+    ledger.append(
+        conn,
+        [
+            ledger.for_attempt(
+                attempt,
+                at=attempt.at,
+                kind=ledger.SENT,
+                message=(
+                    f"sent {attempt.channel} via {attempt.provider} to "
+                    f"{mask_text(attempt.address)}"
+                    + (f" ({message_id})" if message_id else "")
+                    + f"; learnt from {attempt.provider}'s report at "
+                    f"{now.isoformat().replace('+00:00', 'Z')}: the send was not recorded when "
+                    "it was made"
+                ),
+            )
+        ],
+    )
+
+
 def _delivery(
     conn: Connection, attempt: Any, report: Report, now: datetime, applied: Applied
 ) -> None:
@@ -208,6 +257,8 @@ def _delivery(
     itself is late (an ``unsubscribe`` after ``delivered``, a bounce after a retry)."""
     status = report.status
     moves = _move_status(conn, attempt, report, now)
+    if moves:
+        _record_sent(conn, attempt, report, now)
     notes: list[str] = []
     task_status: TaskStatus | None = None
     if moves:
@@ -311,7 +362,8 @@ def _call(conn: Connection, attempt: Any, report: Report, now: datetime, applied
         if kind is ContactKind.NOT_CONNECTED
         else DeliveryStatus.DELIVERED
     )
-    _move_status(conn, attempt, replace(report, status=status), now)
+    if _move_status(conn, attempt, replace(report, status=status), now):
+        _record_sent(conn, attempt, report, now)
     # The outcome is taken unless a stronger one is already recorded (checked in the UPDATE,
     # like the status, so concurrent reports cannot weaken it either).
     stronger = [k for k, weight in _CALL_WEIGHT.items() if weight > _CALL_WEIGHT[kind.value]]
@@ -395,18 +447,11 @@ def _promise(details: Any) -> tuple[date | None, Decimal | None]:
     return until, amount
 
 
-def _inbound(
-    conn: Connection,
-    provider: str,
-    report: Report,
-    now: datetime,
-    tenants: Sequence[int] | None,
-    replies_inline: bool,
-    applied: Applied,
-) -> None:
+def _accounts_for(conn: Connection, report: Report, tenants: Sequence[int] | None) -> list[Any]:
+    """The accounts an inbound message concerns: those with its sender's number, on a
+    tenant's route only that tenant's."""
     if not report.sender:
-        applied.unmatched += 1
-        return
+        return []
     query = (
         sa.select(Account.id, Account.tenant_id)
         .join(ContactPoint, ContactPoint.account_id == Account.id)
@@ -414,10 +459,18 @@ def _inbound(
     )
     if tenants is not None:
         query = query.where(Account.tenant_id.in_(tenants))
-    accounts = conn.execute(query.distinct()).all()
-    if not accounts:
-        applied.unmatched += 1
-        return
+    return list(conn.execute(query.distinct()).all())
+
+
+def _inbound(
+    conn: Connection,
+    provider: str,
+    report: Report,
+    now: datetime,
+    accounts: Sequence[Any],
+    replies_inline: bool,
+    applied: Applied,
+) -> None:
     intent = report.details.get("intent", "opt_out" if report.opted_out else "other")
     for account in accounts:
         if report.opted_out:
@@ -436,7 +489,10 @@ def _inbound(
             message = f"the borrower replied to resume texts ({provider}): SMS opt-in recorded"
             applied.changed.setdefault(account.tenant_id, set()).add(account.id)
         else:
-            message = f"the borrower replied by SMS ({provider}, {intent}); kept with the report"
+            message = (
+                f"the borrower replied by SMS ({provider}, {intent}); the text itself is not "
+                "kept (the provider holds it under the message's id)"
+            )
         ledger.append(
             conn,
             [
@@ -522,7 +578,9 @@ def _payload(report: Report) -> dict[str, Any]:
         "invalid_address": report.invalid_address,
         "opted_out": report.opted_out,
         "sender": mask_text(report.sender) if report.sender else None,
-        "text": report.text,
+        # A borrower's free text may say anything (health, family, other people's numbers):
+        # we keep what we acted on, the intent in ``details``, and how long the text was.
+        "text_chars": len(report.text) if report.text is not None else None,
         "occurred_at": report.occurred_at.isoformat() if report.occurred_at else None,
         "details": dict(report.details),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from orchestrator.compliance import (
     AccountFacts,
@@ -25,6 +25,7 @@ from orchestrator.compliance import (
 from orchestrator.domain import Channel, Purpose
 
 NO_CONTACT_POINT = "route.no_contact_point"
+NO_WINDOW = "route.no_window_before_deadline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,21 @@ def choose_route(
                     tuple(reasons),
                 )
             reasons.extend(decision.reasons)
+            if not decision.reasons:
+                # Allowed, but only after the deadline (or the deadline has passed): say so,
+                # or the explanation names only the routes tried after this one.
+                reasons.append(_too_late(channel, when, deadline))
     return RouteChoice(None, None, (), tuple(_unique(reasons)))
+
+
+def _too_late(channel: Channel, when: datetime | None, deadline: datetime) -> Reason:
+    by = deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if when is None:
+        message = f"no {channel} window is open before the deadline ({by})"
+    else:
+        opens = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        message = f"the {channel} contact could go out at {opens}, after its deadline ({by})"
+    return Reason(NO_WINDOW, "strategy", message)
 
 
 def _unique(reasons: list[Reason]) -> list[Reason]:

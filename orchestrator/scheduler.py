@@ -29,6 +29,7 @@ from orchestrator.clock import Clock
 from orchestrator.domain import TaskStatus
 from orchestrator.logs import get_logger
 from orchestrator.portfolio import PortfolioPlanner
+from orchestrator.retention import IDEMPOTENCY_TTL, expire_idempotency_records
 from orchestrator.store.db import Store
 from orchestrator.store.tables import Task
 
@@ -153,6 +154,7 @@ class Scheduler:
       enqueue: puts task ids on the send queue.
       plan_every / sweep_every / lock_ttl: timing.
       on_tick: extra work each sweep (dispatch's reconciliation of stuck sends).
+      idempotency_ttl: how long stored Idempotency-Key answers are kept (deleted hourly).
     """
 
     def __init__(
@@ -169,6 +171,7 @@ class Scheduler:
         lock_ttl: timedelta = timedelta(seconds=15),
         stale_queued: timedelta = timedelta(minutes=5),
         on_tick: Callable[[datetime], Any] | None = None,
+        idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -179,6 +182,7 @@ class Scheduler:
         self.sweep_every = sweep_every
         self.stale_queued = stale_queued
         self.on_tick = on_tick
+        self.idempotency_ttl = idempotency_ttl
         self.leader = False
         self._plan_lock = threading.Lock()
         self._aps = BackgroundScheduler(timezone="UTC")
@@ -220,6 +224,17 @@ class Scheduler:
             )
         return result
 
+    def expire_now(self) -> int:
+        """Delete stored answers past their time to live (personal data kept no longer than
+        needed); how many."""
+        if not self.leader:
+            return 0
+        with self.store.transaction() as conn:
+            expired = expire_idempotency_records(conn, self.clock.now(), self.idempotency_ttl)
+        if expired:
+            log.info("idempotency records expired", count=expired)
+        return expired
+
     def start(self) -> None:
         self.heartbeat()
         every = self.lock.ttl_ms / 3000
@@ -242,6 +257,9 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
             next_run_time=self.clock.now(),
+        )
+        self._aps.add_job(
+            self.expire_now, "interval", hours=1, id="expire", max_instances=1, coalesce=True
         )
         self._aps.start()
 

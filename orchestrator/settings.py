@@ -39,7 +39,11 @@ class Settings(BaseSettings):
       ORCHESTRATOR_PUBLIC_URL: the URL providers reach our webhooks at.
       ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker.
       ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
+      ORCHESTRATOR_METRICS_DIR: the folder the processes of this host share metrics in
+        (prometheus-client's multiprocess mode); default ``<data_dir>/metrics``.
       ORCHESTRATOR_CLOCK: run on virtual time, ``START[@SPEED]`` (demo and tests only).
+      ORCHESTRATOR_IDEMPOTENCY_TTL_HOURS: how long an ``Idempotency-Key``'s stored answer
+        is kept (24); a retry after that is a new request.
     """
 
     model_config = SettingsConfigDict(
@@ -65,9 +69,16 @@ class Settings(BaseSettings):
     # A virtual clock for demos and tests: START[@SPEED] (e.g. 2026-11-02T15:00:00Z@60).
     clock: str | None = None
     log_level: str = "INFO"
+    metrics_dir: Path | None = None
     # Bounded work per request and per statement.
     batch_limit: int = 10_000
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     db_pool_size: int = 10
+
+    @property
+    def metrics_folder(self) -> Path:
+        """Where ``api``, ``worker`` and ``scheduler`` share metrics (see metrics_dir)."""
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @field_validator("log_format")
     @classmethod

@@ -13,6 +13,7 @@ from orchestrator.broker import enqueue_tasks, make_broker
 from orchestrator.dispatch import Dispatcher, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
 from orchestrator.dispatch.middleware import TaskContext
+from orchestrator.metrics import track_process_exit
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
 
@@ -20,6 +21,7 @@ settings = load_settings()
 logs.configure(level=settings.log_level, fmt=settings.log_format)
 broker = make_broker(settings.redis_url, settings.queue_namespace)
 broker.add_middleware(TaskContext())
+track_process_exit()
 
 _lock = threading.Lock()
 _dispatcher: Dispatcher | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -12,8 +13,8 @@ from sqlalchemy.engine import Connection
 
 from orchestrator import accounts as account_store
 from orchestrator.api.auth import Caller
-from orchestrator.api.errors import ApiError, documented
-from orchestrator.api.idempotency import run_idempotent
+from orchestrator.api.errors import ApiError, ErrorBody, documented
+from orchestrator.api.idempotency import HEADER, run_idempotent
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import (
     AccountView,
@@ -24,8 +25,14 @@ from orchestrator.api.schemas import (
 )
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body, paused_gc
-from orchestrator.intake.document import AccountDocument, EventDocument
-from orchestrator.intake.upsert import prepare, write_accounts
+from orchestrator.intake.document import UNKEYED_PAYMENT, AccountDocument, EventDocument
+from orchestrator.intake.upsert import (
+    EventConflict,
+    IntakeResult,
+    PreparedAccount,
+    prepare,
+    write_accounts,
+)
 from orchestrator.tenancy import Principal
 from orchestrator.timeline import timeline
 
@@ -83,6 +90,10 @@ def _invalid(exc: ValidationError) -> ApiError:
     responses={
         200: {"description": "Updated or unchanged"},
         201: {"model": AccountWritten, "description": "Created"},
+        409: {
+            "model": ErrorBody,
+            "description": "An event's event_id already names a different event",
+        },
         **documented(400, 401, 413, 422),
     },
 )
@@ -112,7 +123,7 @@ async def put_account(
     prepared = prepare(document, now=now)
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-        result = write_accounts(conn, who.tenant_id, [prepared], now=now, source="api")
+        result = _write(conn, who.tenant_id, [prepared], now)
         state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
         view = _account_view(conn, who, external_id)
         return (201 if result.created else 200), {
@@ -130,7 +141,14 @@ async def put_account(
     summary="Create or replace up to 10,000 accounts",
     openapi_extra=_schema(BatchRequest),
     response_model=BatchWritten,
-    responses=documented(400, 401, 409, 413, 422),
+    responses={
+        409: {
+            "model": ErrorBody,
+            "description": "An event's event_id already names a different event, or a "
+            "request with the same Idempotency-Key is still in progress",
+        },
+        **documented(400, 401, 413, 422),
+    },
 )
 async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     """Upsert many accounts in one call.
@@ -151,7 +169,7 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
             except BatchShapeError as exc:
                 raise ApiError(exc.status, "invalid_batch", str(exc), exc.problems) from None
             prepared = [prepare(doc, now=now) for _, doc in checked.accepted]
-        result = write_accounts(conn, who.tenant_id, prepared, now=now, source="api")
+        result = _write(conn, who.tenant_id, prepared, now)
         state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
         body = {
             "accepted": result.accepted,
@@ -180,8 +198,16 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     status_code=201,
     response_model=EventRecorded,
     responses={
-        200: {"model": EventRecorded, "description": "Recorded before: a duplicate"},
-        **documented(400, 401, 404, 409, 413, 422),
+        200: {
+            "model": EventRecorded,
+            "description": "Already recorded (a retry): the event first recorded",
+        },
+        409: {
+            "model": ErrorBody,
+            "description": "The event_id already names a different event, or a request "
+            "with the same Idempotency-Key is still in progress",
+        },
+        **documented(400, 401, 404, 413, 422),
     },
 )
 async def post_event(
@@ -189,20 +215,34 @@ async def post_event(
 ) -> JSONResponse:
     """Record one event. ``at`` defaults to now; a date means the start of that day in the
     borrower's zone. Holds take effect at once: pending contacts they forbid are cancelled.
-    Recording the same event twice records it once (200 with ``"duplicate": true``)."""
+    Recording the same event twice records it once (200 with ``"duplicate": true`` and the
+    event first recorded). ``event_id`` is the event's business key: the same id with other
+    content is refused (409). A payment needs an ``event_id``, an ``at`` or an
+    ``Idempotency-Key`` (422 otherwise): else a retry would count as a second payment."""
     raw = await _read_body(request)
     try:
         event = EventDocument.model_validate(_load_object(raw))
     except ValidationError as exc:
         raise _invalid(exc) from None
+    unkeyed = event.unkeyed_money and request.headers.get(HEADER) is None
     state = request.app.state
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
         account = account_store.find_account(conn, who.tenant_id, external_id)
         if account is None:
             raise _not_found(external_id)
+        if unkeyed:
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"A payment needs `event_id`, `at` or an {HEADER} header.",
+                [Problem("event_id", f"{UNKEYED_PAYMENT}; or send an {HEADER} header")],
+            )
         now = state.clock.now()
-        recorded = account_store.record_event(conn, account, event, now=now, source="api")
+        try:
+            recorded = account_store.record_event(conn, account, event, now=now, source="api")
+        except EventConflict as exc:
+            raise _conflict(exc) from None
         if recorded.created:
             state.on_accounts_changed(conn, who.tenant_id, {account.id}, now)
         return (201 if recorded.created else 200), {
@@ -263,6 +303,25 @@ def _account_view(conn: Connection, who: Principal, external_id: str) -> dict[st
         account,
         account_store.contact_points(conn, account.id),
         account_store.events(conn, account.id),
+    )
+
+
+def _write(
+    conn: Connection, tenant_id: int, prepared: list[PreparedAccount], now: datetime
+) -> IntakeResult:
+    try:
+        return write_accounts(conn, tenant_id, prepared, now=now, source="api")
+    except EventConflict as exc:
+        raise _conflict(exc) from None
+
+
+def _conflict(exc: EventConflict) -> ApiError:
+    return ApiError(
+        409,
+        "event_conflict",
+        f"event_id {exc.event_id!r} already names a different event of account "
+        f"{exc.external_id!r}; nothing was recorded.",
+        [Problem("event_id", str(exc))],
     )
 
 

@@ -72,7 +72,9 @@ def from_environment() -> FastAPI:
     """The application as ``orchestrator api`` serves it: everything from the environment."""
     from orchestrator import logs
     from orchestrator.cli import runtime
+    from orchestrator.metrics import track_process_exit
 
     settings = runtime.settings()
     logs.configure(level=settings.log_level, fmt=settings.log_format)
+    track_process_exit()
     return create_app(Services.build(settings))

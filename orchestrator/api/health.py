@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import Health
 from orchestrator.logs import get_logger
+from orchestrator.metrics import exposition
 
 router = APIRouter(tags=["operations"])
 log = get_logger(__name__)
@@ -61,4 +62,4 @@ def _check(dependency: str, probe: Any, hint: str | None = None) -> str:
     },
 )
 def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -2,13 +2,16 @@
 
 The stored answer commits in the same transaction as the work it describes, so a client
 that lost the response and retries gets the original answer and nothing happens twice. A
-key re-used with a different body is refused.
+key re-used with a different body is refused. An answer is kept for its time to live
+(``ORCHESTRATOR_IDEMPOTENCY_TTL_HOURS``, 24 by default): after that the key answers nothing
+and the scheduler deletes it (:mod:`orchestrator.retention`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,8 +47,20 @@ def run_idempotent(request: Request, who: Principal, raw: bytes | None, work: Wo
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + (raw or b"")
     ).hexdigest()
+    state = request.app.state
+    now = state.clock.now()
+    ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
     try:
         with store.transaction() as conn:
+            # An answer past its time to live is gone, whether or not the scheduler has
+            # deleted it yet: the key is free again.
+            conn.execute(
+                sa.delete(IdempotencyRecord).where(
+                    IdempotencyRecord.tenant_id == who.tenant_id,
+                    IdempotencyRecord.key == key,
+                    IdempotencyRecord.created_at < now - ttl,
+                )
+            )
             stored = _stored(conn, who.tenant_id, key)
             if stored is not None:
                 return _replay(stored, fingerprint)
@@ -57,7 +72,7 @@ def run_idempotent(request: Request, who: Principal, raw: bytes | None, work: Wo
                     request_hash=fingerprint,
                     status_code=status,
                     response=body,
-                    created_at=request.app.state.clock.now(),
+                    created_at=now,
                 )
             )
     except sa.exc.IntegrityError:

@@ -104,6 +104,7 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
                 provider,
                 reports,
                 now=services.clock.now(),
+                route=tenant or GLOBAL_SCOPE,
                 tenants=tenants,
                 replies_inline=adapter.replies_inline,
                 accounts_changed=services.accounts_changed,

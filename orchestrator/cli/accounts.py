@@ -108,7 +108,7 @@ def _import_batch(store, tenant_id, rows, clock, totals, rejected, seen) -> None
     from orchestrator.errors import Problem
     from orchestrator.intake.batch import Rejected, check_items
     from orchestrator.intake.files import is_unreadable
-    from orchestrator.intake.upsert import prepare, write_accounts
+    from orchestrator.intake.upsert import EventConflict, prepare, write_accounts
 
     readable = []
     for row in rows:
@@ -136,12 +136,23 @@ def _import_batch(store, tenant_id, rows, clock, totals, rejected, seen) -> None
             continue
         seen[doc.external_id] = lines[index]
         accepted.append(doc)
-    if not accepted:
-        return
     now = clock.now()
-    prepared = [prepare(doc, now=now) for doc in accepted]
-    with store.transaction() as conn:
-        result = write_accounts(conn, tenant_id, prepared, now=now, source="import")
+    while accepted:
+        prepared = [prepare(doc, now=now) for doc in accepted]
+        try:
+            with store.transaction() as conn:
+                result = write_accounts(conn, tenant_id, prepared, now=now, source="import")
+        except EventConflict as conflict:
+            # Nothing was written: refuse the account whose event id names other content,
+            # and write the others.
+            line = seen[conflict.external_id]
+            problem = Problem("events", str(conflict))
+            rejected.append((Rejected(line, conflict.external_id, (problem,)), by_line[line].raw))
+            accepted = [doc for doc in accepted if doc.external_id != conflict.external_id]
+            continue
+        break
+    else:
+        return
     totals.created += result.created
     totals.updated += result.updated
     totals.unchanged += result.unchanged

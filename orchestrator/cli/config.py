@@ -126,9 +126,11 @@ def validate(
 
     Checks [bold]channels.yaml[/bold] (each provider's settings against its adapter,
     credentials as variable names only), every strategy in [bold]strategies/[/bold], the
-    rule packs in [bold]compliance/[/bold] (no overlay may loosen a legal limit) and every
-    template a strategy may send, rendered in each checked locale. Exits 1 when anything
-    is wrong, 0 when the whole is valid.
+    rule packs in [bold]compliance/[/bold] (no overlay may loosen a legal limit), every
+    template a strategy may send, rendered in each checked locale, lint over every template
+    (findings refused unless waived in [bold]templates.yaml[/bold]; waived ones are listed)
+    and each provider's approved texts. Exits 1 when anything is wrong, 0 when the whole
+    is valid.
 
     [dim]Example: orchestrator config validate --secrets --store[/dim]
     """
@@ -159,6 +161,37 @@ def validate(
         + (", every credential variable set" if secrets else "")
         + "."
     )
+    _print_waivers(out, files)
+
+
+def waivers_table(files: FileConfig) -> Table:
+    """The lint findings let through by a waiver in config/templates.yaml, with why and who
+    approved it: the audit view of every exception to lint."""
+    table = Table(
+        "template", "line", "rule", "phrase", "reason", "approved by",
+        title="Lint findings waived (config/templates.yaml)",
+    )  # fmt: skip
+    for waived in files.lint.waived:
+        finding, waiver = waived.finding, waived.waiver
+        table.add_row(
+            finding.path,
+            str(finding.line),
+            waiver.rule,
+            finding.phrase,
+            waiver.reason,
+            waiver.approved_by,
+        )
+    return table
+
+
+def _print_waivers(out: Console, files: FileConfig) -> None:
+    if files.lint.waived:
+        out.print(waivers_table(files))
+    for waiver in files.lint.unused:
+        out.print(
+            f"[yellow]Waiver for {waiver.template} ({waiver.rule}) matches nothing: "
+            "remove it from config/templates.yaml.[/yellow]"
+        )
 
 
 @app.command("show")
@@ -234,4 +267,6 @@ def _show_everyone(out: Console, config: ConfigSet, stored: list[StoredVersion])
             f"{item.created_at:%Y-%m-%d %H:%M}" if item.created_at else "—",
         )
     out.print(tenants if stored else "[dim]No tenant has a version of its own.[/dim]")
+    if config.files is not None:
+        _print_waivers(out, config.files)
     out.print(f"configuration version {config.version}")

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from orchestrator import logs
 from orchestrator.cli import runtime
+from orchestrator.metrics_dir import prepare
 
 out = Console()
 
@@ -32,14 +33,18 @@ def scheduler(
     Run as many as you like (replicas, rolling deploys): one holds the leader lock in Redis
     and works; the others wait and take over within --lock-ttl when it dies.
     """
+    prepare(runtime.settings().metrics_folder)  # before prometheus-client is imported
+
     from orchestrator.broker import enqueue_tasks, make_broker
     from orchestrator.dispatch import build_dispatch
+    from orchestrator.metrics import track_process_exit
     from orchestrator.scheduler import Scheduler
     from orchestrator.services import Services
 
     settings = runtime.settings()
     logs.configure(level=settings.log_level, fmt=settings.log_format)
     services = Services.build(settings)
+    track_process_exit()
     broker = make_broker(settings.redis_url, settings.queue_namespace)
     _, reconciler = build_dispatch(services, lambda task_id: enqueue_tasks(broker, [task_id]))
     runner = Scheduler(
@@ -53,6 +58,7 @@ def scheduler(
         sweep_every=timedelta(seconds=sweep_every),
         lock_ttl=timedelta(seconds=lock_ttl),
         on_tick=reconciler.run,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     out.print(f"scheduler {runner.lock.token} started; waiting for the leader lock")
     runner.run_forever()

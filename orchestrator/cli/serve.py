@@ -6,6 +6,7 @@ import typer
 import uvicorn
 
 from orchestrator.cli import runtime
+from orchestrator.metrics_dir import prepare
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +24,7 @@ def api(
     OpenAPI at /openapi.json, interactive docs at /docs, health at /healthz.
     """
     config = runtime.settings()
+    prepare(config.metrics_folder)  # before prometheus-client is imported: see metrics_dir
     runtime.open_store(config)  # fail now, with one sentence, if the store is not ready
     uvicorn.run(
         "orchestrator.api.app:from_environment",
@@ -45,7 +47,8 @@ def worker(
     transaction, sends through the channel's providers and records the outcome.
 
     Run as many as you like, on as many machines: a task is claimed by one worker only, and
-    a worker killed mid-send neither loses the task nor sends it twice.
+    a worker killed mid-send neither loses the task nor sends it twice. Their metrics are
+    served by the API on the same host (ORCHESTRATOR_METRICS_DIR, see docs/operations.md).
     """
     import sys
 
@@ -53,6 +56,7 @@ def worker(
     from dramatiq.cli import make_argument_parser
 
     config = runtime.settings()
+    prepare(config.metrics_folder)  # every worker process inherits it
     runtime.open_store(config)
     runtime.open_redis(config)
     arguments = make_argument_parser().parse_args(  # type: ignore[no-untyped-call]

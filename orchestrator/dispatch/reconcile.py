@@ -123,7 +123,7 @@ class Reconciler:
                 "contact_kind": ContactKind.ATTEMPT.value,
             },
             TaskStatus.SENT,
-            "attempt.sent",
+            ledger.SENT,
             f"interrupted send confirmed by {attempt.provider} ({receipt.provider_message_id})",
         )
         return "confirmed" if settled else "resolved_meanwhile"

@@ -273,6 +273,7 @@ class Reserver:
                 self.services.settings.public_url, provider.name, account.slug, config
             ),
             limited_content=rendered.limited_content,
+            disclosures=tuple(d.value for d in rendered.disclosures),
             tags={
                 "tenant": account.slug,
                 "account_ref": account.external_id,
@@ -418,7 +419,9 @@ def _entry(
 
 
 def _template_params(account: Any, rendered: RenderedMessage) -> dict[str, str]:
-    """Variables for providers that send pre-approved templates (Aliyun)."""
+    """Variables for providers that send pre-approved templates (Aliyun): the names are
+    :data:`~orchestrator.messages.approved_texts.TEMPLATE_PARAMS`, which approved texts are
+    checked against."""
     return {
         "name": account.borrower_name,
         "amount": f"{account.amount_due:.2f}",

@@ -154,7 +154,7 @@ class Dispatcher:
     def _sent(self, claim: Claim, receipt: Receipt) -> Outcome:
         now = self.clock.now()
         with self.store.transaction() as conn:
-            conn.execute(
+            moved = conn.execute(
                 sa.update(Attempt)
                 .where(
                     Attempt.id == claim.attempt_id, Attempt.status == DeliveryStatus.SENDING.value
@@ -166,7 +166,10 @@ class Dispatcher:
                     lease_until=None,
                     updated_at=now,
                 )
-            )
+            ).rowcount
+            if not moved and ledger.sent_recorded(conn, claim.account_id, claim.attempt_id):
+                # A fast report (or the reconciler) got there first and recorded the send.
+                return Outcome.SENT
             conn.execute(
                 sa.update(Task)
                 .where(Task.id == claim.task_id, Task.status == TaskStatus.SENDING.value)
@@ -193,7 +196,7 @@ class Dispatcher:
                         tenant_id=claim.tenant_id,
                         account_id=claim.account_id,
                         at=claim.reserved_at,
-                        kind="attempt.sent",
+                        kind=ledger.SENT,
                         message=(
                             f"sent {message.channel} {claim.rendered.template} "
                             f"via {claim.provider.name} "

@@ -301,6 +301,10 @@ class ContactPointDocument(_Strict):
         return value
 
 
+# The store keeps 16 digits before the decimal point (NUMERIC(20, 4)).
+MAX_AMOUNT_DUE = Decimal(10**15)
+
+
 class Debt(_Strict):
     amount_due: Money = Field(description='decimal string, e.g. "1250.00"', examples=["1250.00"])
     currency: str = Field(description="ISO 4217, e.g. USD", examples=["USD"])
@@ -323,10 +327,30 @@ class Debt(_Strict):
             raise ValueError(f"{value} is not a plausible due date")
         return value
 
+    @field_validator("due_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"due_date {value!r} is not an ISO 8601 date; write it as YYYY-MM-DD, "
+                    "e.g. 2026-10-01"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _amount(self) -> Self:
         if self.amount_due < 0:
             raise ValueError("amount_due must not be negative")
+        if self.amount_due >= MAX_AMOUNT_DUE:
+            raise ValueError(
+                f"amount_due {self.amount_due:f} is beyond what an account can owe here "
+                f"(below {MAX_AMOUNT_DUE:,f})"
+            )
+        # Kept and echoed in plain notation: "1E+3" is read as "1000".
+        object.__setattr__(self, "amount_due", Decimal(f"{self.amount_due:f}"))
         places = currency_places(self.currency)
         exponent = self.amount_due.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
@@ -347,6 +371,16 @@ class EventDocument(_Strict):
     """An account event. In the API ``at`` defaults to now; a date means the start of that
     day in the borrower's zone."""
 
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$",
+        description="Your own id for the event (your payment's id), unique per account: a "
+        "retry with the same id records nothing new and answers the original event; the same "
+        "id with other content is refused (409). A payment needs one, or an `at`.",
+        examples=["pay-20261003-0042"],
+    )
     type: EventType
     at: datetime | date | None = None
     until: datetime | date | None = Field(
@@ -381,6 +415,18 @@ class EventDocument(_Strict):
         if kind is EventType.CONTACT_PREFERENCE:
             _check_preference(self.details)
         return self
+
+    @property
+    def unkeyed_money(self) -> bool:
+        """A payment with nothing to tell a retry from a second payment: no ``event_id``
+        and no ``at`` (the instant would be ours, different on each retry)."""
+        return self.type is EventType.PAYMENT and self.event_id is None and self.at is None
+
+
+UNKEYED_PAYMENT = (
+    "a payment needs `event_id` (your payment's own id) or `at` (when it was paid): without "
+    "either, a retry cannot be told from a second payment"
+)
 
 
 def _check_preference(details: dict[str, str]) -> None:
@@ -454,6 +500,22 @@ class AccountDocument(_Strict):
         if not _JURISDICTION.fullmatch(code) or code[:2] not in _countries():
             raise ValueError(f"{value!r} is not a jurisdiction such as US-NY, CN-GD, GB or AU-NSW")
         return code
+
+    @model_validator(mode="after")
+    def _events_are_keyed(self) -> Self:
+        """Each payment can be told from a retry, and an event id names one event."""
+        seen: dict[str, EventDocument] = {}
+        for index, event in enumerate(self.events):
+            if event.unkeyed_money:
+                raise ValueError(f"events[{index}]: {UNKEYED_PAYMENT}")
+            if event.event_id is None:
+                continue
+            first = seen.setdefault(event.event_id, event)
+            if first != event:
+                raise ValueError(
+                    f"events[{index}]: event_id {event.event_id!r} is used for two different events"
+                )
+        return self
 
     @model_validator(mode="before")
     @classmethod

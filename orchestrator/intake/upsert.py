@@ -1,9 +1,9 @@
 """Writing validated account documents to the store, idempotently and in bulk.
 
 A document whose normalised content did not change writes nothing (not even
-``updated_at``); events are deduplicated by content, so re-sending a batch or re-importing a
-file is harmless. Everything one call writes commits together or not at all (the caller owns
-the transaction).
+``updated_at``); events are deduplicated by the lender's ``event_id``, or else by content, so
+re-sending a batch or re-importing a file is harmless. Everything one call writes commits
+together or not at all (the caller owns the transaction).
 """
 
 from __future__ import annotations
@@ -160,16 +160,22 @@ def event_row(event: EventDocument, zones: Sequence[str], *, now: datetime) -> d
             else event.until.astimezone(UTC)
         )
     details = dict(sorted(event.details.items()))
-    fingerprint = "|".join(
-        [
-            event.type.value,
-            at.isoformat(),
-            until.isoformat() if until else "",
-            event.channel.value if event.channel else "",
-            str(event.amount) if event.amount is not None else "",
-            orjson.dumps(details).decode(),
-        ]
-    )
+    content = [
+        event.type.value,
+        until.isoformat() if until else "",
+        event.channel.value if event.channel else "",
+        str(event.amount) if event.amount is not None else "",
+        orjson.dumps(details).decode(),
+    ]
+    if event.event_id is None:
+        # Without the lender's id, an event is known by its content (and its instant).
+        key = "|".join([at.isoformat(), *content])
+        content_hash = None
+    else:
+        # The lender's id is the key; the content as sent (``at`` as given, or none) is what
+        # a retry must repeat.
+        key = "event_id|" + event.event_id
+        content_hash = _hash("|".join([_sent(event.at), *content]))
     return {
         "type": event.type.value,
         "at": at,
@@ -177,8 +183,62 @@ def event_row(event: EventDocument, zones: Sequence[str], *, now: datetime) -> d
         "channel": event.channel.value if event.channel else None,
         "amount": event.amount,
         "details": details,
-        "dedupe_key": hashlib.blake2b(fingerprint.encode(), digest_size=16).hexdigest(),
+        "event_id": event.event_id,
+        "content_hash": content_hash,
+        "dedupe_key": _hash(key),
     }
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _sent(at: date | datetime | None) -> str:
+    if isinstance(at, datetime):
+        return at.astimezone(UTC).isoformat()
+    return at.isoformat() if at is not None else ""
+
+
+class EventConflict(ValueError):
+    """An event id already names another event of the account: nothing was written.
+
+    Parameters:
+      external_id: the account's id.
+      event_id: the id that names two different events.
+    """
+
+    def __init__(self, external_id: str, event_id: str) -> None:
+        self.external_id = external_id
+        self.event_id = event_id
+        super().__init__(
+            f"event_id {event_id!r} of account {external_id!r} already names a different "
+            "event; a retry must repeat the original event exactly, a new event needs a new id"
+        )
+
+
+def check_event_ids(
+    conn: Connection, account_ids: dict[int, str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Refuse rows whose event id is already taken by other content (raises
+    :class:`EventConflict`); rows whose id names the same content are harmless retries."""
+    keyed = [r for r in rows if r.get("event_id") is not None]
+    if not keyed:
+        return
+    stored = {
+        (row.account_id, row.event_id): row.content_hash
+        for row in conn.execute(
+            sa.select(
+                AccountEvent.account_id, AccountEvent.event_id, AccountEvent.content_hash
+            ).where(
+                AccountEvent.account_id.in_({r["account_id"] for r in keyed}),
+                AccountEvent.event_id.in_({r["event_id"] for r in keyed}),
+            )
+        )
+    }
+    for row in keyed:
+        found = stored.get((row["account_id"], row["event_id"]), row["content_hash"])
+        if found != row["content_hash"]:
+            raise EventConflict(account_ids[row["account_id"]], row["event_id"])
 
 
 def _instant(value: date | datetime, zones: Sequence[str], *, latest: bool) -> datetime:
@@ -282,6 +342,11 @@ def _write_events(
         .returning(*_EVENT_COLUMNS),
         event_rows,
     ).all()
+    # Checked after the insert, so that a concurrent writer's event with the same id is
+    # seen too (the insert waited for it); a conflict rolls everything back.
+    check_event_ids(
+        conn, {result.account_ids[a.external_id]: a.external_id for a in accounts}, event_rows
+    )
     result.events_added += len(added)
     result.touched.update(row.account_id for row in added)
     ledger.append(conn, ledger.event_entries(tenant_id, (dict(r._mapping) for r in added)))

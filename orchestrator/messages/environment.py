@@ -10,6 +10,8 @@
   :class:`~orchestrator.messages.context.MessageContext` and the filters ``money`` and
   ``date``. The ``safe`` filter is removed, so borrower data is always escaped in HTML,
   and ``random`` is removed, so a message is reproducible from the ledger.
+- Arithmetic, filters and output are bounded (:mod:`orchestrator.messages.bounds`): no
+  ``9 ** 9 ** 9`` or ``'x' * 10 ** 9`` takes a worker down.
 - Autoescaping is on for HTML only. An email's ``html`` block is compiled a second time
   under the name ``html:<path>`` with autoescape on; includes made from it inherit the
   prefix. Files named ``*.html.j2`` (the email layout) are always escaped.
@@ -25,16 +27,27 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2 import exceptions as jinja_errors
 from jinja2.environment import Environment
-from jinja2.exceptions import TemplateRuntimeError
+from jinja2.exceptions import SecurityError, TemplateRuntimeError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from orchestrator.errors import TemplateError
+from orchestrator.messages.bounds import (
+    INTERCEPTED_BINOPS,
+    REFUSED_FILTERS,
+    bounded_filter,
+    check_binop,
+    check_call,
+    check_value,
+)
 from orchestrator.messages.formatting import date_filter, money_filter
 
 HTML_PREFIX = "html:"
 """Template names starting with this compile with autoescape on (an email's HTML part)."""
 
-_REMOVED_FILTERS = ("safe", "random")
+_REMOVED_FILTERS = ("safe", "random", *REFUSED_FILTERS)
+# str.format and format_map allocate whatever width the format string asks for.
+_REFUSED_STR_METHODS = frozenset({"format", "format_map"})
 
 
 class _FolderLoader(FileSystemLoader):
@@ -45,7 +58,33 @@ class _FolderLoader(FileSystemLoader):
 
 
 class MessageEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, with HTML escaping carried into includes made from an HTML part."""
+    """The sandbox, with HTML escaping carried into includes made from an HTML part, and
+    arithmetic bounded (see :mod:`orchestrator.messages.bounds`)."""
+
+    intercepted_binops = INTERCEPTED_BINOPS
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        check_binop(operator, left, right)
+        return check_value(super().call_binop(context, operator, left, right), repr(operator))
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str) and attr in _REFUSED_STR_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        # Jinja hands out a sandboxed str.format here, before is_safe_attribute is asked.
+        if getattr(value, "__name__", None) in _REFUSED_STR_METHODS and isinstance(
+            getattr(value, "__self__", None), str
+        ):
+            raise SecurityError(
+                "str.format is not available in templates: use the money and date filters"
+            )
+        return super().wrap_str_format(value)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check_call(__obj, args, kwargs)
+        return check_value(super().call(__context, __obj, *args, **kwargs), "a call")
 
     def join_path(self, template: str, parent: str) -> str:
         if parent.startswith(HTML_PREFIX) and not template.startswith(HTML_PREFIX):
@@ -85,6 +124,8 @@ def message_environment(directory: Path) -> MessageEnvironment:
         env.filters.pop(name, None)
     env.filters["money"] = money_filter
     env.filters["date"] = date_filter
+    for name, function in list(env.filters.items()):
+        env.filters[name] = bounded_filter(name, function)
     return env
 
 
@@ -115,3 +156,5 @@ def explained(what: str) -> Iterator[None]:
         AttributeError,
     ) as exc:
         raise TemplateError(f"{what}: {exc}") from exc
+    except RecursionError as exc:
+        raise TemplateError(f"{what}: nested too deeply (does a template include itself?)") from exc

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError, Problem, TemplateError
+from orchestrator.messages.bounds import bounded_chunks
 from orchestrator.messages.context import MessageContext
 from orchestrator.messages.disclosures import DISCLOSURES_FOLDER, Disclosure, applies_to
 from orchestrator.messages.environment import HTML_PREFIX, explained, message_environment
@@ -351,8 +352,9 @@ class TemplateLibrary:
                 f"{locale} (looked in {looked}: _disclosures/{disclosure.value}.{channel}.j2 "
                 f"or _disclosures/{disclosure.value}.j2)"
             )
-        with explained(f"disclosure {disclosure.value!r} ({channel}, {locale}, file {file.path})"):
-            text = self._env.get_template(file.path).render(variables)
+        what = f"disclosure {disclosure.value!r} ({channel}, {locale}, file {file.path})"
+        with explained(what):
+            text = bounded_chunks(self._env.get_template(file.path).generate(variables), what)
         return one_line(text)
 
     def _render_layout(
@@ -362,12 +364,13 @@ class TemplateLibrary:
         if layout is None:
             raise TemplateError(f"{what}: no email layout ({EMAIL_LAYOUT}) in the templates")
         with explained(f"{what}, layout {layout}"):
-            return self._env.get_template(layout).render(
+            chunks = self._env.get_template(layout).generate(
                 content=Markup(content),  # noqa: S704 - rendered with autoescape on
                 subject=subject,
                 disclosures=disclosures,
                 lang=locale,
             )
+            return bounded_chunks(chunks, f"{what}, layout {layout}")
 
     # -- checks -------------------------------------------------------------------------
 
@@ -412,7 +415,7 @@ def _render_block(template: Template, part: str, variables: dict[str, object], w
     block = template.blocks.get(part)
     if block is None:
         raise TemplateError(f"{what}: has no {{% block {part} %}}")
-    return "".join(block(template.new_context(variables)))
+    return bounded_chunks(block(template.new_context(variables)), f"{what}, block {part}")
 
 
 def _channel(value: Channel | str) -> Channel:

@@ -231,7 +231,7 @@ def _variables(
 ) -> list[Problem]:
     """Unknown variables in ``tree`` and in every template it includes."""
     seen.add(path)
-    problems: list[Problem] = []
+    problems: list[Problem] = _unbounded(path, tree)
     unknown = meta.find_undeclared_variables(tree) - CONTEXT_FIELDS
     known = ", ".join(sorted(CONTEXT_FIELDS))
     for name in sorted(unknown, key=lambda n: (_first_line(tree, n), n)):
@@ -251,6 +251,30 @@ def _variables(
                 problems.append(Problem(path, f"includes {include!r}: {exc}"))
                 continue
             problems += _variables(library, include, included, seen)
+    return problems
+
+
+def _unbounded(path: str, tree: nodes.Template) -> list[Problem]:
+    """Structures whose render time has no bound: a loop inside a loop (directly or through
+    an include), a recursive loop, a macro (which can call itself). With no ``range`` and
+    values of bounded length, what is left does one pass over a bounded value."""
+    problems: list[Problem] = []
+    nested: dict[int, str] = {}
+    for loop in tree.find_all(nodes.For):
+        if loop.recursive:
+            problems.append(Problem(f"{path}:{loop.lineno}", "recursive loops are not allowed"))
+        for part in (*loop.body, *loop.else_):
+            for node in (part, *part.find_all((nodes.For, nodes.Include))):
+                if isinstance(node, nodes.For | nodes.Include):
+                    nested[node.lineno] = "a loop" if isinstance(node, nodes.For) else "an include"
+    problems += [
+        Problem(f"{path}:{line}", f"{kind} inside a loop: loops may not nest (render time)")
+        for line, kind in sorted(nested.items())
+    ]
+    for macro in tree.find_all((nodes.Macro, nodes.CallBlock)):
+        problems.append(
+            Problem(f"{path}:{macro.lineno}", "macros are not allowed in message templates")
+        )
     return problems
 
 

@@ -125,6 +125,7 @@ class AccountEvent(Base):
     __tablename__ = "account_events"
     __table_args__ = (
         sa.UniqueConstraint("account_id", "dedupe_key"),
+        sa.UniqueConstraint("tenant_id", "account_id", "event_id"),
         sa.Index("ix_account_events_account_id_at", "account_id", "at"),
     )
 
@@ -138,6 +139,12 @@ class AccountEvent(Base):
     amount: Mapped[Decimal | None]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     source: Mapped[str] = mapped_column(sa.String(16))  # api | import | webhook | call
+    # The lender's own id for the event (its payment id): the business key a retry is
+    # recognised by. Without one, an event is recognised by its content.
+    event_id: Mapped[str | None] = mapped_column(sa.String(128))
+    # With an event_id: the hash of the event as the lender sent it, so the same id with
+    # other content is refused rather than silently taken for a retry.
+    content_hash: Mapped[str | None] = mapped_column(sa.String(32))
     dedupe_key: Mapped[str] = mapped_column(sa.String(64))
     recorded_at: Mapped[datetime]
 
@@ -232,14 +239,22 @@ class LedgerEntry(Base):
 
 
 class DeliveryReport(Base):
-    """Append-only: each distinct fact a provider reported (replays are dropped here)."""
+    """Append-only: each distinct fact a provider reported (replays are dropped here).
+
+    A report is a replay of another only on the same route (the global webhook or one
+    tenant's, ``route`` is ``""`` or the tenant's slug: whose credentials signed it) and only
+    if both concern something we know (``matched``) or both do not: a report that matched
+    nothing, early, misrouted or hostile, never makes the genuine one a duplicate.
+    """
 
     __tablename__ = "delivery_reports"
-    __table_args__ = (sa.UniqueConstraint("provider", "dedupe_key"),)
+    __table_args__ = (sa.UniqueConstraint("provider", "route", "dedupe_key", "matched"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(sa.String(64))
+    route: Mapped[str] = mapped_column(sa.String(64))
     dedupe_key: Mapped[str] = mapped_column(sa.String(200))
+    matched: Mapped[bool]
     kind: Mapped[str] = mapped_column(sa.String(16))
     attempt_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
     status: Mapped[str | None] = mapped_column(sa.String(16))
@@ -265,9 +280,11 @@ class ConfigVersion(Base):
 
 
 class IdempotencyRecord(Base):
-    """The stored answer to a POST sent with an ``Idempotency-Key``."""
+    """The stored answer to a POST sent with an ``Idempotency-Key``, kept for the key's
+    time to live (the scheduler deletes older ones)."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.Index("ix_idempotency_keys_created_at", "created_at"),)
 
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)

@@ -21,6 +21,7 @@ SETTINGS = {
     "base_url": "https://dysmsapi.aliyuncs.com",
     "sign_name": "阿里云短信测试专用",
     "template_codes": {"dpd_reminder": "SMS_71390007"},
+    "approved_texts": {"SMS_71390007": {"text": "${name}您好，您本期应还${amount}。回复TD退订"}},
 }
 WEBHOOK = "https://orchestrator.example/v1/webhooks/aliyun_sms"
 
@@ -248,3 +249,37 @@ def test_number_formats_round_trip(e164: str, aliyun: str) -> None:
     assert provider_number(e164, "86") == aliyun
     if aliyun.startswith("1"):
         assert e164_number(aliyun, "86") == e164
+
+
+def test_only_the_parameters_the_approved_text_uses_are_sent(credentials, clock) -> None:
+    pinned = Pinned(ok)
+    params = {"name": "李雷", "amount": "1250.00", "currency": "CNY", "reference": "LN-1"}
+
+    build("aliyun_sms", SETTINGS, pinned.client(), clock).send(sms(template_params=params))
+
+    (request,) = pinned.requests
+    sent = json.loads(dict(parse_qsl(request.content.decode()))["TemplateParam"])
+    assert sent == {"name": "李雷", "amount": "1250.00"}
+
+
+def test_a_message_needing_a_disclosure_the_approved_text_lacks_is_refused(
+    credentials, clock
+) -> None:
+    pinned = Pinned(ok)
+    adapter = build("aliyun_sms", SETTINGS, pinned.client(), clock)
+
+    with pytest.raises(PermanentError) as refused:
+        adapter.send(sms(disclosures=("debt_collector_initial", "opt_out")))
+
+    assert refused.value.code == "disclosure_not_approved"
+    assert "debt_collector_initial" in str(refused.value)
+    assert pinned.requests == []
+
+
+def test_a_registered_code_needs_its_approved_text() -> None:
+    from pydantic import ValidationError
+
+    from channels.aliyun_sms import AliyunSmsSettings
+
+    with pytest.raises(ValidationError, match="declare the text Aliyun approved for SMS_71390007"):
+        AliyunSmsSettings.model_validate({**SETTINGS, "approved_texts": {}})

@@ -117,3 +117,40 @@ def test_an_unknown_tenant_or_format_is_one_clear_sentence(url, tmp_path):
     assert wrong_tenant.returncode == 2
     assert "orchestrator tenants create nobody" in wrong_tenant.stderr
     assert "Traceback" not in wrong_format.stderr + wrong_tenant.stderr
+
+
+def test_an_imported_event_id_is_a_business_key(url, store, tmp_path):
+    """A re-import with the same payment id adds nothing; a payment id that now names
+    another payment refuses that row only; a payment with no id and no date is refused."""
+    paid = {"event_id": "pay-1", "type": "payment", "amount": "625", "at": "2026-10-09"}
+    file = tmp_path / "portfolio.jsonl"
+    file.write_text(json.dumps(account_document("loan-1", events=[paid])) + "\n")
+    assert run(["accounts", "import", str(file), "-t", "acme"], url, tmp_path).returncode == 0
+    assert run(["accounts", "import", str(file), "-t", "acme"], url, tmp_path).returncode == 0
+
+    changed = {**paid, "amount": "1250"}
+    file.write_text(
+        "\n".join(
+            [
+                json.dumps(account_document("loan-1", events=[changed])),
+                json.dumps(account_document("loan-2")),
+                json.dumps(account_document("loan-3", events=[{"type": "payment"}])),
+            ]
+        )
+        + "\n"
+    )
+    result = run(["accounts", "import", str(file), "-t", "acme"], url, tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    rejected = [
+        json.loads(line)
+        for line in (tmp_path / "portfolio.jsonl.rejected.jsonl").read_text().splitlines()
+    ]
+    assert [r["line"] for r in rejected] == [3, 1]
+    assert "a payment needs `event_id`" in rejected[0]["errors"][0]["message"]
+    assert "'pay-1'" in rejected[1]["errors"][0]["message"]
+    with store.snapshot() as conn:
+        amounts = conn.execute(sa.select(AccountEvent.amount)).scalars().all()
+        accounts = conn.execute(sa.select(Account.external_id)).scalars().all()
+    assert [str(a.normalize()) for a in amounts] == ["625"]
+    assert sorted(accounts) == ["loan-1", "loan-2"]

@@ -71,6 +71,13 @@ def test_the_design_example_is_valid_and_normalised():
         (lambda d: d["debt"].update(amount_due="12.345"), "debt", "decimals"),
         (lambda d: d["debt"].update(amount_due="lots"), "debt.amount_due", "not a decimal"),
         (lambda d: d["debt"].update(due_date="2026-13-01"), "debt.due_date", "date"),
+        (lambda d: d["debt"].update(due_date="01/10/2026"), "debt.due_date", "ISO 8601"),
+        (lambda d: d["debt"].update(amount_due="1e30"), "debt", "beyond what an account"),
+        (
+            lambda d: d["debt"].update(amount_due="1000000000000000"),
+            "debt",
+            "beyond what an account",
+        ),
         (lambda d: d["borrower"].update(time_zone="Mars/Base"), "borrower.time_zone", "IANA"),
         (lambda d: d["borrower"].update(locale="xx-QQ-bogus"), "borrower.locale", "BCP 47"),
         (
@@ -151,3 +158,10 @@ def test_an_event_date_stays_a_date_and_an_instant_keeps_its_offset():
     instant = EventDocument.model_validate({"type": "dispute", "at": "2026-10-09T14:30:00+08:00"})
     assert on_date.at.isoformat() == "2026-10-09"
     assert instant.at.utcoffset().total_seconds() == 8 * 3600
+
+
+@pytest.mark.parametrize(("given", "kept"), [("1E+3", "1000"), ("1250.00", "1250.00"), (7, "7")])
+def test_amounts_are_kept_in_plain_notation(given, kept):
+    doc = account_document()
+    doc["debt"]["amount_due"] = given
+    assert str(AccountDocument.model_validate(doc).debt.amount_due) == kept

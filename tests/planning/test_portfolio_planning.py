@@ -129,7 +129,10 @@ def test_a_payment_in_full_cancels_pending_contacts_at_once(api, store):
     [(_, step, _, status)] = task_keys(store)
     assert status == TaskStatus.PLANNED.value
 
-    api.post("/v1/accounts/loan-1/events", json={"type": "payment", "amount": "1250.00"})
+    api.post(
+        "/v1/accounts/loan-1/events",
+        json={"event_id": "pay-1", "type": "payment", "amount": "1250.00"},
+    )
 
     [(_, _, _, status)] = task_keys(store)
     assert status == TaskStatus.CANCELLED.value

@@ -26,6 +26,17 @@ channels:
             payment_plan_offer: SMS_100000003
             final_notice: SMS_100000004
             opt_out_confirmation: SMS_100000005
+          approved_texts:
+            SMS_100000001:
+              text: "${name}您好，请登录App查看您的账单。回复TD退订"
+            SMS_100000002:
+              text: "${name}您好，请登录App查看您的账单。回复TD退订"
+            SMS_100000003:
+              text: "${name}您好，请登录App查看您的账单。回复TD退订"
+            SMS_100000004:
+              text: "${name}您好，请登录App查看您的账单。回复TD退订"
+            SMS_100000005:
+              text: "您将不再通过本号码收到我们的短信。回复TD退订"
         rate_limit: {per_second: 20}
         breaker: {failure_threshold: 5, reset_seconds: 30}
         retry: {attempts: 3, base_seconds: 1, max_seconds: 30}
