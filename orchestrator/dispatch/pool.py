@@ -4,6 +4,7 @@ config (per tenant), with their breaker state, sharing one HTTP client."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,12 +37,18 @@ class Provider:
         return bool(getattr(self.adapter.settings, "require_limited_content", False))
 
 
+# Adapters kept built: every provider of every tenant with traffic, several times over.
+MAX_ADAPTERS = 512
+
+
 class ProviderPool:
     """Parameters:
     config: the current configuration (hot-reloaded: a new version builds new adapters).
     breaker: the shared circuit breakers.
     clock: handed to adapters.
     http: the shared HTTP client; one is made if not given (tests inject a transport).
+    max_adapters: how many built adapters are kept; the least recently used one goes first
+      (a config version's adapters once a newer version is in force, a quiet tenant's).
     """
 
     def __init__(
@@ -50,13 +57,20 @@ class ProviderPool:
         breaker: CircuitBreaker,
         clock: Clock,
         http: httpx.Client | None = None,
+        max_adapters: int = MAX_ADAPTERS,
     ) -> None:
         self.config = config
         self.breaker = breaker
         self.clock = clock
         self.http = http or httpx.Client(limits=httpx.Limits(max_connections=200))
-        self._built: dict[tuple[str, str, str, int], Adapter] = {}
+        self.max_adapters = max_adapters
+        self._built: OrderedDict[tuple[str, str, str, int], Adapter] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def cached(self) -> int:
+        """How many built adapters are kept."""
+        return len(self._built)
 
     def providers(self, tenant: str, channel: Channel) -> list[Provider]:
         """The channel's providers in configured order (adapters that cannot be built, e.g. a
@@ -122,12 +136,16 @@ class ProviderPool:
         key = (version, tenant, channel.value, index)
         with self._lock:
             built = self._built.get(key)
-            if built is None:
-                built = adapter_class(provider.adapter).from_config(
-                    provider.settings,
-                    http=self.http,
-                    clock=self.clock,
-                    path=f"channels.{channel}.providers[{index}].settings",
-                )
-                self._built[key] = built
+            if built is not None:
+                self._built.move_to_end(key)
+                return built
+            built = adapter_class(provider.adapter).from_config(
+                provider.settings,
+                http=self.http,
+                clock=self.clock,
+                path=f"channels.{channel}.providers[{index}].settings",
+            )
+            self._built[key] = built
+            while len(self._built) > self.max_adapters:
+                self._built.popitem(last=False)
             return built
