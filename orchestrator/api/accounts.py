@@ -26,6 +26,7 @@ from orchestrator.api.schemas import (
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body, paused_gc
 from orchestrator.intake.document import UNKEYED_PAYMENT, AccountDocument, EventDocument
+from orchestrator.intake.plausibility import document_warnings
 from orchestrator.intake.upsert import (
     EventConflict,
     IntakeResult,
@@ -130,7 +131,7 @@ async def put_account(
             "created": bool(result.created),
             "changed": bool(result.created or result.updated),
             "account": view,
-            "warnings": [],
+            "warnings": document_warnings(document),
         }
 
     return await run_in_threadpool(run_idempotent, request, who, None, work)
@@ -178,6 +179,11 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
             "unchanged": result.unchanged,
             "events_added": result.events_added,
             "rejected": [r.as_json() for r in checked.rejected],
+            "warnings": [
+                {"index": index, "external_id": doc.external_id, "warnings": found}
+                for index, doc in checked.accepted
+                if (found := document_warnings(doc))
+            ],
         }
         if checked.rejected and not checked.accepted:
             raise ApiError(

@@ -113,6 +113,12 @@ class RejectedAccount(BaseModel):
     errors: list[FieldProblem]
 
 
+class AccountWarnings(BaseModel):
+    index: int
+    external_id: str
+    warnings: list[str]
+
+
 class BatchWritten(BaseModel):
     """``POST /v1/accounts:batch``: counts, and the accounts refused with their errors."""
 
@@ -122,6 +128,10 @@ class BatchWritten(BaseModel):
     unchanged: int
     events_added: int
     rejected: list[RejectedAccount]
+    warnings: list[AccountWarnings] = Field(
+        default_factory=list,
+        description="accepted accounts that look wrong, each with its index in the batch",
+    )
 
 
 class EventRecorded(BaseModel):
