@@ -145,6 +145,10 @@ class AliyunSmsSettings(AdapterSettings):
         return value
 
 
+# QuerySendDetails answers for the last 30 days only.
+QUERY_DAYS = 30
+
+
 class AliyunSms(Adapter):
     """Aliyun SMS: SendSms with our attempt ref as ``OutId``, SmsReport and SmsUp pushes,
     and ``lookup`` through QuerySendDetails (matched on ``OutId``)."""
@@ -235,11 +239,17 @@ class AliyunSms(Adapter):
         return Receipt(self.name, str(body["BizId"]), DeliveryStatus.QUEUED)
 
     def lookup(self, message: OutboundMessage) -> Receipt | None:
-        """Search today's and yesterday's (Beijing dates) records to the number for our
-        ``OutId``. QuerySendDetails returns no ``BizId``, so the receipt's id is
-        ``OutId:<attempt ref>``."""
+        """Search the records to the number for our ``OutId``, one Beijing date at a time,
+        from today back to the day before the send was reserved (at least yesterday; at most
+        the 30 days Aliyun keeps). QuerySendDetails returns no ``BizId``, so the receipt's
+        id is ``OutId:<attempt ref>``."""
         today = self.clock.now().astimezone(BEIJING).date()
-        for day in (today, today - timedelta(days=1)):
+        first = today - timedelta(days=1)
+        if message.reserved_at is not None:
+            first = min(first, message.reserved_at.astimezone(BEIJING).date() - timedelta(days=1))
+        first = max(first, today - timedelta(days=QUERY_DAYS - 1))
+        days = [today - timedelta(days=n) for n in range((today - first).days + 1)]
+        for day in days:
             params = {
                 "PhoneNumber": provider_number(message.to, self.settings.country_code),
                 "SendDate": day.strftime("%Y%m%d"),

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from channels.egress import Egress
 from orchestrator.clock import Clock
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
-from orchestrator.errors import ConfigError, Problem, SignatureError
+from orchestrator.errors import ConfigError, PermanentError, Problem, SignatureError
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,8 @@ class OutboundMessage:
       limited_content: a call or voicemail that may only carry a limited-content message.
       disclosures: the disclosures the rule pack required (appended to ``body``); a
         provider that sends a pre-approved text must refuse one its text does not carry.
+      tags: free labels; ``reserved_at`` (ISO 8601) is when dispatch reserved the send, which
+        a ``lookup`` searches from.
     """
 
     attempt_ref: str
@@ -68,6 +70,18 @@ class OutboundMessage:
     limited_content: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
     disclosures: tuple[str, ...] = ()
+
+    @property
+    def reserved_at(self) -> datetime | None:
+        """When dispatch reserved the send (``tags['reserved_at']``), if it says."""
+        value = self.tags.get("reserved_at")
+        if not value:
+            return None
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return instant if instant.tzinfo is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +230,13 @@ class Adapter(ABC):
       name: registry name, e.g. ``twilio_sms``; also the webhook path segment.
       channel: the channel it serves.
       Settings: its pydantic settings model.
-      supports_lookup: ``lookup`` can find a message by our attempt ref, which lets dispatch
-        reconcile a send a crash left ambiguous instead of giving up on it.
+      supports_lookup: the provider offers a way to find a message by our attempt ref, which
+        lets dispatch reconcile a send a crash left ambiguous instead of giving up on it.
+        Whether a given configuration may use it is :attr:`can_look_up`.
       replies_inline: the answer to an inbound webhook reaches the borrower as a message
         (Twilio's TwiML), so an opt-out confirmation goes there rather than as a new send.
+      delivery_note: for a provider whose delivery reports are missing or partial, what a
+        reader of "sent, not delivered" should know (the timeline and the demo say it).
     """
 
     name: ClassVar[str]
@@ -227,6 +244,7 @@ class Adapter(ABC):
     Settings: ClassVar[type[AdapterSettings]]
     supports_lookup: ClassVar[bool] = False
     replies_inline: ClassVar[bool] = False
+    delivery_note: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -281,13 +299,25 @@ class Adapter(ABC):
     def parse(self, request: WebhookRequest) -> list[Report]:
         """Read the reports in a verified webhook."""
 
+    @property
+    def can_look_up(self) -> bool:
+        """Whether :meth:`lookup` answers, as this adapter is configured.
+
+        Dispatch trusts a ``None`` from ``lookup`` as "the provider never accepted it" and
+        sends the message again, so an adapter that cannot really ask (the feature is off,
+        a paid add-on is not bought) must say ``False`` here: its ambiguous sends then wait
+        for a report and otherwise become ``unknown``, never sent twice. The class's
+        ``supports_lookup`` by default; adapters whose lookup depends on a setting narrow it.
+        """
+        return self.supports_lookup
+
     def lookup(self, message: OutboundMessage) -> Receipt | None:
         """Ask the provider whether it accepted ``message`` (by our attempt ref).
 
-        Only called when ``supports_lookup`` is true. Returns ``None`` when the provider
-        never saw it.
+        Only called when :attr:`can_look_up` is true. Returns ``None`` only when the provider
+        never saw it; raises :class:`PermanentError` when this adapter cannot ask.
         """
-        return None
+        raise PermanentError(self.name, "no_lookup", f"{self.name} cannot look messages up")
 
     def webhook_reply(self, reports: list[Report]) -> tuple[str, bytes]:
         """The body to answer the provider's webhook with: (content type, body)."""

@@ -73,6 +73,10 @@ class FcmPush(Adapter):
 
     name = "fcm_push"
     channel = Channel.PUSH
+    delivery_note = (
+        "FCM sends no delivery receipts (Google exports delivery data to BigQuery, not to a "
+        "webhook), so a push it accepted stays sent"
+    )
     Settings = FcmSettings
     settings: FcmSettings
 

@@ -80,6 +80,10 @@ class JpushPush(Adapter):
 
     name = "jpush_push"
     channel = Channel.PUSH
+    delivery_note = (
+        "JPush reports delivery per device through its receipt callback, only once the "
+        "device's push channel confirms it; until then a push stays sent"
+    )
     Settings = JpushSettings
     settings: JpushSettings
 

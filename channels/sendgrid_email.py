@@ -79,9 +79,13 @@ class SendgridSettings(AdapterSettings):
       webhook_max_age_seconds: refuse signed events older than this. SendGrid retries a
         failed post for up to 24 hours, so the default accepts a day; replays inside it are
         harmless (every event has a dedupe key).
-      lookup: use the Email Activity API (a paid add-on) for ``lookup``.
+      lookup: use the Email Activity API (a paid add-on) for ``lookup``. Off, the adapter
+        cannot look messages up (:attr:`~channels.base.Adapter.can_look_up` is false): an
+        ambiguous send waits for its event and otherwise becomes ``unknown``.
     """
 
+    # Whether to ask Email Activity about an unheard send concerns only the tenant's own sends.
+    tenant_fields = AdapterSettings.tenant_fields | {"lookup"}
     sender_fields = frozenset({"from_address", "from_name"})
     stricter: ClassVar[Mapping[str, str]] = {"webhook_max_age_seconds": "lower"}
 
@@ -176,9 +180,14 @@ class SendgridEmail(Adapter):
             )
         return Receipt(self.name, message_id, DeliveryStatus.QUEUED)
 
+    @property
+    def can_look_up(self) -> bool:
+        return self.settings.lookup
+
     def lookup(self, message: OutboundMessage) -> Receipt | None:
         if not self.settings.lookup:
-            return None
+            # "Not found" here would have the message sent again.
+            return super().lookup(message)
         query = f"unique_args['{ATTEMPT_REF_ARG}']=\"{message.attempt_ref}\""
         response = self._request("GET", "/v3/messages", params={"query": query, "limit": "10"})
         if response.status_code != 200:

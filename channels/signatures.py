@@ -4,7 +4,8 @@ The adapters verify with these and the sandbox signs with them, so both sides of
 scheme live in one module and the tests check them against independent oracles (the
 ``twilio`` package's ``RequestValidator``, ``cryptography`` directly, a hand-computed HMAC).
 
-Every comparison is constant-time (:func:`hmac.compare_digest`).
+Every comparison is constant-time (:func:`hmac.compare_digest`), over bytes: a header is
+whatever a stranger sent, and ``compare_digest`` refuses text outside ASCII.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time equality of two texts, whatever characters ``given`` holds."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
 
 # --- Twilio: X-Twilio-Signature ---------------------------------------------------------
 
@@ -61,7 +68,7 @@ def twilio_valid(
         return False
     pairs = list(params)
     return any(
-        hmac.compare_digest(twilio_signature(auth_token, candidate, pairs), signature)
+        _same(twilio_signature(auth_token, candidate, pairs), signature)
         for candidate in _port_variants(url)
     )
 
@@ -151,7 +158,9 @@ def dialer_parse(header: str | None) -> tuple[int, list[str]] | None:
     signatures: list[str] = []
     for item in header.split(","):
         name, _, value = item.strip().partition("=")
-        if name == "t" and value.isdigit():
+        # ASCII digits only, and no more than a Unix time has for millennia: ``int()``
+        # reads other scripts' digits, and refuses strings past 4,300 digits.
+        if name == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
             timestamp = int(value)
         elif name == "v1" and value:
             signatures.append(value)
@@ -177,7 +186,7 @@ def dialer_valid(
     if abs(now - timestamp) > tolerance:
         return False
     expected = dialer_sign(secret, timestamp, body).split("v1=", 1)[1]
-    return any(hmac.compare_digest(expected, candidate) for candidate in signatures)
+    return any(_same(expected, candidate) for candidate in signatures)
 
 
 # --- Aliyun RPC-style API: HMAC-SHA1 over the canonicalised query -------------------------
@@ -213,7 +222,7 @@ def aliyun_signature(access_key_secret: str, method: str, params: Mapping[str, s
 
 def same_secret(expected: str, given: str | None) -> bool:
     """Constant-time comparison of a shared secret."""
-    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+    return given is not None and _same(expected, given)
 
 
 def basic_auth(user: str, password: str) -> str:

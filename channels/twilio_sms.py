@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from channels.base import OutboundMessage, Receipt, Report, ReportKind, WebhookRequest
 from channels.keywords import Intent, classify, provider_confirms
@@ -66,7 +66,8 @@ class TwilioSmsSettings(TwilioSettings):
       confirm_opt_outs: answer an opt-out reply with ``opt_out_confirmation``. Twilio
         already confirms its own six keywords, so by default we confirm only the others
         (REVOKE, 退订, TD…); set ``always`` when Advanced Opt-Out is switched off.
-      lookup_days: how far back ``lookup`` searches.
+      lookup_days: how far back ``lookup`` searches at least (it always reaches back to the
+        day the send was reserved).
     """
 
     tenant_fields = TwilioSettings.tenant_fields | {
@@ -83,7 +84,7 @@ class TwilioSmsSettings(TwilioSettings):
         "You have been unsubscribed and will receive no more text messages from us. "
         "Reply START to resubscribe."
     )
-    lookup_days: int = 2
+    lookup_days: int = Field(2, ge=1)
 
     @model_validator(mode="after")
     def _one_sender(self) -> TwilioSmsSettings:
@@ -201,6 +202,9 @@ class TwilioSms(TwilioAdapter):
 
     def lookup(self, message: OutboundMessage) -> Receipt | None:
         since = (self.clock.now() - timedelta(days=self.settings.lookup_days)).date()
+        if message.reserved_at is not None:
+            # A send reconciled late is still searched for, never taken as "not found".
+            since = min(since, (message.reserved_at - timedelta(days=1)).date())
         params: dict[str, Any] = {"To": message.to, "DateSent>": since.isoformat(), "PageSize": 100}
         if self.settings.from_number:
             params["From"] = self.settings.from_number

@@ -103,6 +103,11 @@ def read_yaml(path: Path) -> Any:
 # then some ten times faster. Safe either way (plain data types only).
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 64
+# No setting is a number this long; Python refuses to read decimal ones past 4,300 digits
+# anyway, and a hexadecimal one would only be refused later, as a huge value.
+MAX_NUMBER_DIGITS = 32
+_RESOLVER: Any = yaml.resolver.Resolver()
+_INT = "tag:yaml.org,2002:int"
 
 
 def _where(mark: Any) -> str:
@@ -144,9 +149,45 @@ def _screen_events(events: Any, source: str, *, aliases: bool) -> None:
             depth -= 1
         elif not aliases and isinstance(event, yaml.AliasEvent):
             reason = "aliases (*name) are not accepted in a stored config"
+        elif isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_NUMBER_DIGITS:
+            reason = _long_number(event)
         if reason is not None:
             problem = Problem(_where(event.start_mark), f"not valid YAML: {reason}")
             raise ConfigError(source, [problem])
+
+
+def _tag(event: Any) -> str:
+    if event.tag not in (None, "!"):
+        return str(event.tag)
+    return str(_RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit))
+
+
+def _long_number(event: Any) -> str | None:
+    if _tag(event) != _INT:
+        return None
+    digits = event.value.lstrip("+-").replace("_", "")
+    if digits[:2].lower() in ("0x", "0o", "0b"):
+        digits = digits[2:]
+    return f"a number of {len(digits)} digits is out of range (at most {MAX_NUMBER_DIGITS})"
+
+
+def _unreadable_value(text: str) -> Problem | None:
+    """Where a document that parses holds a value that cannot be built (a date that does not
+    exist, say), and why: read again scalar by scalar, only after the whole failed."""
+    constructor = yaml.constructor.SafeConstructor()
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if not isinstance(event, yaml.ScalarEvent):
+            continue
+        tag = _tag(event)
+        node = yaml.ScalarNode(tag, event.value, style=event.style)
+        try:
+            constructor.construct_object(node)
+        except (ValueError, OverflowError) as exc:
+            kind = tag.rsplit(":", 1)[-1]
+            return Problem(_where(event.start_mark), f"not a valid {kind}: {exc}")
+        except yaml.YAMLError:
+            continue
+    return None
 
 
 def parse_yaml(text: str, source: str, *, aliases: bool = True) -> Any:
@@ -159,17 +200,13 @@ def parse_yaml(text: str, source: str, *, aliases: bool = True) -> Any:
     try:
         _screen(text, source, aliases=aliases)
         return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+    except (ValueError, OverflowError) as exc:
+        found = _unreadable_value(text) or Problem("", f"not a valid value: {exc}")
+        raise ConfigError(source, [found]) from None
     except yaml.YAMLError as exc:
         reason = getattr(exc, "problem", None) or str(exc)
         where = _where(getattr(exc, "problem_mark", None))
         raise ConfigError(source, [Problem(where, f"not valid YAML: {reason}")]) from None
-    except (ValueError, OverflowError):
-        # Raised while building a value, past the syntax check: an integer of thousands of
-        # digits (Python refuses to convert it), a date out of range.
-        raise ConfigError(
-            source,
-            [Problem("", "a value is out of range (e.g. a number thousands of digits long)")],
-        ) from None
 
 
 def parse_mapping(text: str, source: str, *, aliases: bool = True) -> dict[str, Any]:

@@ -8,6 +8,12 @@ unique key, queued once by ``planned → queued``), so even two active scheduler
 plan or queue a task twice.
 
 Tasks due far in the future stay in the store; only those whose send time has come are queued.
+
+Two kinds of time meet here. The leader lock lives in Redis, whose expiries are real seconds,
+so the heartbeat runs on the wall clock. Everything the scheduler decides runs on the injected
+clock: a pass wakes every ``sweep_every`` real seconds and plans when a planning run is due *on
+that clock*. APScheduler only provides the wake-ups; it never sees a virtual instant, which
+would be read as a wall-clock one (a clock ahead of real time would then never plan).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from orchestrator import ledger
-from orchestrator.clock import Clock
+from orchestrator.clock import Clock, SystemClock
 from orchestrator.domain import TaskStatus
 from orchestrator.logs import get_logger
 from orchestrator.portfolio import PortfolioPlanner
@@ -152,9 +158,15 @@ class Scheduler:
     Parameters:
       planner: plans the portfolio.
       enqueue: puts task ids on the send queue.
-      plan_every / sweep_every / lock_ttl: timing.
+      plan_every: time between planning runs on the injected clock (on a clock running 288
+        times as fast, fifteen minutes pass in about three real seconds).
+      sweep_every: real time between passes; each pass sweeps, and plans when a planning run
+        is due on the injected clock.
+      lock_ttl: real time the leader lock outlives its holder's last renewal.
+      stale_queued: time on the injected clock after which a queued task is queued again.
       on_tick: extra work each sweep (dispatch's reconciliation of stuck sends).
-      idempotency_ttl: how long stored Idempotency-Key answers are kept (deleted hourly).
+      idempotency_ttl: how long stored Idempotency-Key answers are kept.
+      expire_every: time between deletions of expired answers, on the injected clock.
     """
 
     def __init__(
@@ -172,6 +184,7 @@ class Scheduler:
         stale_queued: timedelta = timedelta(minutes=5),
         on_tick: Callable[[datetime], Any] | None = None,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
+        expire_every: timedelta = timedelta(hours=1),
     ) -> None:
         self.store = store
         self.clock = clock
@@ -183,8 +196,11 @@ class Scheduler:
         self.stale_queued = stale_queued
         self.on_tick = on_tick
         self.idempotency_ttl = idempotency_ttl
+        self.expire_every = expire_every
+        self._next_expiry: datetime | None = None  # on the injected clock; None: at once
         self.leader = False
         self._plan_lock = threading.Lock()
+        self._next_plan: datetime | None = None  # on the injected clock; None: at once
         self._aps = BackgroundScheduler(timezone="UTC")
 
     def heartbeat(self) -> None:
@@ -197,15 +213,28 @@ class Scheduler:
             log.warning("scheduler lock unavailable, standing by", error=str(exc))
         if self.leader != was:
             log.info("scheduler leadership", leader=self.leader, token=self.lock.token)
+            if self.leader:
+                self._next_plan = None  # a new leader plans at once
 
-    def plan_now(self) -> None:
+    def plan_now(self) -> bool:
+        """Plan now if we lead and no run is under way; ``True`` when a run was made."""
         if not self.leader or not self._plan_lock.acquire(blocking=False):
-            return
+            return False
         try:
-            stats = self.planner.plan(self.clock.now())
-            log.info("planned", accounts=stats.accounts, **stats.by_status)
+            now = self.clock.now()
+            stats = self.planner.plan(now)
+            self._next_plan = now + self.plan_every
+            log.info("planned", at=now.isoformat(), accounts=stats.accounts, **stats.by_status)
+            return True
         finally:
             self._plan_lock.release()
+
+    def plan_if_due(self) -> bool:
+        """Plan when the injected clock says a run is due: at once on taking the lead, then
+        every ``plan_every`` of that clock's time."""
+        if self._next_plan is not None and self.clock.now() < self._next_plan:
+            return False
+        return self.plan_now()
 
     def sweep_now(self) -> SweepResult | None:
         if not self.leader:
@@ -235,6 +264,16 @@ class Scheduler:
             log.info("idempotency records expired", count=expired)
         return expired
 
+    def expire_if_due(self) -> int | None:
+        """Delete expired answers when the injected clock says a pass is due (every
+        ``expire_every``); ``None`` when none was due or we do not lead."""
+        now = self.clock.now()
+        if not self.leader or (self._next_expiry is not None and now < self._next_expiry):
+            return None
+        expired = self.expire_now()
+        self._next_expiry = now + self.expire_every
+        return expired
+
     def start(self) -> None:
         self.heartbeat()
         every = self.lock.ttl_ms / 3000
@@ -249,17 +288,24 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        # Its own job, so a long planning run never delays a sweep; it asks the injected
+        # clock whether a run is due.
         self._aps.add_job(
-            self.plan_now,
+            self.plan_if_due,
             "interval",
-            seconds=self.plan_every.total_seconds(),
+            seconds=self.sweep_every.total_seconds(),
             id="plan",
             max_instances=1,
             coalesce=True,
-            next_run_time=self.clock.now(),
+            next_run_time=SystemClock().now(),  # a wake-up, on the wall clock APScheduler runs on
         )
         self._aps.add_job(
-            self.expire_now, "interval", hours=1, id="expire", max_instances=1, coalesce=True
+            self.expire_if_due,
+            "interval",
+            seconds=self.sweep_every.total_seconds(),
+            id="expire",
+            max_instances=1,
+            coalesce=True,
         )
         self._aps.start()
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from orchestrator.clock import Clock, clock_from_setting
 from orchestrator.configuration import ConfigSource
+from orchestrator.epoch import shared_clock
 from orchestrator.errors import ServiceUnavailable
 from orchestrator.portfolio import PortfolioPlanner
 from orchestrator.settings import Settings
@@ -46,7 +47,6 @@ class Services:
         config: ConfigSource | None = None,
         require_redis: bool = True,
     ) -> Services:
-        clock = clock or clock_from_setting(settings.clock)
         if store is None:
             store = Store.connect(settings.effective_database_url, pool_size=settings.db_pool_size)
             require_current(store.engine)
@@ -59,6 +59,14 @@ class Services:
                     f"Cannot reach Redis at {settings.redis_url} ({exc}): start redis-server, "
                     "or point REDIS_URL at a running one."
                 ) from None
+        if clock is None:
+            try:
+                clock = shared_clock(settings.clock, client, settings.queue_namespace)
+            except redis.exceptions.ConnectionError:
+                if require_redis:
+                    raise
+                # A lone command (a preview) has no deployment to agree with.
+                clock = clock_from_setting(settings.clock)
         if config is None:
             config = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)
         planner = PortfolioPlanner(store, config.get)

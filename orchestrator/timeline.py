@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,12 +52,28 @@ def timeline(
     return page, cursor
 
 
+# Ledger ids are BIGINT on PostgreSQL and INTEGER (64-bit) on SQLite.
+_MAX_ID = 2**63 - 1
+
+
 def _cursor(value: str) -> tuple[datetime, int]:
+    """The instant and entry id a cursor names; ``ValueError`` saying what is wrong with it
+    (the API answers 422), never a value the database cannot compare."""
     at, _, entry_id = value.rpartition("|")
     try:
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), int(entry_id)
+        instant = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        number = int(entry_id)
     except ValueError:
         raise ValueError(f"{value!r} is not a timeline cursor") from None
+    if instant.tzinfo is None:
+        raise ValueError(f"the cursor's instant {at!r} has no time zone: use the `next` value")
+    try:
+        instant = instant.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"the cursor's instant {at!r} is out of range") from None
+    if not 1 <= number <= _MAX_ID:
+        raise ValueError(f"the cursor's entry id must be between 1 and {_MAX_ID}")
+    return instant, number
 
 
 def _iso(value: datetime) -> str:

@@ -139,7 +139,9 @@ class Aliyun:
             template_params=template_params,
         )
         self.state.courier.run(lambda: self._story(record, params["SignName"]))
-        return aliyun_answer(200, "OK", "OK", BizId=biz_id)
+        return await self.state.faults.answer(
+            "aliyun_sms", aliyun_answer(200, "OK", "OK", BizId=biz_id)
+        )
 
     def _query(self, params: dict[str, str]) -> Response:
         phone, day = params.get("PhoneNumber"), params.get("SendDate")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -47,9 +47,17 @@ def create_app(settings: SandboxSettings, *, clock: Clock | None = None) -> Star
     async def health(request: Request) -> Response:
         return json_answer(200, {"ok": True, "smtp_port": state.smtp_port})
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The client gave up (a latency fault past its timeout) before we read its request:
+        # like a real provider, we never saw the message. Nothing is wrong on our side, so no
+        # traceback; the answer goes nowhere.
+        return Response(status_code=499)
+
     routes = [Route("/_sandbox/health", health)]
     for provider in (Twilio, Aliyun, Sendgrid, Fcm, Jpush, Dialer, Control):
         routes.extend(provider(state).routes())
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: client_gone}
+    )
     app.state.sandbox = state
     return app

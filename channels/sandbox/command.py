@@ -11,6 +11,7 @@ from rich.console import Console
 
 from channels.sandbox.server import serve
 from channels.sandbox.settings import OutcomeRates, SandboxSettings
+from orchestrator.clock import Clock, SystemClock, clock_from_setting
 
 CREDENTIALS = {
     "Twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
@@ -58,8 +59,12 @@ def sandbox(
     SMTP adapter: smtp://HOST:SMTP_PORT. Credentials: the adapters' environment variables.
 
     Faults and outcomes change at run time through /_sandbox/ (see docs/channels.md).
+
+    Time: ORCHESTRATOR_CLOCK (START[@SPEED[@ANCHOR]]) as for every other process; the
+    deployment's epoch is read from REDIS_URL / ORCHESTRATOR_QUEUE_NAMESPACE when Redis answers.
     """
     console = Console(stderr=True)
+    clock = deployment_clock(console)
     settings = SandboxSettings(
         host=host,
         port=port,
@@ -83,4 +88,29 @@ def sandbox(
         )
     console.print(f"sandbox on http://{host}:{port} (SMTP {smtp_port}), log {log}")
     console.print(f"callbacks to {callback_base}/<adapter name>")
-    serve(settings)
+    serve(settings, clock=clock)
+
+
+def deployment_clock(console: Console) -> Clock:
+    """The clock ``ORCHESTRATOR_CLOCK`` names, on the deployment's shared epoch when Redis
+    answers (see :mod:`orchestrator.epoch`); the wall clock when it is unset."""
+    import redis
+
+    from orchestrator.epoch import shared_clock
+    from orchestrator.settings import load_settings
+
+    settings = load_settings()
+    if not settings.clock:
+        return SystemClock()
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1)
+        clock = shared_clock(settings.clock, client, settings.queue_namespace)
+    except redis.exceptions.RedisError as exc:
+        console.print(
+            f"[yellow]Redis at {settings.redis_url} did not answer ({exc}): the clock's epoch is "
+            "this start, and other processes may not agree with it; give the anchor in "
+            "ORCHESTRATOR_CLOCK (START@SPEED@ANCHOR) to share one without Redis[/]"
+        )
+        clock = clock_from_setting(settings.clock)
+    console.print(f"virtual clock {settings.clock}: now {clock.now().isoformat()}")
+    return clock

@@ -97,7 +97,7 @@ class Dialer:
             window=task.get("window"),
         )
         self.state.courier.run(lambda: self._story(task_id, task))
-        return json_answer(202, {"task_id": task_id})
+        return await self.state.faults.answer("dialer_call", json_answer(202, {"task_id": task_id}))
 
     async def _story(self, task_id: str, task: dict[str, Any]) -> None:
         outcome = self.state.borrowers.dialer_outcome(task_id)

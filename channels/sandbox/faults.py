@@ -3,6 +3,11 @@
 An endpoint asks :meth:`Faults.draw` before it does anything; the answer is the failure to
 imitate (in that provider's own format) or ``None``. Added latency is waited here; a
 "timeout" hangs long past any sane client timeout without blocking other requests.
+
+An endpoint that accepted a message hands its answer to :meth:`Faults.answer`, which may hold
+it back (``late_answer_rate``): the provider has the message, but the answer arrives after the
+client gave up. That is the one failure that leaves a send truly ambiguous, and the only way
+to exercise dispatch's "confirm it was already sent" recovery.
 """
 
 from __future__ import annotations
@@ -10,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import random
 from enum import StrEnum
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+Answer = TypeVar("Answer")
 
 
 class Failure(StrEnum):
@@ -30,7 +38,9 @@ class Fault(BaseModel):
     Parameters:
       error_rate / throttle_rate / timeout_rate / permanent_rate: probabilities per request.
       retry_after_seconds: the ``Retry-After`` sent with throttling.
-      hang_seconds: how long a "timeout" hangs.
+      late_answer_rate: probability that an accepted message's answer is held back for
+        ``hang_seconds`` (accept-after-timeout: the message was sent, the client never hears).
+      hang_seconds: how long a "timeout" or a late answer hangs.
       latency_ms: added to every request.
       down: the provider is fully down.
     """
@@ -41,6 +51,7 @@ class Fault(BaseModel):
     throttle_rate: float = Field(0.0, ge=0, le=1)
     timeout_rate: float = Field(0.0, ge=0, le=1)
     permanent_rate: float = Field(0.0, ge=0, le=1)
+    late_answer_rate: float = Field(0.0, ge=0, le=1)
     retry_after_seconds: int = Field(2, ge=0)
     hang_seconds: float = Field(30.0, ge=0)
     latency_ms: int = Field(0, ge=0)
@@ -88,3 +99,12 @@ class Faults:
                 return failure, fault
             roll -= rate
         return None, fault
+
+    async def answer(self, provider: str, reply: Answer) -> Answer:
+        """Give back ``reply`` to a request whose message was accepted, after ``hang_seconds``
+        when this request draws a late answer. The message stays accepted (and its reports
+        go out) whether or not the client is still there to hear."""
+        fault = self.get(provider)
+        if fault.late_answer_rate and self._rng.random() < fault.late_answer_rate:
+            await asyncio.sleep(fault.hang_seconds)
+        return reply

@@ -187,4 +187,4 @@ class Fcm:
             provider_message_id=name,
             title=notification.get("title"),
         )
-        return json_answer(200, {"name": name})
+        return await self.state.faults.answer("fcm_push", json_answer(200, {"name": name}))

@@ -93,7 +93,8 @@ class Jpush:
         callback = payload.get("callback")
         if isinstance(callback, dict):
             self.state.courier.run(lambda: self._story(msg_id, [str(d) for d in devices], callback))
-        return json_answer(200, {"sendno": str(options.get("sendno", 0)), "msg_id": msg_id})
+        answer = json_answer(200, {"sendno": str(options.get("sendno", 0)), "msg_id": msg_id})
+        return await self.state.faults.answer("jpush_push", answer)
 
     async def _story(self, msg_id: str, devices: list[str], callback: dict[str, Any]) -> None:
         params = callback.get("params") if isinstance(callback.get("params"), dict) else {}

@@ -150,7 +150,9 @@ class Sendgrid:
                     subject=payload.get("subject", ""),
                 )
                 self.state.courier.run(partial(self._story, stored))
-        return Response(status_code=202, headers={"X-Message-Id": message_id})
+        return await self.state.faults.answer(
+            "sendgrid_email", Response(status_code=202, headers={"X-Message-Id": message_id})
+        )
 
     async def activity(self, request: Request) -> Response:
         if not self._authorised(request):

@@ -75,7 +75,7 @@ class Relay:
                 subject=str(message.get("Subject", "")),
                 sender=envelope.mail_from,
             )
-        return "250 2.0.0 OK queued"
+        return await self.state.faults.answer("smtp_email", "250 2.0.0 OK queued")
 
 
 class Credentials:

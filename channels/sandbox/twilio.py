@@ -122,7 +122,7 @@ class Twilio:
             status_callback=callback,
         )
         self.state.courier.run(lambda: self._sms_story(message, callback))
-        return json_answer(201, message)
+        return await self.state.faults.answer("twilio_sms", json_answer(201, message))
 
     def _list(self, request: Request) -> Response:
         query = request.query_params
@@ -237,7 +237,7 @@ class Twilio:
             self.state.courier.run(
                 lambda: self._call_story(call, callback, events, form.get("MachineDetection"))
             )
-        return json_answer(201, call)
+        return await self.state.faults.answer("twilio_voice", json_answer(201, call))
 
     async def _call_story(
         self, call: dict[str, Any], callback: str, events: list[str], detection: str | None

@@ -13,12 +13,20 @@ from sqlalchemy.engine import Connection
 
 from orchestrator import accounts as account_store
 from orchestrator.api.auth import Caller
-from orchestrator.api.errors import ApiError
+from orchestrator.api.errors import ApiError, ErrorBody, documented
 from orchestrator.api.idempotency import HEADER, run_idempotent
 from orchestrator.api.responses import JSONResponse
+from orchestrator.api.schemas import (
+    AccountView,
+    AccountWritten,
+    BatchWritten,
+    EventRecorded,
+    Timeline,
+)
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body, paused_gc
 from orchestrator.intake.document import UNKEYED_PAYMENT, AccountDocument, EventDocument
+from orchestrator.intake.plausibility import document_warnings
 from orchestrator.intake.upsert import (
     EventConflict,
     IntakeResult,
@@ -38,8 +46,6 @@ ExternalIdPath = Path(
     examples=["loan-88231"],
 )
 
-_MAX_BODY = 64 * 1024 * 1024
-
 
 def _schema(model: Any) -> dict[str, Any]:
     return {
@@ -51,9 +57,7 @@ def _schema(model: Any) -> dict[str, Any]:
 
 
 async def _read_body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"The body is over {_MAX_BODY} bytes.")
+    """The body, at most the route's limit (:mod:`orchestrator.api.body_limits`)."""
     raw = await request.body()
     if not raw.strip():
         raise ApiError(400, "invalid_json", "The body is empty; send a JSON document.")
@@ -83,10 +87,15 @@ def _invalid(exc: ValidationError) -> ApiError:
     "/accounts/{external_id}",
     summary="Create or replace one overdue account",
     openapi_extra=_schema(AccountDocument),
+    response_model=AccountWritten,
     responses={
         200: {"description": "Updated or unchanged"},
-        201: {"description": "Created"},
-        409: {"description": "An event's event_id already names a different event"},
+        201: {"model": AccountWritten, "description": "Created"},
+        409: {
+            "model": ErrorBody,
+            "description": "An event's event_id already names a different event",
+        },
+        **documented(400, 401, 413, 422),
     },
 )
 async def put_account(
@@ -122,6 +131,7 @@ async def put_account(
             "created": bool(result.created),
             "changed": bool(result.created or result.updated),
             "account": view,
+            "warnings": document_warnings(document),
         }
 
     return await run_in_threadpool(run_idempotent, request, who, None, work)
@@ -131,7 +141,15 @@ async def put_account(
     "/accounts:batch",
     summary="Create or replace up to 10,000 accounts",
     openapi_extra=_schema(BatchRequest),
-    responses={409: {"description": "An event's event_id already names a different event"}},
+    response_model=BatchWritten,
+    responses={
+        409: {
+            "model": ErrorBody,
+            "description": "An event's event_id already names a different event, or a "
+            "request with the same Idempotency-Key is still in progress",
+        },
+        **documented(400, 401, 413, 422),
+    },
 )
 async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     """Upsert many accounts in one call.
@@ -161,6 +179,11 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
             "unchanged": result.unchanged,
             "events_added": result.events_added,
             "rejected": [r.as_json() for r in checked.rejected],
+            "warnings": [
+                {"index": index, "external_id": doc.external_id, "warnings": found}
+                for index, doc in checked.accepted
+                if (found := document_warnings(doc))
+            ],
         }
         if checked.rejected and not checked.accepted:
             raise ApiError(
@@ -179,9 +202,18 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     summary="Record an account event (payment, dispute, opt-out...)",
     openapi_extra=_schema(EventDocument),
     status_code=201,
+    response_model=EventRecorded,
     responses={
-        200: {"description": "Already recorded (a retry): the event first recorded"},
-        409: {"description": "The event_id already names a different event"},
+        200: {
+            "model": EventRecorded,
+            "description": "Already recorded (a retry): the event first recorded",
+        },
+        409: {
+            "model": ErrorBody,
+            "description": "The event_id already names a different event, or a request "
+            "with the same Idempotency-Key is still in progress",
+        },
+        **documented(400, 401, 404, 413, 422),
     },
 )
 async def post_event(
@@ -227,7 +259,12 @@ async def post_event(
     return await run_in_threadpool(run_idempotent, request, who, raw, work)
 
 
-@router.get("/accounts/{external_id}", summary="An account's state")
+@router.get(
+    "/accounts/{external_id}",
+    summary="An account's state",
+    response_model=AccountView,
+    responses=documented(401, 404, 413, 422),
+)
 def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath) -> JSONResponse:
     """The account as last sent, its contact points (with provider verdicts), its events and
     the holds in force now."""
@@ -235,7 +272,12 @@ def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath
         return JSONResponse(_account_view(conn, who, external_id))
 
 
-@router.get("/accounts/{external_id}/timeline", summary="Every contact decision, explained")
+@router.get(
+    "/accounts/{external_id}/timeline",
+    summary="Every contact decision, explained",
+    response_model=Timeline,
+    responses=documented(401, 404, 413, 422),
+)
 def get_timeline(
     request: Request,
     who: Caller,

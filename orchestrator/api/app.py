@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from orchestrator import __version__
 from orchestrator.api import accounts, config, dashboard, errors, health, webhooks
+from orchestrator.api.body_limits import BodyLimits
 from orchestrator.api.responses import JSONResponse
 from orchestrator.dispatch import CircuitBreaker, ProviderPool
 from orchestrator.metrics import HTTP_REQUESTS
@@ -51,6 +52,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(config.router)
     app.include_router(dashboard.router)
     app.include_router(health.router)
+    # Added first, so it runs inside the timing middleware: refused bodies are measured too.
+    app.add_middleware(BodyLimits)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Response:

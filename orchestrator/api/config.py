@@ -25,9 +25,16 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.api.auth import OpsCaller
-from orchestrator.api.errors import ApiError
+from orchestrator.api.errors import ApiError, ErrorBody, documented
 from orchestrator.api.responses import JSONResponse
-from orchestrator.config_files import FILES, ConfigRefused
+from orchestrator.api.schemas import (
+    ConfigChanged,
+    ConfigInForce,
+    ConfigOverview,
+    ConfigVersion,
+    ConfigVersions,
+)
+from orchestrator.config_files import FILES, MAX_DEPTH, ConfigRefused
 from orchestrator.config_versions import (
     Kind,
     StoredVersion,
@@ -40,17 +47,22 @@ from orchestrator.config_versions import (
     newest_versions,
 )
 from orchestrator.configuration import ConfigSource, InForce
-from orchestrator.errors import Problem
+from orchestrator.errors import ConfigError, Problem, field_path
 from orchestrator.tenancy import Principal
 
 router = APIRouter(prefix="/v1/config", tags=["configuration"])
 
-_MAX_BODY = 1024 * 1024
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _YAML_MEDIA = "application/yaml; charset=utf-8"
 
 KindPath = Path(description="strategy, rules (the tenant's rule overlay) or channels")
-VersionPath = Path(ge=1, description="a version number from the history")
+# Versions are stored in an INTEGER column (int4 on PostgreSQL): a larger number names no
+# version, and is refused before it reaches the database.
+VersionPath = Path(ge=1, le=2**31 - 1, description="a version number from the history")
+
+_YAML_ANSWER = {"application/yaml": {"schema": {"type": "string"}}}
+# Every config route needs an ops key of the tenant whose config it reads or changes.
+_OPS_ERRORS = documented(401, 403, 413, 422)
 
 _BODY = {
     "requestBody": {
@@ -130,7 +142,12 @@ def _root(source: ConfigSource) -> str:
     return f"{FilePath(source.config_dir).parent}/"
 
 
-@router.get("", summary="What configuration is in force for your tenant")
+@router.get(
+    "",
+    summary="What configuration is in force for your tenant",
+    response_model=ConfigOverview,
+    responses=_OPS_ERRORS,
+)
 def overview(request: Request, who: OpsCaller) -> JSONResponse:
     """For each kind (strategy, rules, channels): where what applies comes from (``file``
     default or your ``tenant`` version), its version and SHA-256, and whether a newer stored
@@ -163,7 +180,16 @@ def overview(request: Request, who: OpsCaller) -> JSONResponse:
     )
 
 
-@router.get("/{kind}", summary="The config of one kind in force for your tenant")
+@router.get(
+    "/{kind}",
+    summary="The config of one kind in force for your tenant",
+    response_model=ConfigInForce,
+    responses={
+        200: {"content": _YAML_ANSWER, "description": "JSON, or the YAML itself"},
+        **_OPS_ERRORS,
+        **documented(404),
+    },
+)
 def read(request: Request, who: OpsCaller, kind: Kind = KindPath) -> Response:
     """JSON: where it comes from, its version and SHA-256, and the YAML in ``content``
     (``null`` for rules without a tenant overlay: the shipped packs apply). With
@@ -191,7 +217,12 @@ def read(request: Request, who: OpsCaller, kind: Kind = KindPath) -> Response:
     )
 
 
-@router.get("/{kind}/versions", summary="Every stored version: who, when, SHA-256")
+@router.get(
+    "/{kind}/versions",
+    summary="Every stored version: who, when, SHA-256",
+    response_model=ConfigVersions,
+    responses=_OPS_ERRORS,
+)
 def versions(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
     """Newest first. ``file_default`` marks a return to the file default."""
     in_force = _source(request).get().in_force(who.tenant_slug, kind).version
@@ -207,7 +238,16 @@ def versions(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONRes
     )
 
 
-@router.get("/{kind}/versions/{version}", summary="One stored version, with its content")
+@router.get(
+    "/{kind}/versions/{version}",
+    summary="One stored version, with its content",
+    response_model=ConfigVersion,
+    responses={
+        200: {"content": _YAML_ANSWER, "description": "JSON, or the YAML itself"},
+        **_OPS_ERRORS,
+        **documented(404),
+    },
+)
 def read_version(
     request: Request, who: OpsCaller, kind: Kind = KindPath, version: int = VersionPath
 ) -> Response:
@@ -221,13 +261,26 @@ def read_version(
     return JSONResponse({"kind": kind.value, **_version_view(item), "content": item.content})
 
 
-async def _content(request: Request) -> str:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"A config is at most {_MAX_BODY} bytes.")
-    raw = await request.body()
-    if len(raw) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"A config is at most {_MAX_BODY} bytes.")
+def _too_deep(data: Any) -> str | None:
+    """The path of the first value nested deeper than :data:`MAX_DEPTH` levels in parsed
+    JSON, found without recursion; ``None`` when there is none. Checked before the JSON is
+    dumped as YAML, which recurses once per level."""
+    pending: list[tuple[Any, tuple[str | int, ...], int]] = [(data, (), 1)]
+    while pending:
+        value, loc, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return field_path(loc)
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        pending.extend(
+            (child, (*loc, key), depth + 1)
+            for key, child in children
+            if isinstance(child, dict | list)
+        )
+    return None
+
+
+async def _content(request: Request, who: Principal, kind: Kind) -> str:
+    raw = await request.body()  # at most the route's limit (orchestrator.api.body_limits)
     if not raw.strip():
         raise ApiError(400, "empty_body", "The body is empty: send the whole config as YAML.")
     if "json" in request.headers.get("content-type", "").lower():
@@ -237,6 +290,12 @@ async def _content(request: Request) -> str:
             raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+        deepest = _too_deep(data)
+        if deepest is not None:
+            own = StoredVersion(who.tenant_slug, kind, 0, "").source
+            problem = Problem(deepest, f"nested deeper than {MAX_DEPTH} levels")
+            refused = ConfigRefused([(who.tenant_slug, ConfigError(own, [problem]))])
+            raise _refused(kind, refused, who, _source(request))
         return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     try:
         return raw.decode("utf-8")
@@ -304,7 +363,15 @@ def _change(request: Request, who: OpsCaller, kind: Kind, content: str) -> JSONR
     "/{kind}",
     summary="Replace your tenant's config of one kind",
     openapi_extra=_BODY,
-    responses={422: {"description": "Refused: every problem with its path; nothing stored"}},
+    response_model=ConfigChanged,
+    responses={
+        **_OPS_ERRORS,
+        **documented(400),
+        422: {
+            "model": ErrorBody,
+            "description": "Refused: every problem with its path; nothing stored",
+        },
+    },
 )
 async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
     """Send the whole config (YAML, or JSON). It is validated with everything else in
@@ -314,11 +381,16 @@ async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JS
     stored. Accepted: stored as the next version (``created_by``: your key's prefix) and in
     force at once in this process, within seconds in the others. The same content again
     stores nothing (``changed: false``)."""
-    content = await _content(request)
+    content = await _content(request, who, kind)
     return await run_in_threadpool(_change, request, who, kind, content)
 
 
-@router.delete("/{kind}", summary="Return your tenant to the file default")
+@router.delete(
+    "/{kind}",
+    summary="Return your tenant to the file default",
+    response_model=ConfigChanged,
+    responses=_OPS_ERRORS,
+)
 async def revert(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
     """Recorded as a version with empty content (``file_default: true``), so the history
     says who returned to the default, and when. Nothing changes when the tenant already

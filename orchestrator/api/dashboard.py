@@ -14,7 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from orchestrator.api.auth import Caller
+from orchestrator.api.errors import documented
 from orchestrator.api.responses import JSONResponse
+from orchestrator.api.schemas import Dashboard
 from orchestrator.store.tables import Account, Attempt, LedgerEntry, Task
 
 router = APIRouter(tags=["operations"])
@@ -26,7 +28,12 @@ def page() -> HTMLResponse:
     return HTMLResponse(_PAGE, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v1/dashboard", summary="What the dashboard shows, for the key's tenant")
+@router.get(
+    "/v1/dashboard",
+    summary="What the dashboard shows, for the key's tenant",
+    response_model=Dashboard,
+    responses=documented(401, 413),
+)
 def data(request: Request, who: Caller) -> JSONResponse:
     """Tasks by status, the last 24 hours' contacts by channel and delivery status, what was
     blocked or moved by which rule in the last 7 days, provider circuits, and the latest

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.api.responses import JSONResponse
@@ -40,6 +40,41 @@ class ApiError(Exception):
         self.message = message
         self.problems = tuple(problems)
         self.headers: dict[str, str] = {}
+
+
+class ProblemView(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    problems: list[ProblemView]
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx the API answers: a stable ``code``, a sentence, field problems."""
+
+    error: ErrorDetail
+
+
+_MEANING = {
+    400: "The body cannot be read: empty, not JSON, not UTF-8, or a malformed header",
+    401: "No API key, or not a valid one (or, on webhooks, a signature that does not verify)",
+    403: "The key may not do this (the config API needs an ops key)",
+    404: "Nothing of that name for this key's tenant",
+    409: "A request with the same Idempotency-Key is still in progress; retry",
+    413: "The body is over this route's size limit, or holds too many items",
+    422: "The request is not valid: every problem with its path; nothing changed",
+    503: "A dependency (database, Redis) is unavailable",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entries of these error statuses, all in :class:`ErrorBody`
+    shape."""
+    return {status: {"model": ErrorBody, "description": _MEANING[status]} for status in statuses}
 
 
 def body(code: str, message: str, problems: Iterable[Problem] = ()) -> dict[str, Any]:

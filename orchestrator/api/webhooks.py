@@ -11,12 +11,14 @@ of its own configures ``/v1/webhooks/{provider}/{tenant}`` at its providers.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Any
+
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from channels.base import WebhookRequest
-from orchestrator.api.errors import ApiError
+from orchestrator.api.errors import ApiError, documented
 from orchestrator.errors import SignatureError
 from orchestrator.logs import get_logger
 from orchestrator.reports import Applied, apply_reports
@@ -25,15 +27,43 @@ from orchestrator.store.tables import Tenant
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 log = get_logger(__name__)
 GLOBAL_SCOPE = ""
+ProviderPath = Path(
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$",
+    description="the adapter's registered name, e.g. twilio_sms",
+)
+# A tenant slug, as orchestrator.tenancy creates them.
+TenantPath = Path(pattern=r"^[a-z0-9][a-z0-9\-]{1,62}$", description="your tenant's slug")
+_ANSWERS: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "Accepted; the body is what the provider expects back",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/xml": {"schema": {"type": "string"}},
+        },
+    },
+    **documented(401, 404, 413, 422),
+}
 
 
-@router.post("/{provider}", summary="A provider's report (global provider accounts)")
-async def global_webhook(request: Request, provider: str) -> Response:
+@router.post(
+    "/{provider}",
+    summary="A provider's report (global provider accounts)",
+    response_class=Response,
+    responses=_ANSWERS,
+)
+async def global_webhook(request: Request, provider: str = ProviderPath) -> Response:
     return await _handle(request, provider, None)
 
 
-@router.post("/{provider}/{tenant}", summary="A provider's report (a tenant's own accounts)")
-async def tenant_webhook(request: Request, provider: str, tenant: str) -> Response:
+@router.post(
+    "/{provider}/{tenant}",
+    summary="A provider's report (a tenant's own accounts)",
+    response_class=Response,
+    responses=_ANSWERS,
+)
+async def tenant_webhook(
+    request: Request, provider: str = ProviderPath, tenant: str = TenantPath
+) -> Response:
     return await _handle(request, provider, tenant)
 
 
@@ -41,6 +71,9 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
     state = request.app.state
     services = state.services
     pool = state.webhook_pool
+    # An unknown tenant is answered before anything is built or read: the path segment is
+    # the caller's to choose, and each tenant's adapters are built and kept.
+    tenant_id = None if tenant is None else await run_in_threadpool(_tenant_id, services, tenant)
     adapter_found = pool.named(tenant or GLOBAL_SCOPE, provider)
     if adapter_found is None:
         raise ApiError(404, "not_found", f"No provider {provider!r} is configured here.")
@@ -65,12 +98,7 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
 
     def apply() -> Applied:
         with services.store.transaction() as conn:
-            tenants = None
-            if tenant is not None:
-                found = conn.execute(select(Tenant.id).where(Tenant.slug == tenant)).scalar()
-                if found is None:
-                    raise ApiError(404, "not_found", f"No tenant {tenant!r}.")
-                tenants = [found]
+            tenants = None if tenant_id is None else [tenant_id]
             return apply_reports(
                 conn,
                 provider,
@@ -87,3 +115,11 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
     # not confirm the opt-out a second time.
     content_type, body = adapter.webhook_reply(applied.fresh)
     return Response(content=body, media_type=content_type)
+
+
+def _tenant_id(services: Any, slug: str) -> int:
+    with services.store.snapshot() as conn:
+        found = conn.execute(select(Tenant.id).where(Tenant.slug == slug)).scalar()
+    if found is None:
+        raise ApiError(404, "not_found", f"No tenant {slug!r}.")
+    return int(found)

@@ -68,6 +68,7 @@ def import_accounts(
     clock = SystemClock()
     totals = IntakeResult()
     rejected: list[tuple[Rejected, str]] = []
+    warned: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     started = time.perf_counter()
     progress = Progress(
@@ -84,11 +85,11 @@ def import_accounts(
         for row in read_rows(file, kind):
             batch.append(row)
             if len(batch) >= BATCH:
-                _import_batch(store, tenant_id, batch, clock, totals, rejected, seen)
+                _import_batch(store, tenant_id, batch, clock, totals, rejected, warned, seen)
                 progress.update(task, advance=len(batch), rate=_rate(progress, task, started))
                 batch = []
         if batch:
-            _import_batch(store, tenant_id, batch, clock, totals, rejected, seen)
+            _import_batch(store, tenant_id, batch, clock, totals, rejected, warned, seen)
             progress.update(task, advance=len(batch), rate=_rate(progress, task, started))
     elapsed = time.perf_counter() - started
 
@@ -99,15 +100,30 @@ def import_accounts(
                 handle.write(
                     orjson.dumps({"line": item.index, **item.as_json(), "row": raw}) + b"\n"
                 )
+    warnings_path = file.with_name(file.name + ".warnings.jsonl")
+    if warned:
+        with warnings_path.open("wb") as handle:
+            for warning in warned:
+                handle.write(orjson.dumps(warning) + b"\n")
     _summary(totals, len(rejected), elapsed, target if rejected else None)
+    if warned:
+        out.print(
+            f"{len(warned):,} accepted account(s) look wrong (imported all the same); "
+            f"each with its warnings: [bold]{warnings_path}[/]"
+        )
+        for warning in warned[:3]:
+            out.print(
+                f"  line {warning['line']} {warning['external_id']}: {warning['warnings'][0]}"
+            )
     if rejected:
         raise typer.Exit(1)
 
 
-def _import_batch(store, tenant_id, rows, clock, totals, rejected, seen) -> None:  # type: ignore[no-untyped-def]
+def _import_batch(store, tenant_id, rows, clock, totals, rejected, warned, seen) -> None:  # type: ignore[no-untyped-def]
     from orchestrator.errors import Problem
     from orchestrator.intake.batch import Rejected, check_items
     from orchestrator.intake.files import is_unreadable
+    from orchestrator.intake.plausibility import document_warnings
     from orchestrator.intake.upsert import EventConflict, prepare, write_accounts
 
     readable = []
@@ -153,6 +169,12 @@ def _import_batch(store, tenant_id, rows, clock, totals, rejected, seen) -> None
         break
     else:
         return
+    for doc in accepted:
+        found = document_warnings(doc)
+        if found:
+            warned.append(
+                {"line": seen[doc.external_id], "external_id": doc.external_id, "warnings": found}
+            )
     totals.created += result.created
     totals.updated += result.updated
     totals.unchanged += result.unchanged

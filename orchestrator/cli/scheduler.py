@@ -19,10 +19,19 @@ def register(app: typer.Typer) -> None:
 
 
 def scheduler(
-    plan_every: float = typer.Option(900, help="Seconds between planning runs."),
-    sweep_every: float = typer.Option(2, help="Seconds between sweeps of due tasks."),
+    plan_every: float = typer.Option(
+        900, help="Seconds between planning runs, on the service's clock (ORCHESTRATOR_CLOCK)."
+    ),
+    sweep_every: float = typer.Option(2, help="Real seconds between sweeps of due tasks."),
     lock_ttl: float = typer.Option(
-        15, help="Seconds the leader lock outlives its holder: the takeover delay."
+        15, help="Real seconds the leader lock outlives its holder: the takeover delay."
+    ),
+    requeue_after: float = typer.Option(
+        None,
+        min=1,
+        help="Seconds on the service's clock a queued task may wait before it is queued again "
+        "(its message may be lost). Default: five real minutes at the clock's speed.",
+        show_default=False,
     ),
 ) -> None:
     """Run the scheduler: plan periodically, queue tasks whose time has come.
@@ -32,10 +41,14 @@ def scheduler(
 
     Run as many as you like (replicas, rolling deploys): one holds the leader lock in Redis
     and works; the others wait and take over within --lock-ttl when it dies.
+
+    On a virtual clock (ORCHESTRATOR_CLOCK), --plan-every and --requeue-after are virtual
+    time: a planning run is due when the clock says so, however fast it runs.
     """
     prepare(runtime.settings().metrics_folder)  # before prometheus-client is imported
 
     from orchestrator.broker import enqueue_tasks, make_broker
+    from orchestrator.clock import speed_of
     from orchestrator.dispatch import build_dispatch
     from orchestrator.metrics import track_process_exit
     from orchestrator.scheduler import Scheduler
@@ -57,8 +70,21 @@ def scheduler(
         plan_every=timedelta(seconds=plan_every),
         sweep_every=timedelta(seconds=sweep_every),
         lock_ttl=timedelta(seconds=lock_ttl),
+        stale_queued=requeue_delay(requeue_after, speed_of(services.clock)),
         on_tick=reconciler.run,
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     out.print(f"scheduler {runner.lock.token} started; waiting for the leader lock")
     runner.run_forever()
+
+
+def requeue_delay(seconds: float | None, speed: float) -> timedelta:
+    """How long a queued task waits before it is queued again, on the service's clock.
+
+    Parameters:
+      seconds: ``--requeue-after``; ``None`` means five real minutes, whatever the clock's
+        speed (at 288x a fixed five virtual minutes would re-queue every queued task on
+        every sweep).
+      speed: the clock's virtual seconds per real second.
+    """
+    return timedelta(seconds=seconds if seconds else 300 * speed)

@@ -15,10 +15,12 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +38,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from channels.registry import adapter_class
 from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
 from orchestrator import logs
@@ -46,7 +49,7 @@ from orchestrator.configuration import ConfigSource
 from orchestrator.demo.samples import sample_portfolio
 from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
-from orchestrator.errors import ServiceUnavailable
+from orchestrator.errors import ConfigError, ServiceUnavailable
 from orchestrator.scheduler import Scheduler
 from orchestrator.services import Services
 from orchestrator.settings import Settings
@@ -125,11 +128,14 @@ class Demo:
             os.environ["ORCHESTRATOR_SANDBOX_SMTP"] = (
                 f"smtp://{sandbox.smtp_host}:{sandbox.smtp_port}"
             )
+            namespace = f"{self.settings.queue_namespace}-demo-{secrets.token_hex(4)}"
+            # Registered before anything that writes there, so it runs after they stopped.
+            stack.callback(forget_namespace, redis_url, namespace)
             settings = self.settings.model_copy(
                 update={
                     "database_url": f"sqlite:///{data / 'demo.db'}",
                     "redis_url": redis_url,
-                    "queue_namespace": f"demo-{secrets.token_hex(4)}",
+                    "queue_namespace": namespace,
                     "public_url": api_url,
                 }
             )
@@ -170,17 +176,10 @@ class Demo:
             worker = Worker(broker, worker_threads=8)
             worker.start()
             stack.callback(lambda: worker.stop(timeout=10_000))
-            scheduler = Scheduler(
-                store,
-                services.redis,
+            scheduler = demo_scheduler(
+                services,
                 clock,
-                services.planner,
                 lambda ids: enqueue_tasks(broker, ids),
-                namespace=settings.queue_namespace,
-                plan_every=timedelta(seconds=max(2.0, 900 / options.speed)),
-                sweep_every=timedelta(seconds=1),
-                # Thresholds are virtual time: keep them tens of real seconds long.
-                stale_queued=timedelta(seconds=30 * options.speed),
                 on_tick=reconciler.run,
             )
 
@@ -195,7 +194,7 @@ class Demo:
             self._progress(store, clock, start, end)
             scheduler.stop()
             worker.stop(timeout=10_000)
-            self._summary(store, api_url, key, data, sandbox.base_url)
+            self._summary(store, api_url, key, data, port)
             if options.keep_running:
                 self.console.print(
                     "\n[bold]The API stays up[/] for you to explore; press Ctrl-C to stop."
@@ -294,13 +293,20 @@ class Demo:
             time.sleep(1.0)  # the last callbacks land
             live.update(view())
 
-    def _summary(self, store: Store, api_url: str, key: str, data: Path, sandbox: str) -> None:
+    def _summary(self, store: Store, api_url: str, key: str, data: Path, port: int) -> None:
         with store.snapshot() as conn:
             sent = conn.execute(
                 sa.select(Attempt.channel, Attempt.status, sa.func.count())
                 .where(Attempt.contact_kind != "failed")
                 .group_by(Attempt.channel, Attempt.status)
             ).all()
+            providers = conn.execute(
+                sa.select(Attempt.provider)
+                .where(Attempt.contact_kind != "failed")
+                .distinct()
+                .order_by(Attempt.provider)
+            ).scalars()
+            notes = [f"{name}: {note}" for name in providers if (note := _delivery_note(name))]
             tasks = conn.execute(sa.select(Task.status, Task.reasons)).all()
             examples = conn.execute(
                 sa.select(Account.external_id, Task.status)
@@ -340,27 +346,122 @@ class Demo:
         outcome = Table("task status", "tasks", title="Planned contacts", title_justify="left")
         for status, count in status_count.most_common():
             outcome.add_row(status, str(count))
-        self.console.print(Group(channels, outcome, blocks))
+        self.console.print(channels)
+        for note in notes:
+            # "sent, delivered 0" is no failure when the provider never reports delivery.
+            self.console.print(f"  [dim]{note}.[/]", soft_wrap=True, highlight=False)
+        self.console.print(Group(outcome, blocks))
         picks: dict[str, str] = {}
         for external_id, status in examples:
             picks.setdefault(status, external_id)
+        database = data / "demo.db"
+        serve = f"DATABASE_URL=sqlite:///{database} {orchestrator_command()} api --port {port}"
         self.console.print("\n[bold]Timelines[/] (every decision with its reason):")
+        if not self.options.keep_running:
+            self.console.print(
+                "  The API stopped with the demo: serve the store again first "
+                f"(in another terminal: {serve}), then:",
+                soft_wrap=True,
+                highlight=False,
+            )
         for status, external_id in list(picks.items())[:4]:
             command = (
                 f"curl -s -H 'Authorization: Bearer {key}' "
                 f"{api_url}/v1/accounts/{external_id}/timeline"
             )
             self.console.print(f"  {status:<10} {command}", soft_wrap=True, highlight=False)
-        database = data / "demo.db"
         self.console.print(
-            f"\nStore: [bold]{database}[/] (serve it again: "
-            f"DATABASE_URL=sqlite:///{database} orchestrator api)\n"
+            f"\nStore: [bold]{database}[/] (serve it again: {serve})\n"
             f"What the providers received: [bold]{data / 'sandbox.jsonl'}[/]\n"
             f"OpenAPI: {api_url}/docs\n"
             f"Dashboard: {api_url}/dashboard#key={key}",
             soft_wrap=True,
             highlight=False,
         )
+
+
+def orchestrator_command(
+    argv0: str | None = None, executable: str | None = None, cwd: Path | None = None
+) -> str:
+    """The command that runs ``orchestrator`` the way this process was started, to print in
+    instructions: a bare ``orchestrator`` only when that is what PATH finds; the script's own
+    path otherwise (``make demo`` runs ``.venv/bin/orchestrator``, which is not on PATH);
+    ``python -m orchestrator`` when started so.
+
+    Parameters:
+      argv0 / executable / cwd: ``sys.argv[0]``, ``sys.executable`` and the working folder
+        (by default this process's).
+    """
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    folder = cwd or Path.cwd()
+    if script.name == "orchestrator":
+        found = shutil.which("orchestrator")
+        if found and Path(found).resolve() == (folder / script).resolve():
+            return "orchestrator"
+        return _shortest(folder / script, folder)
+    return f"{_shortest(Path(executable or sys.executable), folder)} -m orchestrator"
+
+
+def _shortest(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when it lies inside it (``.venv/bin/...``), else
+    absolute."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(os.path.abspath(folder))
+    except ValueError:
+        return str(absolute)
+    return str(relative) if str(relative).startswith(".") else f"./{relative}"
+
+
+def forget_namespace(redis_url: str, namespace: str) -> None:
+    """Delete every key of the demo's private Redis namespace (queues, Dramatiq's worker
+    heartbeats, rate-limit buckets, the scheduler's lock), so a run leaves nothing behind; the
+    store keeps everything worth keeping."""
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        for key in client.scan_iter(match=f"{namespace}*", count=1000):
+            client.delete(key)
+    except redis.exceptions.RedisError:
+        pass  # Redis went away first (a private one stops with the demo): nothing is left.
+    finally:
+        client.close()
+
+
+def _delivery_note(provider: str) -> str:
+    try:
+        return adapter_class(provider).delivery_note
+    except ConfigError:
+        return ""
+
+
+def demo_scheduler(
+    services: Services,
+    clock: ScaledClock,
+    enqueue: Callable[[list[int]], None],
+    *,
+    on_tick: Callable[[datetime], Any] | None = None,
+) -> Scheduler:
+    """The demo's scheduler: the production one, its timing fitted to a fast clock.
+
+    Parameters:
+      services: the demo's services (store, Redis, planner, namespace).
+      clock: the demo's clock; its speed sets the planning period.
+      enqueue: puts task ids on the send queue.
+      on_tick: the reconciler's pass.
+    """
+    return Scheduler(
+        services.store,
+        services.redis,
+        clock,
+        services.planner,
+        enqueue,
+        namespace=services.settings.queue_namespace,
+        # Periods and thresholds are on the demo's clock: keep them seconds of real time long.
+        plan_every=timedelta(seconds=max(900, 2 * clock.speed)),
+        sweep_every=timedelta(seconds=1),
+        stale_queued=timedelta(seconds=30 * clock.speed),
+        on_tick=on_tick,
+    )
 
 
 def _compressed_dispatch_policy(conn: Any, settings: Settings, clock: ScaledClock) -> None:

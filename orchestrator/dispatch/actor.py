@@ -1,23 +1,36 @@
-"""The send actor, declared on a given broker (the worker's, or a test's own)."""
+"""The send actor, declared on a given broker (the worker's, or a test's own).
+
+A retry is ordinary work, not an error: operators alert on ERROR, so a 429, a provider's
+5xx or our own rate limit being used up is one INFO (throttling) or WARNING (a failure) line
+naming the task, the provider and when the next attempt is due. ERROR is kept for what needs
+a human: a task given up after every retry.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
+from dramatiq.common import compute_backoff
+from dramatiq.middleware import CurrentMessage
 
 from orchestrator.broker import SEND_ACTOR, SEND_QUEUE
+from orchestrator.clock import SystemClock
 from orchestrator.dispatch.sending import Dispatcher, RetryLater
 from orchestrator.logs import get_logger
 
 log = get_logger(__name__)
 
+# The store bounds attempts per task (channels.yaml dispatch.max_attempts); this only keeps a
+# message from retrying forever if the store cannot be reached.
+MAX_RETRIES = 100
+
 
 def _retry_when(retries: int, exception: Exception) -> bool:
-    # The store bounds attempts per task (channels.yaml dispatch.max_attempts); this only
-    # keeps a message from retrying forever if the store cannot be reached.
-    return isinstance(exception, RetryLater) and retries < 100
+    return isinstance(exception, RetryLater) and retries < MAX_RETRIES
 
 
 def declare_send_actor(
@@ -28,10 +41,27 @@ def declare_send_actor(
     max_backoff_ms: int = 300_000,
 ) -> dramatiq.Actor[Any, Any]:
     """Declare ``send_task(task_id)`` on ``broker``; ``dispatcher`` is called in the worker
-    process (after any fork) to get the process's dispatcher."""
+    process (after any fork) to get the process's dispatcher.
+
+    Parameters:
+      broker: the broker to declare on; the middleware the actor reads (Dramatiq's
+        ``CurrentMessage``, for the retry count) is added to it if missing.
+      dispatcher: returns the process's dispatcher.
+      min_backoff_ms / max_backoff_ms: the exponential backoff between retries (a provider's
+        ``Retry-After`` lengthens it).
+    """
+    if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
+        broker.add_middleware(CurrentMessage())
+    # The actor logs each retry itself, with the task and provider; Dramatiq's own line
+    # ("Retrying message ... in N milliseconds") would be a second one saying less.
+    logging.getLogger("dramatiq.middleware.retries.Retries").setLevel(logging.WARNING)
 
     def send_task(task_id: int) -> None:
-        outcome = dispatcher().send(task_id)
+        try:
+            outcome = dispatcher().send(task_id)
+        except RetryLater as retry:
+            _schedule(retry, task_id, min_backoff_ms, max_backoff_ms)
+            raise
         log.info("task handled", outcome=outcome.value)
 
     declare = dramatiq.actor(
@@ -44,3 +74,26 @@ def declare_send_actor(
         time_limit=600_000,
     )
     return declare(send_task)
+
+
+def _schedule(retry: RetryLater, task_id: int, min_backoff_ms: int, max_backoff_ms: int) -> None:
+    """Choose when ``retry`` is next attempted (``retry.delay``) and log it in one line."""
+    message = CurrentMessage.get_current_message()
+    retries = int(message.options.get("retries", 0)) if message is not None else 0
+    fields: dict[str, Any] = {"task": task_id, "provider": retry.provider, "reason": retry.reason}
+    if retries >= MAX_RETRIES:
+        log.error("send given up after every retry", retries=retries, **fields)
+        return
+    _, delay = compute_backoff(retries, factor=min_backoff_ms, max_backoff=max_backoff_ms)
+    if retry.retry_after:
+        delay = max(delay, int(retry.retry_after * 1000))
+    retry.delay = int(delay)
+    # Dramatiq schedules on the wall clock, so the next attempt is a wall-clock instant.
+    next_attempt = SystemClock().now() + timedelta(milliseconds=retry.delay)
+    line = log.info if retry.throttled else log.warning
+    line(
+        "send throttled; retrying later" if retry.throttled else "send failed; retrying later",
+        attempt=retries + 1,
+        next_attempt_at=next_attempt.isoformat(timespec="seconds"),
+        **fields,
+    )

@@ -4,6 +4,7 @@ config (per tenant), with their breaker state, sharing one HTTP client."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,6 +46,10 @@ class Provider:
         return bool(getattr(self.adapter.settings, "require_limited_content", False))
 
 
+# Adapters kept built: every provider of every tenant with traffic, several times over.
+MAX_ADAPTERS = 512
+
+
 class ProviderPool:
     """Parameters:
     config: the current configuration (hot-reloaded: a new version builds new adapters).
@@ -54,6 +59,8 @@ class ProviderPool:
       It serves the platform's own endpoints only.
     egress: the guard for endpoints a tenant named itself (default: from the
       environment); their adapters get a client of their own that goes through it.
+    max_adapters: how many built adapters are kept; the least recently used one goes first
+      (a config version's adapters once a newer version is in force, a quiet tenant's).
     """
 
     def __init__(
@@ -63,6 +70,7 @@ class ProviderPool:
         clock: Clock,
         http: httpx.Client | None = None,
         egress: Egress | None = None,
+        max_adapters: int = MAX_ADAPTERS,
     ) -> None:
         self.config = config
         self.breaker = breaker
@@ -70,8 +78,14 @@ class ProviderPool:
         self.http = http or httpx.Client(limits=httpx.Limits(max_connections=200))
         self.egress = egress or Egress.from_environment()
         self._guarded: httpx.Client | None = None
-        self._built: dict[tuple[str, str, str, int], Adapter] = {}
+        self.max_adapters = max_adapters
+        self._built: OrderedDict[tuple[str, str, str, int], Adapter] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def cached(self) -> int:
+        """How many built adapters are kept."""
+        return len(self._built)
 
     def providers(self, tenant: str, channel: Channel) -> list[Provider]:
         """The channel's providers in configured order (adapters that cannot be built, e.g. a
@@ -159,19 +173,23 @@ class ProviderPool:
         key = (version, tenant, channel.value, index)
         with self._lock:
             built = self._built.get(key)
-            if built is None:
-                # The platform's endpoints are trusted; one a tenant named goes through the
-                # egress guard (no internal, loopback or link-local address).
-                config = self.config()
-                trusted = tenant not in config.tenant_channels or (
-                    tenant_providers.is_platform_endpoint(provider, config.channels)
-                )
-                built = adapter_class(provider.adapter).from_config(
-                    provider.settings,
-                    http=self.http if trusted else self._guarded_http(),
-                    clock=self.clock,
-                    path=f"channels.{channel}.providers[{index}].settings",
-                    egress=None if trusted else self.egress,
-                )
-                self._built[key] = built
+            if built is not None:
+                self._built.move_to_end(key)
+                return built
+            # The platform's endpoints are trusted; one a tenant named goes through the
+            # egress guard (no internal, loopback or link-local address).
+            config = self.config()
+            trusted = tenant not in config.tenant_channels or (
+                tenant_providers.is_platform_endpoint(provider, config.channels)
+            )
+            built = adapter_class(provider.adapter).from_config(
+                provider.settings,
+                http=self.http if trusted else self._guarded_http(),
+                clock=self.clock,
+                path=f"channels.{channel}.providers[{index}].settings",
+                egress=None if trusted else self.egress,
+            )
+            self._built[key] = built
+            while len(self._built) > self.max_adapters:
+                self._built.popitem(last=False)
             return built

@@ -4,8 +4,8 @@ An attempt still ``sending`` after its lease may or may not have reached the pro
 resent blindly (at most one send per task, invariant 4), it is resolved by evidence:
 
 - no message body recorded: it was never handed over; release it and send again;
-- the provider can be asked (``lookup``): it saw the message (sent) or it did not (send
-  again, safely);
+- the provider can be asked, as configured (``can_look_up``, then ``lookup``): it saw the
+  message (sent) or it did not (send again, safely);
 - otherwise wait for the provider's own report (a webhook moves the attempt forward); if none
   comes within ``unknown_after_seconds``, the outcome is recorded as unknown and the task is
   not resent. A contact that may have happened counts against the caps either way.
@@ -78,7 +78,7 @@ class Reconciler:
         if attempt.body is None:
             return self._release(attempt, now, "it was never handed to the provider")
         provider = self.pool.named(attempt.slug, attempt.provider)
-        if provider is not None and provider.adapter.supports_lookup:
+        if provider is not None and provider.adapter.can_look_up:
             try:
                 receipt = provider.adapter.lookup(_message(attempt))
             except ProviderError as exc:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import dramatiq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -67,8 +68,34 @@ class Throttled:
     wait: float
 
 
-class RetryLater(Exception):
-    """Raised by the actor so Dramatiq retries the task after its backoff."""
+class RetryLater(dramatiq.Retry):
+    """The task is to be tried again later: an ordinary event, not an error.
+
+    Raised through the actor to Dramatiq's Retries middleware, which schedules the retry
+    (``delay``, milliseconds, when the actor sets one; its backoff otherwise). Being a
+    :class:`dramatiq.Retry`, it is never logged as a failure with a traceback; the actor logs
+    one line for it instead.
+
+    Parameters:
+      reason: what stood in the way, in words.
+      provider: the provider concerned, when there is one.
+      throttled: a rate limit (ours, or the provider's 429) rather than a failure.
+      retry_after: seconds the provider asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        provider: str | None = None,
+        throttled: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.provider = provider
+        self.throttled = throttled
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +259,7 @@ class Reserver:
                         )
                     ],
                 )
-                raise RetryLater(f"no {route.channel} provider available")
+                raise RetryLater(f"no {route.channel} provider available (all circuits open)")
             wait = self.limiter.take(provider.limits_key, provider.config.rate_limit)
             if wait > 0:
                 return Throttled(provider.limits_key, wait)

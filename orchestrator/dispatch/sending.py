@@ -81,7 +81,9 @@ class Dispatcher:
                 break
             # Our own rate limit: wait outside any transaction, then check everything again.
             if waited + claimed.wait > _RATE_LIMIT_WAIT:
-                raise RetryLater(f"{claimed.provider}: rate limit used up")
+                raise RetryLater(
+                    "our rate limit for it is used up", provider=claimed.provider, throttled=True
+                )
             time.sleep(claimed.wait)
             waited += claimed.wait
         if isinstance(claimed, Outcome):
@@ -190,6 +192,8 @@ class Dispatcher:
                         for d in claim.rendered.disclosures
                     )
                 )
+            if claim.provider.adapter.delivery_note:
+                extra.append(claim.provider.adapter.delivery_note)
             ledger.append(
                 conn,
                 [
@@ -234,7 +238,12 @@ class Dispatcher:
                     )
                 ],
             )
-        raise RetryLater(str(error))
+        raise RetryLater(
+            f"{error.code}: {error.message[:120]}",
+            provider=claim.provider.name,
+            throttled=error.retry_after is not None or error.code == "429",
+            retry_after=error.retry_after,
+        )
 
     def _refused(self, claim: Claim, error: PermanentError) -> Outcome:
         """Refused for good: mark what the refusal means, then fail over — to the next

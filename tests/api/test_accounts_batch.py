@@ -112,3 +112,17 @@ def test_an_idempotency_key_reused_for_another_body_is_refused(api, store):
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "idempotency_key_reused"
     assert table_counts(store) == counts
+
+
+def test_accepted_accounts_that_look_wrong_come_back_with_their_index(api):
+    odd = account_document("loan-odd")
+    odd["debt"].update(amount_due="50000000.00")
+    body = {"accounts": [account_document("loan-1"), odd]}
+
+    response = api.post("/v1/accounts:batch", json=body)
+
+    assert response.status_code == 200, response.text
+    [warned] = response.json()["warnings"]
+    assert warned["index"] == 1
+    assert warned["external_id"] == "loan-odd"
+    assert warned["warnings"][0].startswith("debt.amount_due: 50000000.00 USD is unusually large")

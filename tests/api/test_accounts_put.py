@@ -66,3 +66,18 @@ def test_events_in_the_document_are_recorded_once(api):
     assert [e["type"] for e in events] == ["dispute"]
     # A date is the start of that day in the borrower's zone (New York: UTC-4 in October).
     assert events[0]["at"] == "2026-10-09T04:00:00Z"
+
+
+def test_an_account_that_looks_wrong_is_accepted_with_warnings(api):
+    doc = account_document("loan-odd")
+    doc["debt"].update(currency="CNY")
+    doc["borrower"]["address"]["postal_code"] = "94105"
+
+    response = api.put("/v1/accounts/loan-odd", json=doc)
+
+    assert response.status_code == 201, response.text
+    warnings = response.json()["warnings"]
+    assert [w.split(":")[0] for w in warnings] == ["debt.currency", "borrower.address.postal_code"]
+    assert (
+        api.put("/v1/accounts/loan-ok", json=account_document("loan-ok")).json()["warnings"] == []
+    )

@@ -154,3 +154,24 @@ def test_an_imported_event_id_is_a_business_key(url, store, tmp_path):
         accounts = conn.execute(sa.select(Account.external_id)).scalars().all()
     assert [str(a.normalize()) for a in amounts] == ["625"]
     assert sorted(accounts) == ["loan-1", "loan-2"]
+
+
+def test_accounts_that_look_wrong_are_imported_with_their_warnings(url, store, tmp_path):
+    odd = account_document("loan-odd")
+    odd["debt"]["currency"] = "CNY"
+    file = tmp_path / "portfolio.jsonl"
+    file.write_text(json.dumps(account_document("loan-1")) + "\n" + json.dumps(odd) + "\n")
+
+    result = run(["accounts", "import", str(file), "--tenant", "acme"], url, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "1 accepted account(s) look wrong" in " ".join(result.stdout.split())
+    [warned] = [
+        json.loads(line)
+        for line in (tmp_path / "portfolio.jsonl.warnings.jsonl").read_text().splitlines()
+    ]
+    assert warned["line"] == 2
+    assert warned["external_id"] == "loan-odd"
+    assert warned["warnings"][0].startswith("debt.currency: CNY is not the currency of US")
+    with store.snapshot() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Account)).scalar() == 2

@@ -3,7 +3,8 @@ credentials (the sandbox's), all on the test store and real Redis.
 
 ``acme`` plays the careless or hostile tenant; ``globex`` is the tenant it must not hurt.
 The webhook tests' world (the real API over HTTP on loopback, with tenant ``acme``) is
-where a second tenant plays its report tricks.
+where a second tenant plays its report tricks; the ops config API (``ops``, ``client_for``)
+is where it edits its own configs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tests.config.conftest import (  # noqa: F401
     client_for,
     config_services,
     config_source,
+    ops,
     shipped,
 )
 from tests.e2e.conftest import provider_env  # noqa: F401
