@@ -26,8 +26,8 @@ if __package__ in (None, ""):
 
 from orchestrator.compliance import AccountFacts, PastContact, RulePack, decide
 from orchestrator.compliance.zones import resolve_zones
+from orchestrator.configuration.rulepacks import load_rule_library
 from orchestrator.domain import Channel, ContactKind
-from orchestrator.rulepacks import load_rule_library
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "compliance"
 KINDS = (

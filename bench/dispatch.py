@@ -53,16 +53,17 @@ from rich.table import Table
 
 from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
-from orchestrator import config_versions, logs
-from orchestrator.broker import SEND_QUEUE, enqueue_tasks
+from orchestrator import logs
 from orchestrator.clock import VirtualClock
-from orchestrator.configuration import ConfigSource, Kind
+from orchestrator.configuration import versions as config_versions
+from orchestrator.configuration.source import ConfigSource, Kind
 from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
+from orchestrator.dispatch.broker import SEND_QUEUE, enqueue_tasks
 from orchestrator.dispatch.middleware import TaskContext
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import prepare, write_accounts
-from orchestrator.scheduler import sweep
+from orchestrator.planning.scheduler import sweep
 from orchestrator.services import Services
 from orchestrator.settings import Settings, load_settings
 from orchestrator.store.db import Store

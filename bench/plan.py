@@ -6,7 +6,7 @@ For each size (ascending; the portfolio grows between sizes) it
      ``prepare`` step intake uses (zones resolved, jurisdiction derived);
   2. builds a day of history: plans the day before and marks what was due as sent, with an
      attempt per contact, so the measured run reads real history and existing tasks;
-  3. runs one planning pass (:class:`orchestrator.portfolio.PortfolioPlanner`, the
+  3. runs one planning pass (:class:`orchestrator.planning.portfolio.PortfolioPlanner`, the
      scheduler's code) in a fresh child process, timing it and reading the child's peak
      resident memory.
 
@@ -46,7 +46,8 @@ from rich.table import Table
 from bench.ingest import DEFAULT_PG, account, fresh_database
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.postgres import copy_accounts
-from orchestrator.intake.upsert import IntakeResult, PreparedAccount, prepare
+from orchestrator.intake.prepared import IntakeResult, PreparedAccount
+from orchestrator.intake.upsert import prepare
 from orchestrator.store.db import Store
 from orchestrator.store.migrate import upgrade
 from orchestrator.tenancy import create_tenant
@@ -220,8 +221,8 @@ def analyze(url: str) -> None:
 
 
 def _plan_child(url: str, at: str, out: Any, profile: str | None = None) -> None:
-    from orchestrator.configuration import ConfigSource
-    from orchestrator.portfolio import PortfolioPlanner
+    from orchestrator.configuration.source import ConfigSource
+    from orchestrator.planning.portfolio import PortfolioPlanner
 
     now = datetime.fromisoformat(at)
     store = Store.connect(url)

@@ -179,7 +179,7 @@ class AdapterSettings(BaseModel):
     tenant_fields: ClassVar[frozenset[str]] = frozenset({"timeout_seconds"})
     """Settings a tenant may choose for itself while it sends through the *platform's*
     provider account; every other setting must be the platform's own (see
-    ``orchestrator/tenant_providers.py``)."""
+    ``orchestrator/configuration/tenant_providers.py``)."""
     sender_fields: ClassVar[frozenset[str]] = frozenset()
     """Settings that say whom a message is from (a number, an address, a brand): with the
     platform's account only the platform's value or one the platform allows the tenant."""

@@ -10,10 +10,10 @@ import redis
 from sqlalchemy.engine import Connection
 
 from orchestrator.clock import Clock, clock_from_setting
-from orchestrator.configuration import ConfigSource
+from orchestrator.configuration.source import ConfigSource
 from orchestrator.epoch import shared_clock
 from orchestrator.errors import ServiceUnavailable
-from orchestrator.portfolio import PortfolioPlanner
+from orchestrator.planning.portfolio import PortfolioPlanner
 from orchestrator.settings import Settings
 from orchestrator.store.db import Store
 from orchestrator.store.migrate import require_current

@@ -169,7 +169,7 @@ def tenant(store, clock):
 def file_config():
     """The shipped configuration (files only), loaded once for the whole run."""
     from orchestrator.clock import SystemClock
-    from orchestrator.configuration import ConfigSource
+    from orchestrator.configuration.source import ConfigSource
     from orchestrator.settings import load_settings
 
     settings = load_settings()

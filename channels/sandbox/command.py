@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from channels.sandbox.server import serve
+from channels.sandbox import load
 from channels.sandbox.settings import OutcomeRates, SandboxSettings
 from orchestrator.clock import Clock, SystemClock, clock_from_setting
 
@@ -63,6 +63,7 @@ def sandbox(
     Time: ORCHESTRATOR_CLOCK (START[@SPEED[@ANCHOR]]) as for every other process; the
     deployment's epoch is read from REDIS_URL / ORCHESTRATOR_QUEUE_NAMESPACE when Redis answers.
     """
+    server = load("channels.sandbox.server")  # before anything else: the extra may be missing
     console = Console(stderr=True)
     clock = deployment_clock(console)
     settings = SandboxSettings(
@@ -88,7 +89,7 @@ def sandbox(
         )
     console.print(f"sandbox on http://{host}:{port} (SMTP {smtp_port}), log {log}")
     console.print(f"callbacks to {callback_base}/<adapter name>")
-    serve(settings, clock=clock)
+    server.serve(settings, clock=clock)
 
 
 def deployment_clock(console: Console) -> Clock:

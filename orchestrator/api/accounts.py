@@ -11,10 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
-from orchestrator import accounts as account_store
 from orchestrator.api.auth import Caller
+from orchestrator.api.dependencies import ClockDep, ReplanDep, SettingsDep, StoreDep
 from orchestrator.api.errors import ApiError, ErrorBody, documented
-from orchestrator.api.idempotency import HEADER, run_idempotent
+from orchestrator.api.idempotency import HEADER, IdempotencyDep
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import (
     AccountView,
@@ -24,16 +24,12 @@ from orchestrator.api.schemas import (
     Timeline,
 )
 from orchestrator.errors import Problem, problems_from
-from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body, paused_gc
+from orchestrator.intake import accounts as account_store
+from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body
 from orchestrator.intake.document import UNKEYED_PAYMENT, AccountDocument, EventDocument
 from orchestrator.intake.plausibility import document_warnings
-from orchestrator.intake.upsert import (
-    EventConflict,
-    IntakeResult,
-    PreparedAccount,
-    prepare,
-    write_accounts,
-)
+from orchestrator.intake.prepared import IntakeResult, PreparedAccount
+from orchestrator.intake.upsert import EventConflict, prepare, write_accounts
 from orchestrator.tenancy import Principal
 from orchestrator.timeline import timeline
 
@@ -99,7 +95,12 @@ def _invalid(exc: ValidationError) -> ApiError:
     },
 )
 async def put_account(
-    request: Request, who: Caller, external_id: str = ExternalIdPath
+    request: Request,
+    who: Caller,
+    clock: ClockDep,
+    replan: ReplanDep,
+    idempotency: IdempotencyDep,
+    external_id: str = ExternalIdPath,
 ) -> JSONResponse:
     """Upsert an account document. Sending the same document again changes nothing.
 
@@ -119,13 +120,12 @@ async def put_account(
         document = AccountDocument.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    state = request.app.state
-    now = state.clock.now()
+    now = clock.now()
     prepared = prepare(document, now=now)
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
         result = _write(conn, who.tenant_id, [prepared], now)
-        state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
+        replan(conn, who.tenant_id, result.touched, now)
         view = _account_view(conn, who, external_id)
         return (201 if result.created else 200), {
             "created": bool(result.created),
@@ -134,7 +134,7 @@ async def put_account(
             "warnings": document_warnings(document),
         }
 
-    return await run_in_threadpool(run_idempotent, request, who, None, work)
+    return await run_in_threadpool(idempotency.run, request, who, None, work)
 
 
 @router.post(
@@ -151,7 +151,14 @@ async def put_account(
         **documented(400, 401, 413, 422),
     },
 )
-async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
+async def batch_accounts(
+    request: Request,
+    who: Caller,
+    clock: ClockDep,
+    settings: SettingsDep,
+    replan: ReplanDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
     """Upsert many accounts in one call.
 
     Valid accounts are committed; invalid ones come back in ``rejected`` with their index in
@@ -159,19 +166,17 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     Honours an ``Idempotency-Key`` header.
     """
     raw = await _read_body(request)
-    state = request.app.state
-    limit = state.settings.batch_limit
+    limit = settings.batch_limit
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-        now = state.clock.now()
-        with paused_gc():
-            try:
-                checked = check_batch_body(raw, limit=limit)
-            except BatchShapeError as exc:
-                raise ApiError(exc.status, "invalid_batch", str(exc), exc.problems) from None
-            prepared = [prepare(doc, now=now) for _, doc in checked.accepted]
+        now = clock.now()
+        try:
+            checked = check_batch_body(raw, limit=limit)
+        except BatchShapeError as exc:
+            raise ApiError(exc.status, "invalid_batch", str(exc), exc.problems) from None
+        prepared = [prepare(doc, now=now) for _, doc in checked.accepted]
         result = _write(conn, who.tenant_id, prepared, now)
-        state.on_accounts_changed(conn, who.tenant_id, result.touched, now)
+        replan(conn, who.tenant_id, result.touched, now)
         body = {
             "accepted": result.accepted,
             "created": result.created,
@@ -194,7 +199,7 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
             )
         return 200, body
 
-    return await run_in_threadpool(run_idempotent, request, who, raw, work)
+    return await run_in_threadpool(idempotency.run, request, who, raw, work)
 
 
 @router.post(
@@ -217,7 +222,12 @@ async def batch_accounts(request: Request, who: Caller) -> JSONResponse:
     },
 )
 async def post_event(
-    request: Request, who: Caller, external_id: str = ExternalIdPath
+    request: Request,
+    who: Caller,
+    clock: ClockDep,
+    replan: ReplanDep,
+    idempotency: IdempotencyDep,
+    external_id: str = ExternalIdPath,
 ) -> JSONResponse:
     """Record one event. ``at`` defaults to now; a date means the start of that day in the
     borrower's zone. Holds take effect at once: pending contacts they forbid are cancelled.
@@ -231,7 +241,6 @@ async def post_event(
     except ValidationError as exc:
         raise _invalid(exc) from None
     unkeyed = event.unkeyed_money and request.headers.get(HEADER) is None
-    state = request.app.state
 
     def work(conn: Connection) -> tuple[int, dict[str, Any]]:
         account = account_store.find_account(conn, who.tenant_id, external_id)
@@ -244,19 +253,19 @@ async def post_event(
                 f"A payment needs `event_id`, `at` or an {HEADER} header.",
                 [Problem("event_id", f"{UNKEYED_PAYMENT}; or send an {HEADER} header")],
             )
-        now = state.clock.now()
+        now = clock.now()
         try:
             recorded = account_store.record_event(conn, account, event, now=now, source="api")
         except EventConflict as exc:
             raise _conflict(exc) from None
         if recorded.created:
-            state.on_accounts_changed(conn, who.tenant_id, {account.id}, now)
+            replan(conn, who.tenant_id, {account.id}, now)
         return (201 if recorded.created else 200), {
             "duplicate": not recorded.created,
             "event": account_store.event_json(recorded.row),
         }
 
-    return await run_in_threadpool(run_idempotent, request, who, raw, work)
+    return await run_in_threadpool(idempotency.run, request, who, raw, work)
 
 
 @router.get(
@@ -265,10 +274,10 @@ async def post_event(
     response_model=AccountView,
     responses=documented(401, 404, 413, 422),
 )
-def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath) -> JSONResponse:
+def get_account(who: Caller, store: StoreDep, external_id: str = ExternalIdPath) -> JSONResponse:
     """The account as last sent, its contact points (with provider verdicts), its events and
     the holds in force now."""
-    with request.app.state.store.snapshot() as conn:
+    with store.snapshot() as conn:
         return JSONResponse(_account_view(conn, who, external_id))
 
 
@@ -279,8 +288,8 @@ def get_account(request: Request, who: Caller, external_id: str = ExternalIdPath
     responses=documented(401, 404, 413, 422),
 )
 def get_timeline(
-    request: Request,
     who: Caller,
+    store: StoreDep,
     external_id: str = ExternalIdPath,
     limit: int = Query(200, ge=1, le=1000, description="entries per page"),
     before: str | None = Query(None, description="the `next` cursor of the previous page"),
@@ -288,7 +297,7 @@ def get_timeline(
     """Everything that happened to the account, newest first: events, planned contacts,
     contacts sent or blocked (with the rule and the law behind each block), and delivery
     reports."""
-    with request.app.state.store.snapshot() as conn:
+    with store.snapshot() as conn:
         account = account_store.find_account(conn, who.tenant_id, external_id)
         if account is None:
             raise _not_found(external_id)

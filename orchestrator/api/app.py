@@ -35,12 +35,8 @@ def create_app(services: Services) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=JSONResponse,
     )
+    # Routes read these through typed dependencies (orchestrator.api.dependencies).
     app.state.services = services
-    app.state.settings = services.settings
-    app.state.store = services.store
-    app.state.clock = services.clock
-    app.state.redis = services.redis
-    app.state.on_accounts_changed = services.accounts_changed
     app.state.webhook_pool = ProviderPool(
         services.config.get,
         CircuitBreaker(services.redis, services.settings.queue_namespace),
@@ -71,10 +67,10 @@ def create_app(services: Services) -> FastAPI:
 def from_environment() -> FastAPI:
     """The application as ``orchestrator api`` serves it: everything from the environment."""
     from orchestrator import logs
-    from orchestrator.cli import runtime
     from orchestrator.metrics import track_process_exit
+    from orchestrator.settings import load_settings
 
-    settings = runtime.settings()
+    settings = load_settings()
     logs.configure(level=settings.log_level, fmt=settings.log_format)
     track_process_exit()
     return create_app(Services.build(settings))

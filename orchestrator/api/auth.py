@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from orchestrator.api.dependencies import StoreDep
 from orchestrator.api.errors import ApiError
 from orchestrator.tenancy import Principal, Role, authenticate
 
@@ -15,11 +16,12 @@ _bearer = HTTPBearer(auto_error=False, description="A tenant API key: `Bearer co
 
 def principal(
     request: Request,
+    store: StoreDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send your API key as `Authorization: Bearer co_...`.")
-    with request.app.state.store.engine.connect() as conn:
+    with store.engine.connect() as conn:
         found = authenticate(conn, credentials.credentials)
     if found is None:
         raise _unauthorized("The API key is not valid (unknown, malformed or revoked).")

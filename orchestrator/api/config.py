@@ -25,6 +25,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.api.auth import OpsCaller
+from orchestrator.api.dependencies import ClockDep, ConfigDep, StoreDep
 from orchestrator.api.errors import ApiError, ErrorBody, documented
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import (
@@ -34,8 +35,10 @@ from orchestrator.api.schemas import (
     ConfigVersion,
     ConfigVersions,
 )
-from orchestrator.config_files import FILES, MAX_DEPTH, ConfigRefused
-from orchestrator.config_versions import (
+from orchestrator.clock import Clock
+from orchestrator.configuration.files import FILES, MAX_DEPTH, ConfigRefused
+from orchestrator.configuration.source import ConfigSource, InForce
+from orchestrator.configuration.versions import (
     Kind,
     StoredVersion,
     append,
@@ -46,8 +49,8 @@ from orchestrator.config_versions import (
     newest_for,
     newest_versions,
 )
-from orchestrator.configuration import ConfigSource, InForce
 from orchestrator.errors import ConfigError, Problem, field_path
+from orchestrator.store.db import Store
 from orchestrator.tenancy import Principal
 
 router = APIRouter(prefix="/v1/config", tags=["configuration"])
@@ -74,11 +77,6 @@ _BODY = {
         },
     }
 }
-
-
-def _source(request: Request) -> ConfigSource:
-    source: ConfigSource = request.app.state.services.config
-    return source
 
 
 def _wants_yaml(request: Request) -> bool:
@@ -148,15 +146,14 @@ def _root(source: ConfigSource) -> str:
     response_model=ConfigOverview,
     responses=_OPS_ERRORS,
 )
-def overview(request: Request, who: OpsCaller) -> JSONResponse:
+def overview(who: OpsCaller, source: ConfigDep, store: StoreDep) -> JSONResponse:
     """For each kind (strategy, rules, channels): where what applies comes from (``file``
     default or your ``tenant`` version), its version and SHA-256, and whether a newer stored
     version is ``pending`` (not loaded yet, or refused). ``config_version`` is the digest of
     the whole running configuration, recorded with each decision. ``last_error`` says why
     the newest change was refused, while the previous version stays in force."""
-    source = _source(request)
     config = source.get()
-    with request.app.state.store.snapshot() as conn:
+    with store.snapshot() as conn:
         newest = newest_for(conn, who.tenant_slug)
     error = source.last_error
     return JSONResponse(
@@ -190,13 +187,14 @@ def overview(request: Request, who: OpsCaller) -> JSONResponse:
         **documented(404),
     },
 )
-def read(request: Request, who: OpsCaller, kind: Kind = KindPath) -> Response:
+def read(
+    request: Request, who: OpsCaller, source: ConfigDep, store: StoreDep, kind: Kind = KindPath
+) -> Response:
     """JSON: where it comes from, its version and SHA-256, and the YAML in ``content``
     (``null`` for rules without a tenant overlay: the shipped packs apply). With
     ``Accept: application/yaml``: the YAML itself, version and source in headers."""
-    source = _source(request)
     found = source.get().in_force(who.tenant_slug, kind)
-    with request.app.state.store.snapshot() as conn:
+    with store.snapshot() as conn:
         newest = newest_for(conn, who.tenant_slug).get(kind)
     if _wants_yaml(request):
         if found.content is None:
@@ -223,10 +221,12 @@ def read(request: Request, who: OpsCaller, kind: Kind = KindPath) -> Response:
     response_model=ConfigVersions,
     responses=_OPS_ERRORS,
 )
-def versions(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
+def versions(
+    who: OpsCaller, source: ConfigDep, store: StoreDep, kind: Kind = KindPath
+) -> JSONResponse:
     """Newest first. ``file_default`` marks a return to the file default."""
-    in_force = _source(request).get().in_force(who.tenant_slug, kind).version
-    with request.app.state.store.snapshot() as conn:
+    in_force = source.get().in_force(who.tenant_slug, kind).version
+    with store.snapshot() as conn:
         items = history(conn, who.tenant_slug, kind)
     return JSONResponse(
         {
@@ -249,10 +249,14 @@ def versions(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONRes
     },
 )
 def read_version(
-    request: Request, who: OpsCaller, kind: Kind = KindPath, version: int = VersionPath
+    request: Request,
+    who: OpsCaller,
+    store: StoreDep,
+    kind: Kind = KindPath,
+    version: int = VersionPath,
 ) -> Response:
     """To see what changed, or to roll back: PUT an old version's content again."""
-    with request.app.state.store.snapshot() as conn:
+    with store.snapshot() as conn:
         item = find(conn, who.tenant_slug, kind, version)
     if item is None:
         raise ApiError(404, "not_found", f"Your tenant has no {kind} version {version}.")
@@ -279,7 +283,7 @@ def _too_deep(data: Any) -> str | None:
     return None
 
 
-async def _content(request: Request, who: Principal, kind: Kind) -> str:
+async def _content(request: Request, who: Principal, kind: Kind, source: ConfigSource) -> str:
     raw = await request.body()  # at most the route's limit (orchestrator.api.body_limits)
     if not raw.strip():
         raise ApiError(400, "empty_body", "The body is empty: send the whole config as YAML.")
@@ -295,7 +299,7 @@ async def _content(request: Request, who: Principal, kind: Kind) -> str:
             own = StoredVersion(who.tenant_slug, kind, 0, "").source
             problem = Problem(deepest, f"nested deeper than {MAX_DEPTH} levels")
             refused = ConfigRefused([(who.tenant_slug, ConfigError(own, [problem]))])
-            raise _refused(kind, refused, who, _source(request))
+            raise _refused(kind, refused, who, source)
         return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     try:
         return raw.decode("utf-8")
@@ -314,12 +318,12 @@ def _refused(kind: Kind, exc: ConfigRefused, who: Principal, source: ConfigSourc
     )
 
 
-def _change(request: Request, who: OpsCaller, kind: Kind, content: str) -> JSONResponse:
+def _change(
+    who: Principal, kind: Kind, content: str, source: ConfigSource, store: Store, clock: Clock
+) -> JSONResponse:
     """Validate and store ``content`` (empty: back to the file default) as the next
     version, in one transaction that holds the tenant's config lock."""
-    state = request.app.state
-    source = _source(request)
-    with state.store.transaction() as conn:
+    with store.transaction() as conn:
         lock_scope(conn, who.tenant_id)
         stored = newest_versions(conn)
         current = next((v for v in stored if (v.scope, v.kind) == (who.tenant_slug, kind)), None)
@@ -341,7 +345,7 @@ def _change(request: Request, who: OpsCaller, kind: Kind, content: str) -> JSONR
                 kind,
                 content,
                 created_by=who.key_prefix,
-                now=state.clock.now(),
+                now=clock.now(),
                 after=current,
             )
     if not unchanged:
@@ -373,7 +377,14 @@ def _change(request: Request, who: OpsCaller, kind: Kind, content: str) -> JSONR
         },
     },
 )
-async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
+async def replace(
+    request: Request,
+    who: OpsCaller,
+    source: ConfigDep,
+    store: StoreDep,
+    clock: ClockDep,
+    kind: Kind = KindPath,
+) -> JSONResponse:
     """Send the whole config (YAML, or JSON). It is validated with everything else in
     force: a wrong field, an unknown adapter, a template that does not exist or does not
     render, a rule overlay that loosens a legal limit (named by its rule id), a platform
@@ -381,8 +392,8 @@ async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JS
     stored. Accepted: stored as the next version (``created_by``: your key's prefix) and in
     force at once in this process, within seconds in the others. The same content again
     stores nothing (``changed: false``)."""
-    content = await _content(request, who, kind)
-    return await run_in_threadpool(_change, request, who, kind, content)
+    content = await _content(request, who, kind, source)
+    return await run_in_threadpool(_change, who, kind, content, source, store, clock)
 
 
 @router.delete(
@@ -391,8 +402,10 @@ async def replace(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JS
     response_model=ConfigChanged,
     responses=_OPS_ERRORS,
 )
-async def revert(request: Request, who: OpsCaller, kind: Kind = KindPath) -> JSONResponse:
+async def revert(
+    who: OpsCaller, source: ConfigDep, store: StoreDep, clock: ClockDep, kind: Kind = KindPath
+) -> JSONResponse:
     """Recorded as a version with empty content (``file_default: true``), so the history
     says who returned to the default, and when. Nothing changes when the tenant already
     uses the default."""
-    return await run_in_threadpool(_change, request, who, kind, "")
+    return await run_in_threadpool(_change, who, kind, "", source, store, clock)

@@ -10,10 +10,11 @@ from datetime import timedelta
 from importlib.resources import files
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from orchestrator.api.auth import Caller
+from orchestrator.api.dependencies import ClockDep, ConfigDep, ProvidersDep, StoreDep
 from orchestrator.api.errors import documented
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import Dashboard
@@ -34,14 +35,15 @@ def page() -> HTMLResponse:
     response_model=Dashboard,
     responses=documented(401, 413),
 )
-def data(request: Request, who: Caller) -> JSONResponse:
+def data(
+    who: Caller, clock: ClockDep, store: StoreDep, config: ConfigDep, providers: ProvidersDep
+) -> JSONResponse:
     """Tasks by status, the last 24 hours' contacts by channel and delivery status, what was
     blocked or moved by which rule in the last 7 days, provider circuits, and the latest
     ledger entries."""
-    state = request.app.state
-    now = state.clock.now()
+    now = clock.now()
     tenant = who.tenant_id
-    with state.store.snapshot() as conn:
+    with store.snapshot() as conn:
         accounts = conn.execute(
             sa.select(sa.func.count()).select_from(Account).where(Account.tenant_id == tenant)
         ).scalar_one()
@@ -80,19 +82,19 @@ def data(request: Request, who: Caller) -> JSONResponse:
             .order_by(LedgerEntry.id.desc())
             .limit(25)
         ).all()
-    providers = state.webhook_pool.describe(who.tenant_slug)
+    circuits = providers.describe(who.tenant_slug)
     return JSONResponse(
         {
             "tenant": who.tenant_slug,
             "now": now.isoformat().replace("+00:00", "Z"),
-            "config_version": state.services.config.get().version,
+            "config_version": config.get().version,
             "accounts": accounts,
             "tasks": tasks,
             "contacts_24h": contacts,
             "blocked_or_moved_7d": sorted(
                 ({"rule": r, "count": c} for r, c in rules.items()), key=lambda x: -x["count"]
             ),
-            "providers": providers,
+            "providers": circuits,
             "recent": [
                 {
                     "at": r.at.isoformat().replace("+00:00", "Z"),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from orchestrator.api.dependencies import RedisDep, StoreDep
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import Health
 from orchestrator.logs import get_logger
@@ -26,13 +27,12 @@ log = get_logger(__name__)
     response_model=Health,
     responses={503: {"model": Health, "description": "A dependency is unavailable"}},
 )
-def healthz(request: Request) -> JSONResponse:
+def healthz(store: StoreDep, client: RedisDep) -> JSONResponse:
     """200 when the database and Redis answer, 503 saying which is ``unavailable`` (the
     log says why)."""
-    state = request.app.state
     checks: dict[str, Any] = {
-        "database": _check("database", state.store.check),
-        "redis": _check("redis", state.redis.ping, hint="start it or set REDIS_URL"),
+        "database": _check("database", store.check),
+        "redis": _check("redis", client.ping, hint="start it or set REDIS_URL"),
     }
     healthy = all(v == "ok" for v in checks.values())
     return JSONResponse(

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Connection
 
+from orchestrator.api.dependencies import ClockDep, SettingsDep, StoreDep
 from orchestrator.api.errors import ApiError
 from orchestrator.api.responses import JSONResponse
+from orchestrator.clock import Clock
+from orchestrator.store.db import Store
 from orchestrator.store.tables import IdempotencyRecord
 from orchestrator.tenancy import Principal
 
@@ -27,14 +31,42 @@ Work = Callable[[Connection], tuple[int, dict[str, Any]]]
 HEADER = "Idempotency-Key"
 
 
-def run_idempotent(request: Request, who: Principal, raw: bytes | None, work: Work) -> JSONResponse:
-    """Run ``work`` in one transaction, honouring the request's Idempotency-Key if any.
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """Runs a write in one transaction and keeps its answer under the request's
+    Idempotency-Key (for ``ttl``), so a retried request gets the first answer.
 
     Parameters:
-      raw: the request body (part of the fingerprint); ``None`` for an endpoint that is
-        idempotent by nature (PUT) and ignores the header.
+      store: where answers are kept, in the write's own transaction.
+      clock: when an answer was kept, and when it is too old to replay.
+      ttl: how long an answer is kept.
     """
-    store = request.app.state.store
+
+    store: Store
+    clock: Clock
+    ttl: timedelta
+
+    def run(self, request: Request, who: Principal, raw: bytes | None, work: Work) -> JSONResponse:
+        """Run ``work``, honouring the request's Idempotency-Key if any.
+
+        Parameters:
+          raw: the request body (part of the fingerprint); ``None`` for an endpoint that is
+            idempotent by nature (PUT) and ignores the header.
+        """
+        return _run(self, request, who, raw, work)
+
+
+def idempotency(store: StoreDep, clock: ClockDep, settings: SettingsDep) -> Idempotency:
+    return Idempotency(store, clock, timedelta(hours=settings.idempotency_ttl_hours))
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]
+
+
+def _run(
+    keeper: Idempotency, request: Request, who: Principal, raw: bytes | None, work: Work
+) -> JSONResponse:
+    store = keeper.store
     key = request.headers.get(HEADER) if raw is not None else None
     if key is None:
         with store.transaction() as conn:
@@ -47,9 +79,8 @@ def run_idempotent(request: Request, who: Principal, raw: bytes | None, work: Wo
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + (raw or b"")
     ).hexdigest()
-    state = request.app.state
-    now = state.clock.now()
-    ttl = timedelta(hours=state.settings.idempotency_ttl_hours)
+    now = keeper.clock.now()
+    ttl = keeper.ttl
     try:
         with store.transaction() as conn:
             # An answer past its time to live is gone, whether or not the scheduler has

@@ -11,17 +11,18 @@ of its own configures ``/v1/webhooks/{provider}/{tenant}`` at its providers.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from channels.base import WebhookRequest
+from orchestrator.api.dependencies import ProvidersDep, ServicesDep
 from orchestrator.api.errors import ApiError, documented
+from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.errors import SignatureError
+from orchestrator.inbound.apply import Applied, apply_reports
 from orchestrator.logs import get_logger
-from orchestrator.reports import Applied, apply_reports
+from orchestrator.services import Services
 from orchestrator.store.tables import Tenant
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -51,8 +52,13 @@ _ANSWERS: dict[int | str, dict[str, object]] = {
     response_class=Response,
     responses=_ANSWERS,
 )
-async def global_webhook(request: Request, provider: str = ProviderPath) -> Response:
-    return await _handle(request, provider, None)
+async def global_webhook(
+    request: Request,
+    services: ServicesDep,
+    providers: ProvidersDep,
+    provider: str = ProviderPath,
+) -> Response:
+    return await _handle(request, services, providers, provider, None)
 
 
 @router.post(
@@ -62,15 +68,22 @@ async def global_webhook(request: Request, provider: str = ProviderPath) -> Resp
     responses=_ANSWERS,
 )
 async def tenant_webhook(
-    request: Request, provider: str = ProviderPath, tenant: str = TenantPath
+    request: Request,
+    services: ServicesDep,
+    providers: ProvidersDep,
+    provider: str = ProviderPath,
+    tenant: str = TenantPath,
 ) -> Response:
-    return await _handle(request, provider, tenant)
+    return await _handle(request, services, providers, provider, tenant)
 
 
-async def _handle(request: Request, provider: str, tenant: str | None) -> Response:
-    state = request.app.state
-    services = state.services
-    pool = state.webhook_pool
+async def _handle(
+    request: Request,
+    services: Services,
+    pool: ProviderPool,
+    provider: str,
+    tenant: str | None,
+) -> Response:
     # An unknown tenant is answered before anything is built or read: the path segment is
     # the caller's to choose, and each tenant's adapters are built and kept.
     tenant_id = None if tenant is None else await run_in_threadpool(_tenant_id, services, tenant)
@@ -117,7 +130,7 @@ async def _handle(request: Request, provider: str, tenant: str | None) -> Respon
     return Response(content=body, media_type=content_type)
 
 
-def _tenant_id(services: Any, slug: str) -> int:
+def _tenant_id(services: Services, slug: str) -> int:
     with services.store.snapshot() as conn:
         found = conn.execute(select(Tenant.id).where(Tenant.slug == slug)).scalar()
     if found is None:

@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from orchestrator.errors import ConfigError, ServiceUnavailable
 
@@ -40,7 +41,7 @@ def _register() -> None:
         simulate,
         tenants,
     )
-    from orchestrator.messages.commands import templates_app
+    from orchestrator.cli.templates import templates_app
 
     preview.register(templates_app)
     app.add_typer(db.app, name="db")
@@ -61,8 +62,8 @@ def main() -> None:
     try:
         app()
     except ServiceUnavailable as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)
     except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)

@@ -46,7 +46,7 @@ def import_accounts(
     from orchestrator.clock import SystemClock
     from orchestrator.intake.batch import Rejected
     from orchestrator.intake.files import FileFormatError, count_records, detect_format, read_rows
-    from orchestrator.intake.upsert import IntakeResult
+    from orchestrator.intake.prepared import IntakeResult
     from orchestrator.tenancy import tenant_id_for
 
     try:

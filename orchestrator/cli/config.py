@@ -16,13 +16,13 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from orchestrator import credentials
 from orchestrator.cli import runtime
-from orchestrator.config_files import FILES, ConfigRefused, FileConfig, Refusals
-from orchestrator.config_versions import Kind, StoredVersion, stored_versions
-from orchestrator.configuration import ConfigSet, assemble, current_files
+from orchestrator.configuration import credentials
+from orchestrator.configuration.channel_config import ChannelsConfig
+from orchestrator.configuration.files import FILES, ConfigRefused, FileConfig, Refusals
+from orchestrator.configuration.source import ConfigSet, assemble, current_files
+from orchestrator.configuration.versions import Kind, StoredVersion, stored_versions
 from orchestrator.errors import ConfigError
-from orchestrator.providers import ChannelsConfig
 
 app = typer.Typer(
     help="Check the configuration (channels, strategies, rule packs, templates) and show "

@@ -31,12 +31,12 @@ def preview_step(
     pack requires (the debt-collector notice, the opt-out instructions)."""
     import sqlalchemy as sa
 
-    from orchestrator.accounts import find_account
-    from orchestrator.dispatch.context import message_context
+    from orchestrator.cli.templates import preview
     from orchestrator.domain import Channel
     from orchestrator.errors import TemplateError
-    from orchestrator.facts import ACCOUNT_COLUMNS, load
-    from orchestrator.messages.commands import preview
+    from orchestrator.intake.accounts import find_account
+    from orchestrator.messages.account_context import message_context
+    from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
     from orchestrator.services import Services
     from orchestrator.store.tables import Account, Attempt, Tenant
 

@@ -47,11 +47,11 @@ def scheduler(
     """
     prepare(runtime.settings().metrics_folder)  # before prometheus-client is imported
 
-    from orchestrator.broker import enqueue_tasks, make_broker
     from orchestrator.clock import speed_of
     from orchestrator.dispatch import build_dispatch
+    from orchestrator.dispatch.broker import enqueue_tasks, make_broker
     from orchestrator.metrics import track_process_exit
-    from orchestrator.scheduler import Scheduler
+    from orchestrator.planning.scheduler import Scheduler
     from orchestrator.services import Services
 
     settings = runtime.settings()

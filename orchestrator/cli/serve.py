@@ -61,7 +61,7 @@ def worker(
     runtime.open_redis(config)
     arguments = make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
         [
-            "orchestrator.worker",
+            "orchestrator.dispatch.worker",
             "--processes",
             str(processes),
             "--threads",

@@ -59,16 +59,16 @@ def simulate(
     step, variant, at_utc, at_local, zones, decision, rules, outcome) and prints contacts per
     channel per day, blocks per rule, and payments.
     """
-    from orchestrator.configuration import ConfigSet, load_config, read_yaml
-    from orchestrator.simulation import (
+    from orchestrator.configuration.source import ConfigSet, load_config, read_yaml
+    from orchestrator.configuration.strategies import parse_strategy
+    from orchestrator.simulation.report import html_report
+    from orchestrator.simulation.run import (
         OutcomeModel,
         Simulation,
         collected_text,
         load_portfolio,
         open_log,
     )
-    from orchestrator.simulation_report import html_report
-    from orchestrator.strategy import parse_strategy
 
     settings = runtime.settings()
     config = load_config(settings.config_dir, settings.templates_dir)

@@ -7,8 +7,9 @@ Public surface::
     RulePack, active_holds, Hold, HoldKind, HORIZON
     zones.resolve_zones(...), zones.derive_jurisdiction(...)
 
-Rule packs are data (``config/compliance/*.yaml``) loaded by :mod:`orchestrator.rulepacks`;
-nothing in this package reads files, the clock, or the network.
+Rule packs are data (``config/compliance/*.yaml``) loaded by
+:mod:`orchestrator.configuration.rulepacks`; nothing in this package reads files, the clock,
+or the network.
 """
 
 from orchestrator.compliance.engine import HORIZON, decide

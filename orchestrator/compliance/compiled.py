@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from orchestrator.compliance.holds import HoldTable
 from orchestrator.compliance.pack import WEEKDAYS, ContactPointRule, RulePack
-from orchestrator.compliance.schedule import Component, HolidayClosure, Schedule, Window
+from orchestrator.compliance.windows import Component, HolidayClosure, Schedule, Window
 from orchestrator.domain import Channel, ContactKind
 
 

@@ -27,7 +27,7 @@ from orchestrator.compliance.localtime import day_start, iso_minute, local_date,
 from orchestrator.compliance.model import AccountFacts, Reason
 from orchestrator.compliance.pack import format_clock
 from orchestrator.compliance.public_holidays import holiday_name
-from orchestrator.compliance.schedule import (
+from orchestrator.compliance.windows import (
     Component,
     HolidayClosure,
     Preference,

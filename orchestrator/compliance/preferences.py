@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from orchestrator.compliance.compiled import day_mask
 from orchestrator.compliance.model import AccountEvent
 from orchestrator.compliance.pack import WEEKDAYS, parse_clock
-from orchestrator.compliance.schedule import Preference
+from orchestrator.compliance.windows import Preference
 from orchestrator.domain import Channel, EventType
 
 

@@ -43,14 +43,14 @@ from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
 from orchestrator import logs
 from orchestrator.api.app import create_app
-from orchestrator.broker import enqueue_tasks
 from orchestrator.clock import ScaledClock
-from orchestrator.configuration import ConfigSource
+from orchestrator.configuration.source import ConfigSource
 from orchestrator.demo.samples import sample_portfolio
 from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
+from orchestrator.dispatch.broker import enqueue_tasks
 from orchestrator.errors import ConfigError, ServiceUnavailable
-from orchestrator.scheduler import Scheduler
+from orchestrator.planning.scheduler import Scheduler
 from orchestrator.services import Services
 from orchestrator.settings import Settings
 from orchestrator.store.db import Store
@@ -469,7 +469,7 @@ def _compressed_dispatch_policy(conn: Any, settings: Settings, clock: ScaledCloc
     demo tenant the longest the policy allows, so no send is reconciled while in flight."""
     import yaml
 
-    from orchestrator.configuration import Kind
+    from orchestrator.configuration.source import Kind
     from orchestrator.store.tables import ConfigVersion
 
     document = yaml.safe_load((settings.config_dir / "channels.yaml").read_text(encoding="utf-8"))

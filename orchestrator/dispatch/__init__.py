@@ -1,7 +1,9 @@
 """Dispatch: Dramatiq workers send planned tasks through the channel adapters.
 
 Public surface: :class:`Dispatcher` (one task, start to end), :class:`Reconciler` (sends a
-crash left ambiguous), :class:`ProviderPool`, :func:`build_dispatch` (wired from services).
+crash left ambiguous), :class:`ProviderPool`, :func:`build_dispatch` (wired from what
+:mod:`~orchestrator.dispatch.needs` names: the store, the clock, the configuration, the
+public URL and Redis).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from collections.abc import Callable
 import httpx
 
 from orchestrator.dispatch.limits import CircuitBreaker, RateLimiter
+from orchestrator.dispatch.needs import WiringNeeds
 from orchestrator.dispatch.pool import Provider, ProviderPool
 from orchestrator.dispatch.reconcile import Reconciler
 from orchestrator.dispatch.sending import Dispatcher, Outcome, RetryLater
-from orchestrator.services import Services
 
 __all__ = [
     "CircuitBreaker",
@@ -31,7 +33,7 @@ __all__ = [
 
 
 def build_dispatch(
-    services: Services,
+    services: WiringNeeds,
     enqueue: Callable[[int], None],
     *,
     http: httpx.Client | None = None,

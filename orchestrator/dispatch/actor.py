@@ -17,8 +17,8 @@ import dramatiq
 from dramatiq.common import compute_backoff
 from dramatiq.middleware import CurrentMessage
 
-from orchestrator.broker import SEND_ACTOR, SEND_QUEUE
 from orchestrator.clock import SystemClock
+from orchestrator.dispatch.broker import SEND_ACTOR, SEND_QUEUE
 from orchestrator.dispatch.sending import Dispatcher, RetryLater
 from orchestrator.logs import get_logger
 

@@ -7,12 +7,9 @@ disagree still share one bucket and one breaker.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import redis
 
-from orchestrator.providers import Breaker, RateLimit
+from orchestrator.configuration.channel_config import Breaker, RateLimit
 
 _TAKE = """
 local now_parts = redis.call('TIME')
@@ -68,19 +65,14 @@ class RateLimiter:
     Parameters:
       client: Redis.
       namespace: key prefix.
-      sleep: how to wait (tests and the simulation inject their own).
+
+    It never waits itself: :meth:`take` says how long until a token frees, and the dispatcher
+    decides (waits briefly outside any transaction, or gives the task back to the queue).
     """
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        namespace: str,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.namespace = namespace
-        self.sleep = sleep
         self._take = client.register_script(_TAKE)
 
     def take(self, provider: str, limit: RateLimit | None) -> float:
@@ -90,21 +82,6 @@ class RateLimiter:
             return 0.0
         key = f"{self.namespace}:ratelimit:{provider}"
         return int(self._take(keys=[key], args=[limit.per_second, limit.capacity])) / 1000
-
-    def acquire(self, provider: str, limit: RateLimit | None, *, max_wait: float) -> bool:
-        """Take one token, waiting up to ``max_wait`` seconds; ``False`` if none came."""
-        if limit is None:
-            return True
-        key = f"{self.namespace}:ratelimit:{provider}"
-        waited = 0.0
-        while True:
-            wait_ms = int(self._take(keys=[key], args=[limit.per_second, limit.capacity]))
-            if wait_ms == 0:
-                return True
-            if waited + wait_ms / 1000 > max_wait:
-                return False
-            self.sleep(wait_ms / 1000)
-            waited += wait_ms / 1000
 
 
 class CircuitBreaker:

@@ -13,14 +13,14 @@ import httpx
 from channels.base import Adapter
 from channels.egress import Egress, guarded_client
 from channels.registry import adapter_class
-from orchestrator import credentials, tenant_providers
 from orchestrator.clock import Clock
-from orchestrator.configuration import ConfigSet
+from orchestrator.configuration import credentials, tenant_providers
+from orchestrator.configuration.channel_config import ProviderConfig
+from orchestrator.configuration.source import ConfigSet
 from orchestrator.dispatch.limits import CircuitBreaker
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError
 from orchestrator.logs import get_logger
-from orchestrator.providers import ProviderConfig
 
 log = get_logger(__name__)
 
@@ -87,10 +87,13 @@ class ProviderPool:
         """How many built adapters are kept."""
         return len(self._built)
 
-    def providers(self, tenant: str, channel: Channel) -> list[Provider]:
+    def providers(
+        self, tenant: str, channel: Channel, *, config: ConfigSet | None = None
+    ) -> list[Provider]:
         """The channel's providers in configured order (adapters that cannot be built, e.g. a
-        missing credential, are left out and logged)."""
-        config = self.config()
+        missing credential, are left out and logged), from ``config`` (default: the current
+        configuration)."""
+        config = config or self.config()
         found = []
         own = tenant in config.tenant_channels
         for index, provider in enumerate(config.channels_for(tenant).providers(channel)):
@@ -110,7 +113,12 @@ class ProviderPool:
         return found
 
     def first_available(
-        self, tenant: str, channel: Channel, *, avoid: frozenset[str] = frozenset()
+        self,
+        tenant: str,
+        channel: Channel,
+        *,
+        avoid: frozenset[str] = frozenset(),
+        config: ConfigSet | None = None,
     ) -> Provider | None:
         """The first provider, in configured order with those in ``avoid`` (e.g. the one
         that just failed this task) last, whose circuit lets a send through; ``None`` when
@@ -120,7 +128,9 @@ class ProviderPool:
         half-open circuit takes its one trial send, which only the send that follows may
         use.
         """
-        ordered = sorted(self.providers(tenant, channel), key=lambda p: p.name in avoid)
+        ordered = sorted(
+            self.providers(tenant, channel, config=config), key=lambda p: p.name in avoid
+        )
         return next(
             (p for p in ordered if self.breaker.allows(p.limits_key, p.config.breaker)), None
         )

@@ -26,12 +26,12 @@ import sqlalchemy as sa
 
 from channels.base import OutboundMessage, Receipt
 from orchestrator import ledger
+from orchestrator.dispatch.needs import CurrentConfig, DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.dispatch.reserve import ABANDONED
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
 from orchestrator.errors import ProviderError
 from orchestrator.logs import get_logger
-from orchestrator.services import Services
 from orchestrator.store.tables import Attempt, Task, Tenant
 
 log = get_logger(__name__)
@@ -40,21 +40,22 @@ UNKNOWN = "unknown"
 
 class Reconciler:
     """Parameters:
-    services: store, clock, configuration.
+    services: the store and the configuration.
     pool: the providers (for ``lookup``).
     enqueue: puts a task back on the send queue.
     """
 
     def __init__(
-        self, services: Services, pool: ProviderPool, enqueue: Callable[[int], None]
+        self, services: DispatchNeeds, pool: ProviderPool, enqueue: Callable[[int], None]
     ) -> None:
-        self.services = services
+        self.store = services.store
+        self.config: CurrentConfig = services.config
         self.pool = pool
         self.enqueue = enqueue
 
     def run(self, now: datetime, *, limit: int = 200) -> dict[str, int]:
         """One pass over expired leases; returns how each was resolved."""
-        store = self.services.store
+        store = self.store
         with store.snapshot() as conn:
             rows = conn.execute(
                 sa.select(Attempt, Tenant.slug)
@@ -89,7 +90,7 @@ class Reconciler:
             if receipt is None:
                 return self._release(attempt, now, f"{attempt.provider} has no record of it")
             return self._confirm(attempt, receipt, now)
-        policy = self.services.config.get().channels_for(attempt.slug).dispatch
+        policy = self.config.get().channels_for(attempt.slug).dispatch
         if now - attempt.at < timedelta(seconds=policy.unknown_after_seconds):
             return "waiting_for_report"
         return self._unknown(attempt, now)
@@ -152,7 +153,7 @@ class Reconciler:
     ) -> bool:
         """Resolve an attempt still ``sending`` and its task, with a ledger entry, in one
         transaction; ``False`` when a report or another pass resolved it meanwhile."""
-        with self.services.store.transaction() as conn:
+        with self.store.transaction() as conn:
             settled = conn.execute(
                 sa.update(Attempt)
                 .where(Attempt.id == attempt.id, Attempt.status == DeliveryStatus.SENDING.value)

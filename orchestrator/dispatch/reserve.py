@@ -23,19 +23,19 @@ from sqlalchemy.engine import Connection
 from channels.base import OutboundMessage
 from orchestrator import ledger
 from orchestrator.compliance import RulePack
-from orchestrator.configuration import ConfigSet
-from orchestrator.dispatch.context import message_context
+from orchestrator.configuration.channel_config import DispatchPolicy
+from orchestrator.configuration.source import ConfigSet
 from orchestrator.dispatch.limits import RateLimiter
+from orchestrator.dispatch.needs import CurrentConfig, DispatchNeeds
 from orchestrator.dispatch.pool import Provider, ProviderPool
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, Purpose, TaskStatus
 from orchestrator.errors import TemplateError
-from orchestrator.facts import ACCOUNT_COLUMNS, load
 from orchestrator.isolation import tenant_failed
+from orchestrator.messages.account_context import message_context
 from orchestrator.messages.library import RenderedMessage
 from orchestrator.metrics import BLOCKS, DECISIONS
-from orchestrator.providers import DispatchPolicy
-from orchestrator.routing import choose_route
-from orchestrator.services import Services
+from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
+from orchestrator.planning.routing import choose_route
 from orchestrator.store.tables import Account, Attempt, Task, Tenant
 
 LIMITED_CONTENT_TEMPLATE = "voicemail_limited"
@@ -118,14 +118,15 @@ class Reserver:
     """Claims and reserves tasks.
 
     Parameters:
-      services: store, clock, configuration.
+      services: the store, the clock, the configuration and the public URL.
       pool: the providers.
     """
 
-    def __init__(self, services: Services, pool: ProviderPool, limiter: RateLimiter) -> None:
-        self.services = services
+    def __init__(self, services: DispatchNeeds, pool: ProviderPool, limiter: RateLimiter) -> None:
         self.store = services.store
         self.clock = services.clock
+        self.config: CurrentConfig = services.config
+        self.public_url = services.settings.public_url
         self.pool = pool
         self.limiter = limiter
 
@@ -153,7 +154,9 @@ class Reserver:
         return str(slug or "unknown")
 
     def _claim(self, task_id: int) -> Claim | Outcome | Throttled:
-        config = self.services.config.get()
+        # One read of the configuration for the whole claim: a reload meanwhile must not pair
+        # one version's rule pack and providers with another's templates.
+        config = self.config.get()
         with self.store.locking_transaction() as conn:
             # Which account (a task never changes account), read without a lock: the account
             # is locked first, always, as the API takes the account before its tasks too.
@@ -243,7 +246,9 @@ class Reserver:
                 if task.attempt_count
                 else ()
             )
-            provider = self.pool.first_available(account.slug, route.channel, avoid=avoid)
+            provider = self.pool.first_available(
+                account.slug, route.channel, avoid=avoid, config=config
+            )
             if provider is None:
                 conn.execute(sa.update(Task).where(Task.id == task.id).values(updated_at=now))
                 ledger.append(
@@ -265,7 +270,15 @@ class Reserver:
                 return Throttled(provider.limits_key, wait)
             try:
                 rendered = self._render(
-                    conn, account, loaded.facts, pack, route.channel, route.template, provider, now
+                    conn,
+                    config,
+                    account,
+                    loaded.facts,
+                    pack,
+                    route.channel,
+                    route.template,
+                    provider,
+                    now,
                 )
             except TemplateError as exc:
                 return self._close(
@@ -324,9 +337,7 @@ class Reserver:
             title=rendered.title,
             template=rendered.template,
             template_params=_template_params(account, rendered),
-            callback_url=_callback_url(
-                self.services.settings.public_url, provider.name, account.slug, config
-            ),
+            callback_url=_callback_url(self.public_url, provider.name, account.slug, config),
             limited_content=rendered.limited_content,
             disclosures=tuple(d.value for d in rendered.disclosures),
             tags={
@@ -353,6 +364,7 @@ class Reserver:
     def _render(
         self,
         conn: Connection,
+        config: ConfigSet,
         account: Any,
         facts: Any,
         pack: RulePack,
@@ -373,7 +385,7 @@ class Reserver:
             channel, initial=not contacted, limited_content=limited
         )
         context = message_context(account, facts, account.profile or {}, now=now)
-        return self.services.config.get().templates.render(
+        return config.templates.render(
             LIMITED_CONTENT_TEMPLATE if limited else template,
             channel,
             account.locale,

@@ -24,15 +24,15 @@ from sqlalchemy.engine import Connection
 
 from channels.base import Receipt
 from orchestrator import ledger
-from orchestrator.accounts import record_provider_event
 from orchestrator.dispatch.limits import RateLimiter
+from orchestrator.dispatch.needs import DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.dispatch.reserve import Claim, Outcome, Reserver, RetryLater, Throttled
 from orchestrator.domain import ContactKind, DeliveryStatus, EventType, TaskStatus
 from orchestrator.errors import PermanentError, ProviderError, TransientError
+from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import get_logger, mask_text
 from orchestrator.metrics import SENDS
-from orchestrator.services import Services
 from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint, Task
 
 log = get_logger(__name__)
@@ -46,7 +46,7 @@ class Dispatcher:
     """Sends tasks. One per worker process; thread-safe.
 
     Parameters:
-      services: store, clock, configuration.
+      services: the store, the clock, the configuration and the public URL.
       pool: the providers.
       limiter: the shared per-provider rate limits.
       enqueue: puts a task id back on the send queue (failover to the next route).
@@ -55,14 +55,13 @@ class Dispatcher:
 
     def __init__(
         self,
-        services: Services,
+        services: DispatchNeeds,
         pool: ProviderPool,
         limiter: RateLimiter,
         enqueue: Callable[[int], None],
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.services = services
         self.store = services.store
         self.clock = services.clock
         self.pool = pool

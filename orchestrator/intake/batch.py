@@ -7,10 +7,8 @@ bytes; only when something is wrong are the items looked at one by one.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,20 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake.document import AccountDocument
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Validating a batch allocates tens of thousands of objects with no reference cycle among
-    them; the cyclic collector's passes over them cost about a third of the time. Reference
-    counting still frees everything; the collector runs again afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class BatchRequest(BaseModel):

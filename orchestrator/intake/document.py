@@ -18,7 +18,7 @@ from typing import Annotated, Any, Self
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import list_currencies
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from orchestrator.compliance.numbers import parsed, region_of
-from orchestrator.domain import Channel, EventType
+from orchestrator.domain import Channel, EventType, currency_places
 
 MAX_CONTACT_POINTS = 20
 MAX_EVENTS = 1000
@@ -359,12 +359,6 @@ class Debt(_Strict):
                 f"({places})"
             )
         return self
-
-
-@cache
-def currency_places(code: str) -> int:
-    """ISO 4217 minor units (babel reads its locale data on every call: ~60 µs)."""
-    return int(get_currency_precision(code))
 
 
 class EventDocument(_Strict):

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-if TYPE_CHECKING:
-    from orchestrator.intake.upsert import IntakeResult, PreparedAccount
+from orchestrator.intake.prepared import IntakeResult, PreparedAccount
 
 _ACCOUNT_COLUMNS = (
     "external_id",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -25,6 +24,7 @@ from orchestrator.compliance.zones import derive_jurisdiction, resolve_zones
 from orchestrator.domain import EventType
 from orchestrator.intake.document import AccountDocument, EventDocument
 from orchestrator.intake.postgres import copy_accounts
+from orchestrator.intake.prepared import IntakeResult, PreparedAccount
 from orchestrator.store.db import dialect_insert
 from orchestrator.store.tables import Account, AccountEvent, ContactPoint
 
@@ -43,31 +43,6 @@ _EVENT_COLUMNS = (
     AccountEvent.details,
     AccountEvent.source,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedAccount:
-    """A validated document turned into rows (zones resolved, jurisdiction derived)."""
-
-    external_id: str
-    row: dict[str, Any]  # the account's columns, ``document`` as JSON text
-    contact_points: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-
-
-@dataclass(slots=True)
-class IntakeResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    events_added: int = 0
-    account_ids: dict[str, int] = field(default_factory=dict)
-    # Accounts whose plan may need to change: new or changed content, or a new event.
-    touched: set[int] = field(default_factory=set)
-
-    @property
-    def accepted(self) -> int:
-        return self.created + self.updated + self.unchanged
 
 
 def prepare(doc: AccountDocument, *, now: datetime) -> PreparedAccount:

@@ -17,17 +17,13 @@ authors' guide.
 
 from orchestrator.messages.context import CONTEXT_FIELDS, MessageContext, sample_context
 from orchestrator.messages.disclosures import Disclosure
-from orchestrator.messages.library import (
-    DisclosureFile,
-    RenderedMessage,
-    TemplateFile,
-    TemplateLibrary,
-)
+from orchestrator.messages.library import RenderedMessage, TemplateLibrary
 from orchestrator.messages.limited_content import is_limited_content
 from orchestrator.messages.lint import LintFinding, lint
 from orchestrator.messages.locales import formatting_locale, normalize_locale, template_locales
 from orchestrator.messages.phrases import Category
 from orchestrator.messages.sms import SmsInfo, measure_sms
+from orchestrator.messages.template_files import DisclosureFile, TemplateFile
 
 __all__ = [
     "CONTEXT_FIELDS",

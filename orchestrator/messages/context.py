@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from babel.numbers import is_currency
 
+from orchestrator.domain import currency_places
 from orchestrator.errors import TemplateError
-from orchestrator.intake.document import currency_places
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 

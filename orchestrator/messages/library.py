@@ -31,11 +31,12 @@ from orchestrator.messages.context import MessageContext
 from orchestrator.messages.disclosures import DISCLOSURES_FOLDER, Disclosure, applies_to
 from orchestrator.messages.environment import HTML_PREFIX, explained, message_environment
 from orchestrator.messages.formatting import LOCALE_KEY
-from orchestrator.messages.limited_content import is_limited_content, refuse_debt_reference
+from orchestrator.messages.limited_content import refuse_debt_reference
 from orchestrator.messages.locales import normalize_locale, template_locales
 from orchestrator.messages.parts import CHANNEL_PARTS, append_disclosures, one_line, shape
 from orchestrator.messages.phrases import PhraseList
 from orchestrator.messages.sms import SmsInfo, measure_sms
+from orchestrator.messages.template_files import DisclosureFile, TemplateFile
 from orchestrator.messages.validation import find_problems
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
@@ -44,37 +45,6 @@ _DISCLOSURE_NAMES = frozenset(d.value for d in Disclosure)
 _CHANNEL_NAMES = frozenset(c.value for c in Channel)
 EMAIL_LAYOUT = "_layouts/email.html.j2"
 LINT_FOLDER = "_lint"
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateFile:
-    """One message template in the folder.
-
-    Parameters:
-      locale: the folder it lives in (which may be a fallback for the locale asked for).
-      channel: its channel folder.
-      name: the file name without ``.j2``; the strategy's step names it.
-      path: relative to the templates folder, with ``/``: ``zh-CN/sms/due_today.j2``.
-    """
-
-    locale: str
-    channel: Channel
-    name: str
-    path: str
-
-    @property
-    def limited_content(self) -> bool:
-        return is_limited_content(self.name)
-
-
-@dataclass(frozen=True, slots=True)
-class DisclosureFile:
-    """One disclosure text: for every channel (``channel`` None) or for one."""
-
-    locale: str
-    disclosure: Disclosure
-    channel: Channel | None
-    path: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ wrong type, an optional field printed unguarded).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from jinja2 import meta, nodes
 
@@ -21,13 +20,11 @@ from orchestrator.messages.disclosures import Disclosure, applies_to
 from orchestrator.messages.limited_content import ALLOWED_FIELDS, forbidden_fields
 from orchestrator.messages.locales import normalize_locale, template_locales
 from orchestrator.messages.parts import CHANNEL_PARTS
-
-if TYPE_CHECKING:
-    from orchestrator.messages.library import DisclosureFile, TemplateFile, TemplateLibrary
+from orchestrator.messages.template_files import DisclosureFile, TemplateFile, TemplateFolder
 
 
 def find_problems(
-    library: TemplateLibrary,
+    library: TemplateFolder,
     required: Sequence[tuple[str, Channel]],
     locales: Sequence[str],
     disclosures: Sequence[str],
@@ -75,7 +72,7 @@ def find_problems(
 
 
 def _check_template(
-    library: TemplateLibrary, name: str, channel: Channel, tag: str, inspected: set[str]
+    library: TemplateFolder, name: str, channel: Channel, tag: str, inspected: set[str]
 ) -> list[Problem]:
     try:
         file = library.find(name, channel, tag)
@@ -95,7 +92,7 @@ def _check_template(
     return _inspect_template(library, file, tag)
 
 
-def _inspect_template(library: TemplateLibrary, file: TemplateFile, tag: str) -> list[Problem]:
+def _inspect_template(library: TemplateFolder, file: TemplateFile, tag: str) -> list[Problem]:
     try:
         tree = library.parse(file.path)
     except TemplateError as exc:
@@ -134,7 +131,7 @@ def _inspect_template(library: TemplateLibrary, file: TemplateFile, tag: str) ->
 
 
 def _check_disclosure(
-    library: TemplateLibrary,
+    library: TemplateFolder,
     disclosure: Disclosure,
     channel: Channel,
     tag: str,
@@ -156,7 +153,7 @@ def _check_disclosure(
 
 
 def _inspect_disclosure(
-    library: TemplateLibrary, file: DisclosureFile, channel: Channel, tag: str
+    library: TemplateFolder, file: DisclosureFile, channel: Channel, tag: str
 ) -> list[Problem]:
     try:
         tree = library.parse(file.path)
@@ -227,7 +224,7 @@ def _structure(file: TemplateFile, tree: nodes.Template) -> list[Problem]:
 
 
 def _variables(
-    library: TemplateLibrary, path: str, tree: nodes.Template, seen: set[str]
+    library: TemplateFolder, path: str, tree: nodes.Template, seen: set[str]
 ) -> list[Problem]:
     """Unknown variables in ``tree`` and in every template it includes."""
     seen.add(path)

@@ -11,7 +11,7 @@ import yaml
 
 from channels.registry import adapter_class, adapters
 from orchestrator.clock import SystemClock
-from orchestrator.configuration import interpolate
+from orchestrator.configuration.source import interpolate
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from orchestrator.compliance import AccountEvent, AccountFacts, PastContact
+from orchestrator.configuration.rulepacks import RuleLibrary, load_rule_library
 from orchestrator.domain import Channel, ContactKind
-from orchestrator.rulepacks import RuleLibrary, load_rule_library
 
 settings.register_profile(
     "ci",

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.compliance import decide
+from orchestrator.configuration.rulepacks import load_rule_library
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError
-from orchestrator.rulepacks import load_rule_library
 
 from .conftest import CONFIG, account, utc
 

@@ -41,7 +41,7 @@ def stored_rows(store) -> list[Any]:
 def config_source(store, clock):
     """The configuration as a service process holds it: the shipped files plus the versions
     stored in the test store, checked for changes every 5 s of the test clock."""
-    from orchestrator.configuration import ConfigSource
+    from orchestrator.configuration.source import ConfigSource
 
     return ConfigSource(SETTINGS.config_dir, SETTINGS.templates_dir, store, now=clock.now)
 

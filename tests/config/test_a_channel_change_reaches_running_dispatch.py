@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from orchestrator.configuration import ConfigSource
+from orchestrator.configuration.source import ConfigSource
 from orchestrator.dispatch import Outcome, build_dispatch
 from orchestrator.domain import Channel
 from orchestrator.services import Services

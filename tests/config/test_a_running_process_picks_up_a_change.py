@@ -8,11 +8,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from orchestrator.config_versions import content_sha256
-from orchestrator.configuration import ConfigSource
+from orchestrator.configuration.source import ConfigSource
+from orchestrator.configuration.versions import content_sha256
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import prepare, write_accounts
-from orchestrator.portfolio import PortfolioPlanner
+from orchestrator.planning.portfolio import PortfolioPlanner
 from orchestrator.store.tables import ConfigVersion, Task
 from orchestrator.tenancy import tenant_id_for
 from tests.factories import account_document

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.configuration import ConfigRefused, load_config
+from orchestrator.configuration.source import ConfigRefused, load_config
 
 from .conftest import YAML, as_yaml, shipped
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from orchestrator.config_versions import Kind, append
-from orchestrator.configuration import ConfigSource
+from orchestrator.configuration.source import ConfigSource
+from orchestrator.configuration.versions import Kind, append
 from orchestrator.domain import Channel
 from orchestrator.messages import sample_context
 

@@ -7,7 +7,7 @@ from datetime import time
 
 from fastapi.testclient import TestClient
 
-from orchestrator.config_versions import Kind, append
+from orchestrator.configuration.versions import Kind, append
 from tests.factories import table_counts
 
 from .conftest import YAML, stored_rows, strategy_text

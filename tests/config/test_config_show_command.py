@@ -6,7 +6,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from orchestrator.cli.config import app
-from orchestrator.config_versions import Kind, append
+from orchestrator.configuration.versions import Kind, append
 
 from .conftest import strategy_text
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from channels.sandbox.credentials import sandbox_credentials
 from orchestrator.cli.config import app
-from orchestrator.config_versions import Kind, append
+from orchestrator.configuration.versions import Kind, append
 
 from .conftest import SETTINGS
 

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 from orchestrator.cli.config import app
-from orchestrator.configuration import ConfigRefused, ConfigSource, load_config
+from orchestrator.configuration.source import ConfigRefused, ConfigSource, load_config
 
 THREAT = "If you do not pay, you will be arrested and we will call your employer."
 FILE = "en-US/sms/final_notice.j2"

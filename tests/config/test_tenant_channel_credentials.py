@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from channels.sandbox.credentials import sandbox_credentials
 from orchestrator.cli.config import app
-from orchestrator.credentials import is_tenants_own, tenant_prefix
+from orchestrator.configuration.credentials import is_tenants_own, tenant_prefix
 
 from .conftest import YAML, as_yaml, shipped
 

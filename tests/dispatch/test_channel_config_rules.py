@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from orchestrator.configuration import interpolate
+from orchestrator.configuration.channel_config import parse_channels
+from orchestrator.configuration.source import interpolate
 from orchestrator.errors import ConfigError
-from orchestrator.providers import parse_channels
 from orchestrator.settings import load_settings
 
 PATH = load_settings().config_dir / "channels.yaml"

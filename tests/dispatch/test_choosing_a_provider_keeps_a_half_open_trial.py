@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from channels.sandbox.credentials import sandbox_credentials
-from orchestrator.configuration import ConfigSource
+from orchestrator.configuration.source import ConfigSource
 from orchestrator.dispatch import CircuitBreaker, ProviderPool
 from orchestrator.domain import Channel
 from orchestrator.settings import load_settings

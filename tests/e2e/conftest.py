@@ -27,11 +27,11 @@ from dramatiq.brokers.redis import RedisBroker
 from channels.sandbox import OutcomeRates, RunningSandbox, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
 from orchestrator.api.app import create_app
-from orchestrator.broker import enqueue_tasks
-from orchestrator.configuration import ConfigSource
+from orchestrator.configuration.source import ConfigSource
 from orchestrator.dispatch import Dispatcher, Reconciler, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
-from orchestrator.scheduler import sweep
+from orchestrator.dispatch.broker import enqueue_tasks
+from orchestrator.planning.scheduler import sweep
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
 from orchestrator.store.tables import Account, Attempt, Task
@@ -212,7 +212,7 @@ class Stack:
         stored as a new version and picked up by the running services."""
         import yaml
 
-        from orchestrator.configuration import Kind
+        from orchestrator.configuration.source import Kind
         from orchestrator.store.tables import ConfigVersion
 
         path = self.services.settings.config_dir / "channels.yaml"

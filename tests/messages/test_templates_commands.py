@@ -7,9 +7,9 @@ import io
 from rich.console import Console
 from typer.testing import CliRunner
 
+from orchestrator.cli.templates import preview, templates_app
 from orchestrator.domain import Channel
 from orchestrator.messages import sample_context
-from orchestrator.messages.commands import preview, templates_app
 
 from .conftest import SHIPPED
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from orchestrator.compliance import ContactPointFacts
 from orchestrator.domain import Channel
-from orchestrator.routing import NO_CONTACT_POINT, NO_WINDOW, choose_route
+from orchestrator.planning.routing import NO_CONTACT_POINT, NO_WINDOW, choose_route
 from tests.planning.test_plan_account import CONFIG, DAY, facts, ny
 
 PACK = CONFIG.pack_for("US-NY", "acme")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from orchestrator.clock import VirtualClock
-from orchestrator.configuration import ConfigSource, load_config
+from orchestrator.configuration.source import ConfigSource, load_config
 from orchestrator.errors import ConfigError
 from orchestrator.settings import load_settings
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from orchestrator.compliance import AccountEvent, AccountFacts, ContactPointFacts, PastContact
-from orchestrator.configuration import load_config
+from orchestrator.configuration.source import load_config
 from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus
-from orchestrator.planner import PlanningAccount, plan_account
+from orchestrator.planning.planner import PlanningAccount, plan_account
 from orchestrator.settings import load_settings
 
 SETTINGS = load_settings()

@@ -79,8 +79,8 @@ def test_the_scheduled_run_plans_what_arrival_did_not(store, services, tenant):
 
 def _plan_in_a_process(url: str, now: datetime, barrier) -> int:
     from orchestrator.clock import VirtualClock
-    from orchestrator.configuration import ConfigSource
-    from orchestrator.portfolio import PortfolioPlanner
+    from orchestrator.configuration.source import ConfigSource
+    from orchestrator.planning.portfolio import PortfolioPlanner
     from orchestrator.settings import load_settings
     from orchestrator.store.db import Store
 

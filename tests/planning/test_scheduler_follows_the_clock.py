@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from orchestrator.clock import ScaledClock, VirtualClock
 from orchestrator.demo.runner import demo_scheduler
-from orchestrator.portfolio import PortfolioPlanner
-from orchestrator.scheduler import Scheduler
+from orchestrator.planning.portfolio import PortfolioPlanner
+from orchestrator.planning.scheduler import Scheduler
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import prepare, write_accounts
-from orchestrator.scheduler import LeaderLock, sweep
+from orchestrator.planning.scheduler import LeaderLock, sweep
 from orchestrator.store.tables import Task
 from tests.factories import account_document
 

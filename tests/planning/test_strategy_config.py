@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from orchestrator.configuration import check_templates, load_strategies
+from orchestrator.configuration.source import check_templates, load_strategies
+from orchestrator.configuration.strategies import parse_strategy
 from orchestrator.errors import ConfigError
 from orchestrator.messages.library import TemplateLibrary
 from orchestrator.settings import load_settings
-from orchestrator.strategy import parse_strategy
 
 SETTINGS = load_settings()
 

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from channels.egress import Egress
 from orchestrator.dispatch import CircuitBreaker, Dispatcher, ProviderPool, RateLimiter
-from orchestrator.scheduler import sweep
+from orchestrator.planning.scheduler import sweep
 from orchestrator.store.tables import Task, Tenant
 from tests.config.conftest import (  # noqa: F401
     YAML,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from orchestrator.dispatch import CircuitBreaker, ProviderPool, RateLimiter
 from orchestrator.dispatch.reserve import Claim, Reserver
 from orchestrator.metrics import TENANT_FAILURES
-from orchestrator.scheduler import sweep
+from orchestrator.planning.scheduler import sweep
 from orchestrator.store.tables import Account, Task, Tenant
 
 from .conftest import HOSTILE, VICTIM, due_account, import_due_account
@@ -169,8 +169,8 @@ def test_a_version_stored_before_the_bounds_suspends_only_its_tenant(
     hostile, victim_lender, store, clock, redis_url
 ):
     # A database from before periods were bounded: the huge cooldown is already stored.
-    from orchestrator.config_versions import append
-    from orchestrator.configuration import ConfigSource, Kind
+    from orchestrator.configuration.source import ConfigSource, Kind
+    from orchestrator.configuration.versions import append
     from orchestrator.services import Services
     from orchestrator.settings import load_settings
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from orchestrator.configuration import Kind
+from orchestrator.configuration.source import Kind
 from orchestrator.domain import Channel
 from orchestrator.tenancy import create_tenant
 from tests.webhooks.lender_config import store_tenant_config

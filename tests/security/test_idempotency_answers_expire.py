@@ -9,7 +9,7 @@ from datetime import timedelta
 import redis
 import sqlalchemy as sa
 
-from orchestrator.scheduler import Scheduler
+from orchestrator.planning.scheduler import Scheduler
 from orchestrator.store.tables import IdempotencyRecord
 from tests.factories import account_document
 

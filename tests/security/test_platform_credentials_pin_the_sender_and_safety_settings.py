@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator import tenant_providers
-from orchestrator.config_files import channels_from as parse_channels
+from orchestrator.configuration import tenant_providers
+from orchestrator.configuration.files import channels_from as parse_channels
 
 from .conftest import HOSTILE, VICTIM, YAML, as_yaml, shipped
 

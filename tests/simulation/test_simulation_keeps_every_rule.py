@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.compliance import PastContact
-from orchestrator.configuration import load_config
+from orchestrator.configuration.source import load_config
 from orchestrator.domain import Channel, ContactKind, EventType, Purpose
 from orchestrator.settings import load_settings
-from orchestrator.simulation import OutcomeModel, Simulation, load_portfolio
+from orchestrator.simulation.run import OutcomeModel, Simulation, load_portfolio
 from tests.compliance.oracle import violations
 
 SETTINGS = load_settings()

@@ -26,9 +26,9 @@ import uvicorn
 
 from orchestrator.api.app import create_app
 from orchestrator.compliance import RulePack
-from orchestrator.configuration import ConfigSource, Kind
+from orchestrator.configuration.source import ConfigSource, Kind
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
-from orchestrator.facts import ACCOUNT_COLUMNS, Loaded, load
+from orchestrator.planning.facts import ACCOUNT_COLUMNS, Loaded, load
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
 from orchestrator.store.db import Store

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orchestrator.configuration import Kind
+from orchestrator.configuration.source import Kind
 from orchestrator.store.tables import ConfigVersion
 
 # A lender in mainland China texts through Aliyun only (the block of config/channels.yaml).

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from orchestrator.configuration import Kind
+from orchestrator.configuration.source import Kind
 from orchestrator.dispatch import CircuitBreaker, ProviderPool, RateLimiter
 from orchestrator.dispatch.reserve import Claim, Reserver
 from orchestrator.domain import Channel
-from orchestrator.scheduler import sweep
+from orchestrator.planning.scheduler import sweep
 from orchestrator.tenancy import create_tenant
 from tests.factories import table_counts
 from tests.webhooks.borrowers import NUMBER, OUR_NUMBER

@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 
-from orchestrator.configuration import Kind
+from orchestrator.configuration.source import Kind
 from orchestrator.domain import Channel
 from orchestrator.tenancy import create_tenant
 from tests.webhooks.borrowers import NUMBER, OUR_NUMBER

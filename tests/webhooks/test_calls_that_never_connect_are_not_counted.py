@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from orchestrator.configuration import Kind
+from orchestrator.configuration.source import Kind
 from orchestrator.domain import Channel, ContactKind
 from tests.webhooks.borrowers import NUMBER, OUR_NUMBER, us_borrower
 from tests.webhooks.provider_payloads import (

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from channels.sandbox import OutcomeRates
-from orchestrator.configuration import Kind
+from orchestrator.configuration.source import Kind
 from orchestrator.domain import Channel
 from orchestrator.store.tables import AccountEvent, Task
 from tests.webhooks.borrowers import cn_borrower, us_borrower

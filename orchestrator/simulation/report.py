@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date
 from html import escape
 
-from orchestrator.simulation import Summary, collected_text
+from orchestrator.simulation.run import Summary, collected_text
 
 _COLOURS = {"sms": "#2f6fdf", "email": "#1e9e6a", "push": "#d98a1c", "call": "#b4386b"}
 

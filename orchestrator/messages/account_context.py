@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.compliance import AccountFacts
+from orchestrator.compliance.localtime import local_date, zone
 from orchestrator.domain import EventType
 from orchestrator.errors import TemplateError
 from orchestrator.messages.context import MessageContext
-from orchestrator.planner import local_date, zone
 
 PROFILE_FIELDS = (
     "lender_name",
@@ -45,7 +45,7 @@ def message_context(
         amount_due=account.amount_due,
         currency=account.currency,
         due_date=account.due_date,
-        days_past_due=(local_date(facts, now) - account.due_date).days,
+        days_past_due=(local_date(now, facts.zones[0]) - account.due_date).days,
         reference=reference,
         lender_name=str(profile.get("lender_name") or "our team"),
         support_phone=str(profile["support_phone"]),

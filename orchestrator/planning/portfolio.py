@@ -1,9 +1,10 @@
 """Planning a portfolio from the store, in batches, and re-planning accounts when events arrive.
 
-The planner's decisions are pure (:mod:`orchestrator.planner`); this module feeds it chunks of
-accounts (with their facts, history and existing tasks, each read with one query per chunk)
-and writes the tasks it plans. A task is unique per (tenant, account, step, step date): the
-store enforces it, so planning twice, or from two processes at once, plans each step once.
+The planner's decisions are pure (:mod:`orchestrator.planning.planner`); this module feeds
+it chunks of accounts (with their facts, history and existing tasks, each read with one query
+per chunk) and writes the tasks it plans. A task is unique per (tenant, account, step, step
+date): the store enforces it, so planning twice, or from two processes at once, plans each step
+once.
 """
 
 from __future__ import annotations
@@ -18,23 +19,23 @@ from sqlalchemy.engine import Connection
 
 from orchestrator import ledger
 from orchestrator.compliance import AccountFacts
-from orchestrator.configuration import ConfigSet
+from orchestrator.compliance.localtime import zone
+from orchestrator.configuration.source import ConfigSet
+from orchestrator.configuration.strategies import Strategy
 from orchestrator.domain import Channel, Purpose, TaskStatus
-from orchestrator.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
 from orchestrator.isolation import tenant_failed
-from orchestrator.planner import (
+from orchestrator.planning.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
+from orchestrator.planning.planner import (
     DueStep,
     PlannedContact,
     PlanningAccount,
     due_steps,
     plan_account,
     step_key,
-    zone,
 )
-from orchestrator.routing import choose_route
+from orchestrator.planning.routing import choose_route
 from orchestrator.store.db import Store, id_in, insert_rows
 from orchestrator.store.tables import Account, Task, Tenant
-from orchestrator.strategy import Strategy
 
 CHUNK = 5_000
 # Every time zone's local date is within a day of the UTC date.

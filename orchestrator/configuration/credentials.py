@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.registry import adapter_class
+from orchestrator.configuration.channel_config import ChannelsConfig, ProviderConfig
 from orchestrator.errors import Problem
-from orchestrator.providers import ChannelsConfig, ProviderConfig
 
 _VARIABLE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 

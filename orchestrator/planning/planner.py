@@ -4,7 +4,7 @@ Pure: given an account, its contact history and the strategy, it says which step
 the account's local date (and which missed ones may still be caught up), which channel each
 will use and when, and why a step is moved, cancelled or blocked. Nothing is dropped silently:
 every step considered comes back with a status and an explanation. The store-facing batch
-driver is :mod:`orchestrator.portfolio`; the simulation calls this module directly.
+driver is :mod:`orchestrator.planning.portfolio`; the simulation calls this module directly.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from orchestrator.compliance import AccountFacts, PastContact, Reason, RulePack, explain
+from orchestrator.compliance.localtime import zone
+from orchestrator.configuration.strategies import Segment, Step, Strategy, Variant
 from orchestrator.domain import Channel, ContactKind, EventType, Purpose, TaskStatus
-from orchestrator.routing import Route, choose_route
-from orchestrator.strategy import Segment, Step, Strategy, Variant
+from orchestrator.planning.routing import Route, choose_route
 
 STOPPED = "strategy.stop_on"
 PAUSED = "strategy.pause_after_payment"
@@ -66,11 +65,6 @@ class PlannedContact:
     expires_at: datetime
     reasons: tuple[Reason, ...]
     explanation: str
-
-
-@lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def local_date(facts: AccountFacts, at: datetime) -> date:

@@ -18,6 +18,7 @@ would be read as a wall-clock one (a clock ahead of real time would then never p
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import signal
 import threading
@@ -29,34 +30,27 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 from orchestrator import ledger
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.domain import TaskStatus
 from orchestrator.logs import get_logger
-from orchestrator.portfolio import PortfolioPlanner
+from orchestrator.planning.portfolio import PortfolioPlanner
 from orchestrator.retention import IDEMPOTENCY_TTL, expire_idempotency_records
 from orchestrator.store.db import Store
 from orchestrator.store.tables import Task
 
 log = get_logger(__name__)
 
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('del', KEYS[1])
-end
-return 0
-"""
-
 
 class LeaderLock:
     """A lock with expiry in Redis: held by one process, renewed while it lives.
+
+    redis-py's :class:`~redis.lock.Lock` does the work (take with ``SET NX PX``, renew and
+    release only while the stored token is ours); this names the one token a scheduler
+    keeps for its whole life, so its log line and the lock's value say who leads.
 
     Parameters:
       client: Redis.
@@ -69,17 +63,22 @@ class LeaderLock:
         self.key = key
         self.ttl_ms = int(ttl.total_seconds() * 1000)
         self.token = secrets.token_hex(8)
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        # Not thread-local: the heartbeat thread holds it, the main thread releases it.
+        self._lock = Lock(client, key, timeout=ttl.total_seconds(), thread_local=False)
 
     def hold(self) -> bool:
         """Take the lock if it is free, renew it if it is ours; ``True`` while we hold it."""
-        if self._renew(keys=[self.key], args=[self.token, self.ttl_ms]):
-            return True
-        return bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
+        if self._lock.owned():
+            try:
+                return self._lock.reacquire()
+            except LockError:
+                pass  # expired between the two calls: try to take it like anyone else
+        return bool(self._lock.acquire(blocking=False, token=self.token))
 
     def release(self) -> None:
-        self._release(keys=[self.key], args=[self.token])
+        """Let go of the lock if we still hold it (another process may have it by now)."""
+        with contextlib.suppress(LockError):
+            self._lock.release()
 
     def holder(self) -> str | None:
         value = self.client.get(self.key)

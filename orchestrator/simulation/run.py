@@ -31,14 +31,15 @@ from orchestrator.compliance import (
     PastContact,
     RulePack,
 )
-from orchestrator.configuration import ConfigSet
+from orchestrator.compliance.localtime import zone
+from orchestrator.configuration.source import ConfigSet
+from orchestrator.configuration.strategies import Strategy
 from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus
 from orchestrator.errors import ConfigError, Problem, problems_from
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import event_row, locate
-from orchestrator.planner import PlannedContact, PlanningAccount, plan_account, zone
-from orchestrator.routing import choose_route
-from orchestrator.strategy import Strategy
+from orchestrator.planning.planner import PlannedContact, PlanningAccount, plan_account
+from orchestrator.planning.routing import choose_route
 
 _PLAN_AT = time(0, 5)  # each zone is planned just after its local midnight
 _CALL_LENGTH = timedelta(minutes=4)

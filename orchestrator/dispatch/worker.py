@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 
 from orchestrator import logs
-from orchestrator.broker import enqueue_tasks, make_broker
 from orchestrator.dispatch import Dispatcher, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
+from orchestrator.dispatch.broker import enqueue_tasks, make_broker
 from orchestrator.dispatch.middleware import TaskContext
 from orchestrator.metrics import track_process_exit
 from orchestrator.services import Services

@@ -20,17 +20,17 @@ from typing import Any, TypeVar
 import yaml
 
 from channels.registry import adapter_class
-from orchestrator.config_versions import Kind
-from orchestrator.credentials import naming_problems
+from orchestrator.configuration.channel_config import ChannelsConfig, parse_channels
+from orchestrator.configuration.credentials import naming_problems
+from orchestrator.configuration.rulepacks import RuleLibrary, load_rule_library
+from orchestrator.configuration.strategies import Strategy, parse_strategy
+from orchestrator.configuration.versions import Kind
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.logs import get_logger
 from orchestrator.messages.approved_texts import approved_text_problems
 from orchestrator.messages.library import TemplateLibrary
 from orchestrator.messages.waivers import WAIVERS_FILE, LintOutcome, enforce_lint, parse_waivers
-from orchestrator.providers import ChannelsConfig, parse_channels
-from orchestrator.rulepacks import RuleLibrary, load_rule_library
-from orchestrator.strategy import Strategy, parse_strategy
 
 DEFAULT_STRATEGY = "default"
 CHECKED_LOCALES = ("en-US", "zh-CN")

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 from channels.egress import Egress, EgressRefused
 from channels.registry import adapter_class
-from orchestrator import credentials
+from orchestrator.configuration import credentials
+from orchestrator.configuration.channel_config import ChannelsConfig, ProviderConfig
 from orchestrator.errors import Problem
-from orchestrator.providers import ChannelsConfig, ProviderConfig
 
 
 def problems(

@@ -22,9 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orchestrator import credentials, tenant_providers
 from orchestrator.compliance import RulePack
-from orchestrator.config_files import (
+from orchestrator.configuration import credentials, tenant_providers
+from orchestrator.configuration.channel_config import ChannelsConfig
+from orchestrator.configuration.files import (
     CHECKED_LOCALES,
     DEFAULT_STRATEGY,
     FILES,
@@ -44,15 +45,14 @@ from orchestrator.config_files import (
     read_yaml,
     variable_uses,
 )
-from orchestrator.config_versions import Kind, StoredVersion, content_sha256, stored_versions
+from orchestrator.configuration.rulepacks import RuleLibrary
+from orchestrator.configuration.strategies import Strategy, parse_strategy
+from orchestrator.configuration.versions import Kind, StoredVersion, content_sha256, stored_versions
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.logs import get_logger
 from orchestrator.messages.library import TemplateLibrary
-from orchestrator.providers import ChannelsConfig
-from orchestrator.rulepacks import RuleLibrary
 from orchestrator.store.db import Store
 from orchestrator.store.tables import ConfigVersion
-from orchestrator.strategy import Strategy, parse_strategy
 
 __all__ = [
     "CHECKED_LOCALES",
