@@ -35,7 +35,6 @@ import httpx
 from pydantic import Field, ValidationInfo, field_validator
 
 from channels.base import (
-    Adapter,
     AdapterSettings,
     OutboundMessage,
     Receipt,
@@ -44,9 +43,10 @@ from channels.base import (
     WebhookRequest,
     secret,
 )
+from channels.http_adapter import HttpAdapter
 from channels.keywords import classify
 from channels.signatures import aliyun_signature, same_secret
-from channels.transport import call, json_body, retryable_status
+from channels.transport import json_body
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, ProviderError, SignatureError, TransientError
 from orchestrator.messages.approved_texts import ApprovedText, missing_disclosures, placeholders
@@ -149,7 +149,7 @@ class AliyunSmsSettings(AdapterSettings):
 QUERY_DAYS = 30
 
 
-class AliyunSms(Adapter):
+class AliyunSms(HttpAdapter):
     """Aliyun SMS: SendSms with our attempt ref as ``OutId``, SmsReport and SmsUp pushes,
     and ``lookup`` through QuerySendDetails (matched on ``OutId``)."""
 
@@ -186,17 +186,15 @@ class AliyunSms(Adapter):
             **params,
         }
         signed["Signature"] = aliyun_signature(self.access_key_secret, "POST", signed)
-        url = self.settings.base_url.rstrip("/") + "/"
-        return call(
-            self.name, self.http, "POST", url, data=signed, timeout=self.settings.timeout_seconds
-        )
+        return self.request("POST", "/", data=signed)
 
-    def error(self, response: httpx.Response, body: dict[str, Any]) -> ProviderError:
+    def error_details(
+        self, response: httpx.Response, body: dict[str, Any]
+    ) -> tuple[str | None, str]:
         code = str(body.get("Code") or response.status_code)
-        message = str(body.get("Message") or response.text[:200])
-        transient = retryable_status(self.name, response, now=self.clock.now(), code=code)
-        if transient is not None:
-            return transient
+        return code, str(body.get("Message") or response.text[:200])
+
+    def refused(self, code: str, message: str, body: dict[str, Any]) -> ProviderError:
         if code in TRANSIENT_CODES:
             return TransientError(self.name, code, message)
         return PermanentError(
@@ -235,7 +233,7 @@ class AliyunSms(Adapter):
         response = self.rpc("SendSms", params)
         body = json_body(response)
         if response.status_code != 200 or body.get("Code") != "OK":
-            raise self.error(response, body)
+            raise self.error(response)
         return Receipt(self.name, str(body["BizId"]), DeliveryStatus.QUEUED)
 
     def lookup(self, message: OutboundMessage) -> Receipt | None:
@@ -259,7 +257,7 @@ class AliyunSms(Adapter):
             response = self.rpc("QuerySendDetails", params)
             body = json_body(response)
             if response.status_code != 200 or body.get("Code") != "OK":
-                raise self.error(response, body)
+                raise self.error(response)
             rows = (body.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
             for row in rows:
                 if row.get("OutId") == message.attempt_ref:

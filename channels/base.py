@@ -291,13 +291,24 @@ class Adapter(ABC):
     def send(self, message: OutboundMessage) -> Receipt:
         """Send one message. Raises TransientError or PermanentError on failure."""
 
-    @abstractmethod
     def verify(self, request: WebhookRequest) -> None:
-        """Check the webhook's signature; raise :class:`SignatureError` when it is wrong."""
+        """Check the webhook's signature; raise :class:`SignatureError` when it is wrong.
 
-    @abstractmethod
+        A provider that posts no webhooks (SMTP reports bounces by email) need not override
+        this: every request on its route is refused."""
+        raise SignatureError(f"{self.name} receives no webhooks")
+
     def parse(self, request: WebhookRequest) -> list[Report]:
-        """Read the reports in a verified webhook."""
+        """Read the reports in a verified webhook (none, for a provider that posts none)."""
+        return []
+
+    @property
+    def limited_content_only(self) -> bool:
+        """Whether this adapter, as configured, may only carry a limited-content message
+        (12 CFR 1006.2(j): what an automated call or a voicemail may say). Dispatch then
+        renders the limited-content template, with only the disclosures it allows. ``False``
+        unless the adapter says otherwise (Twilio Voice's ``require_limited_content``)."""
+        return False
 
     @property
     def can_look_up(self) -> bool:

@@ -17,8 +17,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import httpx
+
 from channels.base import (
-    Adapter,
     AdapterSettings,
     OutboundMessage,
     Receipt,
@@ -27,10 +28,11 @@ from channels.base import (
     WebhookRequest,
     secret,
 )
+from channels.http_adapter import HttpAdapter
 from channels.signatures import DIALER_HEADER, dialer_sign, dialer_valid
-from channels.transport import call, json_body, retryable_status
+from channels.transport import json_body
 from orchestrator.domain import CallOutcome, Channel, DeliveryStatus
-from orchestrator.errors import PermanentError, SignatureError
+from orchestrator.errors import PermanentError, ProviderError, SignatureError
 
 OUTCOMES = {
     "no_answer": CallOutcome.NO_ANSWER,
@@ -60,7 +62,7 @@ class DialerSettings(AdapterSettings):
     tolerance_seconds: int = 300
 
 
-class DialerCall(Adapter):
+class DialerCall(HttpAdapter):
     """The agent-queue dialer: a call task out, an outcome back.
 
     ``lookup`` is not part of the protocol (a dialer deduplicates tasks on their
@@ -98,18 +100,15 @@ class DialerCall(Adapter):
     def send(self, message: OutboundMessage) -> Receipt:
         body = json.dumps(self.task(message), separators=(",", ":"), ensure_ascii=False).encode()
         timestamp = int(self.clock.now().timestamp())
-        response = call(
-            self.name,
-            self.http,
+        response = self.request(
             "POST",
-            self.settings.base_url.rstrip("/") + "/tasks",
+            "/tasks",
             content=body,
             headers={
                 "Content-Type": "application/json",
                 "Idempotency-Key": message.idempotency_key,
                 DIALER_HEADER: dialer_sign(self.secret, timestamp, body),
             },
-            timeout=self.settings.timeout_seconds,
         )
         answer = json_body(response)
         if response.status_code in (200, 201, 202) or (
@@ -119,16 +118,16 @@ class DialerCall(Adapter):
             if not task_id:
                 raise PermanentError(self.name, "no_task_id", "the dialer answered without task_id")
             return Receipt(self.name, str(task_id), DeliveryStatus.QUEUED)
-        transient = retryable_status(self.name, response, now=self.clock.now())
-        if transient is not None:
-            raise transient
-        code = str(answer.get("code") or response.status_code)
-        raise PermanentError(
-            self.name,
-            code,
-            str(answer.get("message") or response.text[:200]),
-            invalid_address=code == "invalid_number",
-        )
+        raise self.error(response)
+
+    def error_details(
+        self, response: httpx.Response, body: dict[str, Any]
+    ) -> tuple[str | None, str]:
+        code = body.get("code")
+        return (str(code) if code else None), str(body.get("message") or response.text[:200])
+
+    def refused(self, code: str, message: str, body: dict[str, Any]) -> ProviderError:
+        return PermanentError(self.name, code, message, invalid_address=code == "invalid_number")
 
     def verify(self, request: WebhookRequest) -> None:
         if not dialer_valid(

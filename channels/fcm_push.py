@@ -23,18 +23,16 @@ from typing import Any
 import httpx
 
 from channels.base import (
-    Adapter,
     AdapterSettings,
     OutboundMessage,
     Receipt,
-    Report,
-    WebhookRequest,
     secret,
 )
 from channels.google_oauth import AccessTokens, ServiceAccount
-from channels.transport import call, json_body, retry_after
+from channels.http_adapter import HttpAdapter
+from channels.transport import json_body, retry_after
 from orchestrator.domain import Channel, DeliveryStatus
-from orchestrator.errors import PermanentError, ProviderError, SignatureError, TransientError
+from orchestrator.errors import PermanentError, ProviderError, TransientError
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 TRANSIENT_CODES = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"})
@@ -68,7 +66,7 @@ class FcmSettings(AdapterSettings):
     android_priority: str = "high"
 
 
-class FcmPush(Adapter):
+class FcmPush(HttpAdapter):
     """FCM HTTP v1 with a cached service-account token; our attempt ref rides in ``data``."""
 
     name = "fcm_push"
@@ -136,14 +134,11 @@ class FcmPush(Adapter):
 
     def send(self, message: OutboundMessage) -> Receipt:
         token = self.tokens.get()
-        response = call(
-            self.name,
-            self.http,
+        response = self.request(
             "POST",
             self.send_url,
             json=self.payload(message),
             headers={"Authorization": f"Bearer {token}"},
-            timeout=self.settings.timeout_seconds,
         )
         if response.status_code != 200:
             raise self.error(response)
@@ -151,9 +146,3 @@ class FcmPush(Adapter):
         if not name:
             raise PermanentError(self.name, "no_name", "FCM answered without a message name")
         return Receipt(self.name, str(name), DeliveryStatus.SENT)
-
-    def verify(self, request: WebhookRequest) -> None:
-        raise SignatureError("fcm_push has no webhook: FCM posts no delivery reports")
-
-    def parse(self, request: WebhookRequest) -> list[Report]:
-        return []

@@ -33,7 +33,6 @@ from typing import Any
 import httpx
 
 from channels.base import (
-    Adapter,
     AdapterSettings,
     OutboundMessage,
     Receipt,
@@ -42,8 +41,9 @@ from channels.base import (
     WebhookRequest,
     secret,
 )
+from channels.http_adapter import HttpAdapter
 from channels.signatures import basic_auth, same_secret
-from channels.transport import call, json_body, retryable_status
+from channels.transport import json_body
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, ProviderError, SignatureError, TransientError
 
@@ -74,7 +74,7 @@ class JpushSettings(AdapterSettings):
     time_to_live_seconds: int = 86_400
 
 
-class JpushPush(Adapter):
+class JpushPush(HttpAdapter):
     """JPush: push to one registration id with our attempt ref in ``extras`` and the
     callback ``params``."""
 
@@ -119,26 +119,24 @@ class JpushPush(Adapter):
             body["callback"]["url"] = message.callback_url
         return body
 
-    def error(self, response: httpx.Response) -> ProviderError:
-        error = json_body(response).get("error") or {}
+    def error_details(
+        self, response: httpx.Response, body: dict[str, Any]
+    ) -> tuple[str | None, str]:
+        error = body.get("error") or {}
         code = str(error.get("code") or response.status_code)
-        message = str(error.get("message") or response.text[:200])
-        transient = retryable_status(self.name, response, now=self.clock.now(), code=code)
-        if transient is not None:
-            return transient
+        return code, str(error.get("message") or response.text[:200])
+
+    def refused(self, code: str, message: str, body: dict[str, Any]) -> ProviderError:
         if code in TRANSIENT_CODES:
             return TransientError(self.name, code, message)
         return PermanentError(self.name, code, message, invalid_address=code in DEAD_TARGET_CODES)
 
     def send(self, message: OutboundMessage) -> Receipt:
-        response = call(
-            self.name,
-            self.http,
+        response = self.request(
             "POST",
-            self.settings.base_url.rstrip("/") + "/v3/push",
+            "/v3/push",
             json=self.payload(message),
             headers={"Authorization": self.authorization},
-            timeout=self.settings.timeout_seconds,
         )
         if response.status_code != 200:
             raise self.error(response)

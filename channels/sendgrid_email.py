@@ -27,7 +27,6 @@ from typing import Any, ClassVar
 import httpx
 
 from channels.base import (
-    Adapter,
     AdapterSettings,
     OutboundMessage,
     Receipt,
@@ -36,8 +35,9 @@ from channels.base import (
     WebhookRequest,
     secret,
 )
+from channels.http_adapter import HttpAdapter
 from channels.signatures import load_public_key, sendgrid_valid
-from channels.transport import call, json_body, retryable_status
+from channels.transport import json_body, retryable_status
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import (
     ConfigError,
@@ -98,7 +98,7 @@ class SendgridSettings(AdapterSettings):
     lookup: bool = True
 
 
-class SendgridEmail(Adapter):
+class SendgridEmail(HttpAdapter):
     """SendGrid: send with ``custom_args.attempt_ref``, read signed events, look up by
     ``unique_args['attempt_ref']`` in Email Activity."""
 
@@ -123,14 +123,8 @@ class SendgridEmail(Adapter):
             ) from None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return call(
-            self.name,
-            self.http,
-            method,
-            self.settings.base_url.rstrip("/") + path,
-            headers={"Authorization": f"Bearer {self.api_key}"},
-            timeout=self.settings.timeout_seconds,
-            **kwargs,
+        return self.request(
+            method, path, headers={"Authorization": f"Bearer {self.api_key}"}, **kwargs
         )
 
     def error(self, response: httpx.Response) -> ProviderError:

@@ -33,13 +33,11 @@ from channels.base import (
     AdapterSettings,
     OutboundMessage,
     Receipt,
-    Report,
-    WebhookRequest,
     secret,
 )
 from channels.egress import Egress, EgressRefused
 from orchestrator.domain import Channel, DeliveryStatus
-from orchestrator.errors import PermanentError, ProviderError, SignatureError, TransientError
+from orchestrator.errors import PermanentError, ProviderError, TransientError
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # 550 (mailbox unavailable), 551 (user not local), 553 (mailbox name not allowed).
@@ -199,12 +197,6 @@ class SmtpEmail(Adapter):
                 self.name, "connection", f"{type(exc).__name__}: {exc}", maybe_delivered=True
             ) from None
         return Receipt(self.name, str(email["Message-ID"]), DeliveryStatus.SENT)
-
-    def verify(self, request: WebhookRequest) -> None:
-        raise SignatureError("smtp_email has no webhook: SMTP reports bounces by email")
-
-    def parse(self, request: WebhookRequest) -> list[Report]:
-        return []
 
 
 class _GuardedSMTP(smtplib.SMTP):

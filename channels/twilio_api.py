@@ -10,14 +10,17 @@ Sources:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
-from channels.base import Adapter, AdapterSettings, WebhookRequest, secret
+from channels.base import AdapterSettings, Receipt, WebhookRequest, secret
+from channels.http_adapter import HttpAdapter
 from channels.signatures import twilio_valid
-from channels.transport import call, json_body, retryable_status
+from channels.transport import json_body
+from orchestrator.domain import DeliveryStatus
 from orchestrator.errors import PermanentError, ProviderError, SignatureError
 
 # Error codes that say the number itself cannot receive: mark the contact point invalid.
@@ -49,11 +52,12 @@ class TwilioSettings(AdapterSettings):
     auth_token_env: str = "TWILIO_AUTH_TOKEN"  # noqa: S105 - a variable name
 
 
-class TwilioAdapter(Adapter):
+class TwilioAdapter(HttpAdapter):
     """Base for Twilio adapters: credentials, the REST call and webhook verification."""
 
     settings: TwilioSettings
     resource: ClassVar[str]  # "Messages" or "Calls"
+    statuses: ClassVar[Mapping[str, DeliveryStatus]]  # Twilio's status names → ours
 
     def __init__(self, settings: AdapterSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
@@ -70,27 +74,37 @@ class TwilioAdapter(Adapter):
         base = self.settings.base_url.rstrip("/")
         return f"{base}/2010-04-01/Accounts/{self.account_sid}/{self.resource}.json"
 
-    def request(self, method: str, **kwargs: Any) -> httpx.Response:
+    def call_resource(self, method: str, **kwargs: Any) -> httpx.Response:
         """Call the account's resource with HTTP Basic auth (Account SID : auth token)."""
-        return call(
-            self.name,
-            self.http,
-            method,
-            self.resource_url,
-            auth=(self.account_sid, self.auth_token),
-            timeout=self.settings.timeout_seconds,
-            **kwargs,
+        return self.request(
+            method, self.resource_url, auth=(self.account_sid, self.auth_token), **kwargs
         )
 
-    def error(self, response: httpx.Response) -> ProviderError:
-        """Translate a non-2xx answer. Twilio's body: ``{"code": 21211, "message": …,
-        "more_info": …, "status": 400}``."""
+    def create(self, form: Mapping[str, str | list[str]], what: str) -> Receipt:
+        """Create the resource (a message, a call) and read the sid and status it answers.
+
+        Parameters:
+          form: the resource's parameters.
+          what: what is created, for the error when Twilio answers without a sid.
+        """
+        response = self.call_resource("POST", data=form)
+        if response.status_code not in (200, 201):
+            raise self.error(response)
         body = json_body(response)
+        sid = body.get("sid")
+        if not sid:
+            raise PermanentError(self.name, "no_sid", f"Twilio answered without a {what} sid")
+        status = self.statuses.get(str(body.get("status")), DeliveryStatus.QUEUED)
+        return Receipt(self.name, str(sid), status)
+
+    def error_details(
+        self, response: httpx.Response, body: dict[str, Any]
+    ) -> tuple[str | None, str]:
+        """Twilio's body: ``{"code": 21211, "message": …, "more_info": …, "status": 400}``."""
         code = str(body.get("code") or response.status_code)
-        transient = retryable_status(self.name, response, now=self.clock.now(), code=code)
-        if transient is not None:
-            return transient
-        message = str(body.get("message") or response.text[:200])
+        return code, str(body.get("message") or response.text[:200])
+
+    def refused(self, code: str, message: str, body: dict[str, Any]) -> ProviderError:
         return PermanentError(
             self.name,
             code,

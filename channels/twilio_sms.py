@@ -38,7 +38,6 @@ from channels.twilio_api import (
     status_callback,
 )
 from orchestrator.domain import Channel, DeliveryStatus
-from orchestrator.errors import PermanentError
 
 # Advanced Opt-Out's ``OptOutType`` on an inbound message (help.twilio.com/articles/360034798533).
 TWILIO_OPT_OUT_TYPES = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
@@ -110,6 +109,7 @@ class TwilioSms(TwilioAdapter):
     supports_lookup = True
     replies_inline = True
     resource = "Messages"
+    statuses = STATUSES
     settings: TwilioSmsSettings
 
     def send(self, message: OutboundMessage) -> Receipt:
@@ -121,16 +121,7 @@ class TwilioSms(TwilioAdapter):
         callback = status_callback(message.callback_url, message.attempt_ref)
         if callback:
             form["StatusCallback"] = callback
-        response = self.request("POST", data=form)
-        if response.status_code not in (200, 201):
-            raise self.error(response)
-        body = json_body(response)
-        sid = body.get("sid")
-        if not sid:
-            raise PermanentError(self.name, "no_sid", "Twilio answered without a message sid")
-        return Receipt(
-            self.name, str(sid), STATUSES.get(str(body.get("status")), DeliveryStatus.QUEUED)
-        )
+        return self.create(form, "message")
 
     def parse(self, request: WebhookRequest) -> list[Report]:
         form = last_values(request.form())
@@ -208,7 +199,7 @@ class TwilioSms(TwilioAdapter):
         params: dict[str, Any] = {"To": message.to, "DateSent>": since.isoformat(), "PageSize": 100}
         if self.settings.from_number:
             params["From"] = self.settings.from_number
-        response = self.request("GET", params=params)
+        response = self.call_resource("GET", params=params)
         if response.status_code != 200:
             raise self.error(response)
         for found in json_body(response).get("messages", []):

@@ -23,7 +23,6 @@ from typing import ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
 from channels.base import OutboundMessage, Receipt, Report, ReportKind, WebhookRequest
-from channels.transport import json_body
 from channels.twilio_api import (
     TwilioAdapter,
     TwilioSettings,
@@ -103,6 +102,7 @@ class TwilioVoice(TwilioAdapter):
     channel = Channel.CALL
     Settings = TwilioVoiceSettings
     resource = "Calls"
+    statuses = STATUSES
     settings: TwilioVoiceSettings
 
     def twiml(self, message: OutboundMessage) -> str:
@@ -111,6 +111,10 @@ class TwilioVoice(TwilioAdapter):
         if self.settings.voice:
             attributes += f" voice={quoteattr(self.settings.voice)}"
         return f"<Response><Say{attributes}>{escape(message.body)}</Say></Response>"
+
+    @property
+    def limited_content_only(self) -> bool:
+        return self.settings.require_limited_content
 
     def send(self, message: OutboundMessage) -> Receipt:
         if self.settings.require_limited_content and not message.limited_content:
@@ -132,16 +136,7 @@ class TwilioVoice(TwilioAdapter):
             form["StatusCallback"] = callback
             form["StatusCallbackMethod"] = "POST"
             form["StatusCallbackEvent"] = list(CALLBACK_EVENTS)
-        response = self.request("POST", data=form)
-        if response.status_code not in (200, 201):
-            raise self.error(response)
-        body = json_body(response)
-        sid = body.get("sid")
-        if not sid:
-            raise PermanentError(self.name, "no_sid", "Twilio answered without a call sid")
-        return Receipt(
-            self.name, str(sid), STATUSES.get(str(body.get("status")), DeliveryStatus.QUEUED)
-        )
+        return self.create(form, "call")
 
     def parse(self, request: WebhookRequest) -> list[Report]:
         form = last_values(request.form())

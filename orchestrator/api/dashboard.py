@@ -14,7 +14,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from orchestrator.api.auth import Caller
-from orchestrator.api.dependencies import ClockDep, ConfigDep, ProvidersDep, StoreDep
+from orchestrator.api.dependencies import (
+    AdaptersDep,
+    CircuitsDep,
+    ClockDep,
+    ConfigDep,
+    StoreDep,
+)
 from orchestrator.api.errors import documented
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import Dashboard
@@ -36,7 +42,12 @@ def page() -> HTMLResponse:
     responses=documented(401, 413),
 )
 def data(
-    who: Caller, clock: ClockDep, store: StoreDep, config: ConfigDep, providers: ProvidersDep
+    who: Caller,
+    clock: ClockDep,
+    store: StoreDep,
+    config: ConfigDep,
+    adapters: AdaptersDep,
+    breaker: CircuitsDep,
 ) -> JSONResponse:
     """Tasks by status, the last 24 hours' contacts by channel and delivery status, what was
     blocked or moved by which rule in the last 7 days, provider circuits, and the latest
@@ -82,7 +93,7 @@ def data(
             .order_by(LedgerEntry.id.desc())
             .limit(25)
         ).all()
-    circuits = providers.describe(who.tenant_slug)
+    circuits = adapters.states(who.tenant_slug, breaker.is_open)
     return JSONResponse(
         {
             "tenant": who.tenant_slug,

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 
 from orchestrator.clock import Clock
 from orchestrator.configuration.source import ConfigSource
-from orchestrator.dispatch.pool import ProviderPool
+from orchestrator.dispatch.adapters import Adapters
+from orchestrator.dispatch.limits import CircuitBreaker
 from orchestrator.services import Services
 from orchestrator.settings import Settings
 from orchestrator.store.db import Store
@@ -60,9 +61,15 @@ def accounts_changed(found: ServicesDep) -> AccountsChanged:
     return found.accounts_changed
 
 
-def providers(request: Request) -> ProviderPool:
-    """The tenant's providers as the API sees them: webhook verifiers and circuit states."""
-    return cast(ProviderPool, request.app.state.webhook_pool)
+def adapters(request: Request) -> Adapters:
+    """The adapters built from the channel config, which verify and read webhooks (built by
+    :func:`~orchestrator.api.app.create_app`; no circuit breaker: verifying sends nothing)."""
+    return cast(Adapters, request.app.state.webhook_pool)
+
+
+def circuits(found: ServicesDep) -> CircuitBreaker:
+    """The dispatch circuits' state, read for the dashboard."""
+    return CircuitBreaker(found.redis, found.settings.queue_namespace)
 
 
 StoreDep = Annotated[Store, Depends(store)]
@@ -71,4 +78,5 @@ SettingsDep = Annotated[Settings, Depends(settings)]
 ConfigDep = Annotated[ConfigSource, Depends(config)]
 RedisDep = Annotated[redis.Redis, Depends(redis_client)]
 ReplanDep = Annotated[AccountsChanged, Depends(accounts_changed)]
-ProvidersDep = Annotated[ProviderPool, Depends(providers)]
+AdaptersDep = Annotated[Adapters, Depends(adapters)]
+CircuitsDep = Annotated[CircuitBreaker, Depends(circuits)]

@@ -16,9 +16,9 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from channels.base import WebhookRequest
-from orchestrator.api.dependencies import ProvidersDep, ServicesDep
+from orchestrator.api.dependencies import AdaptersDep, ServicesDep
 from orchestrator.api.errors import ApiError, documented
-from orchestrator.dispatch.pool import ProviderPool
+from orchestrator.dispatch.adapters import Adapters
 from orchestrator.errors import SignatureError
 from orchestrator.inbound.apply import Applied, apply_reports
 from orchestrator.logs import get_logger
@@ -55,10 +55,10 @@ _ANSWERS: dict[int | str, dict[str, object]] = {
 async def global_webhook(
     request: Request,
     services: ServicesDep,
-    providers: ProvidersDep,
+    adapters: AdaptersDep,
     provider: str = ProviderPath,
 ) -> Response:
-    return await _handle(request, services, providers, provider, None)
+    return await _handle(request, services, adapters, provider, None)
 
 
 @router.post(
@@ -70,24 +70,24 @@ async def global_webhook(
 async def tenant_webhook(
     request: Request,
     services: ServicesDep,
-    providers: ProvidersDep,
+    adapters: AdaptersDep,
     provider: str = ProviderPath,
     tenant: str = TenantPath,
 ) -> Response:
-    return await _handle(request, services, providers, provider, tenant)
+    return await _handle(request, services, adapters, provider, tenant)
 
 
 async def _handle(
     request: Request,
     services: Services,
-    pool: ProviderPool,
+    adapters: Adapters,
     provider: str,
     tenant: str | None,
 ) -> Response:
     # An unknown tenant is answered before anything is built or read: the path segment is
     # the caller's to choose, and each tenant's adapters are built and kept.
     tenant_id = None if tenant is None else await run_in_threadpool(_tenant_id, services, tenant)
-    adapter_found = pool.named(tenant or GLOBAL_SCOPE, provider)
+    adapter_found = adapters.named(tenant or GLOBAL_SCOPE, provider)
     if adapter_found is None:
         raise ApiError(404, "not_found", f"No provider {provider!r} is configured here.")
     adapter = adapter_found.adapter

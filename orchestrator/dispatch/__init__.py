@@ -13,13 +13,15 @@ from collections.abc import Callable
 
 import httpx
 
+from orchestrator.dispatch.adapters import Adapters, Provider
 from orchestrator.dispatch.limits import CircuitBreaker, RateLimiter
 from orchestrator.dispatch.needs import WiringNeeds
-from orchestrator.dispatch.pool import Provider, ProviderPool
+from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.dispatch.reconcile import Reconciler
 from orchestrator.dispatch.sending import Dispatcher, Outcome, RetryLater
 
 __all__ = [
+    "Adapters",
     "CircuitBreaker",
     "Dispatcher",
     "Outcome",

@@ -32,6 +32,7 @@ from orchestrator.domain import Channel, ContactKind, DeliveryStatus, Purpose, T
 from orchestrator.errors import TemplateError
 from orchestrator.isolation import tenant_failed
 from orchestrator.messages.account_context import message_context
+from orchestrator.messages.approved_texts import template_params
 from orchestrator.messages.library import RenderedMessage
 from orchestrator.metrics import BLOCKS, DECISIONS
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
@@ -269,7 +270,7 @@ class Reserver:
             if wait > 0:
                 return Throttled(provider.limits_key, wait)
             try:
-                rendered = self._render(
+                rendered, params = self._render(
                     conn,
                     config,
                     account,
@@ -336,7 +337,7 @@ class Reserver:
             html=rendered.html,
             title=rendered.title,
             template=rendered.template,
-            template_params=_template_params(account, rendered),
+            template_params=params,
             callback_url=_callback_url(self.public_url, provider.name, account.slug, config),
             limited_content=rendered.limited_content,
             disclosures=tuple(d.value for d in rendered.disclosures),
@@ -372,7 +373,9 @@ class Reserver:
         template: str,
         provider: Provider,
         now: datetime,
-    ) -> RenderedMessage:
+    ) -> tuple[RenderedMessage, dict[str, str]]:
+        """The message, and the parameters a provider of pre-approved templates sends
+        instead of its words (both from one context)."""
         limited = channel is Channel.CALL and provider.limited_content_only
         contacted = conn.execute(
             sa.select(
@@ -385,13 +388,14 @@ class Reserver:
             channel, initial=not contacted, limited_content=limited
         )
         context = message_context(account, facts, account.profile or {}, now=now)
-        return config.templates.render(
+        rendered = config.templates.render(
             LIMITED_CONTENT_TEMPLATE if limited else template,
             channel,
             account.locale,
             context,
             disclosures=disclosures,
         )
+        return rendered, template_params(context)
 
     def _hold(self, conn: Connection, task: Any, choice: Any, now: datetime) -> Outcome:
         """Not now: back to the store until the next allowed instant (the sweeper re-queues
@@ -483,16 +487,3 @@ def _entry(
         rules=rules or [],
         task_id=task.id,
     )
-
-
-def _template_params(account: Any, rendered: RenderedMessage) -> dict[str, str]:
-    """Variables for providers that send pre-approved templates (Aliyun): the names are
-    :data:`~orchestrator.messages.approved_texts.TEMPLATE_PARAMS`, which approved texts are
-    checked against."""
-    return {
-        "name": account.borrower_name,
-        "amount": f"{account.amount_due:.2f}",
-        "currency": account.currency,
-        "due_date": account.due_date.isoformat(),
-        "reference": account.external_id,
-    }

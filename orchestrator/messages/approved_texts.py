@@ -26,15 +26,30 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from orchestrator.domain import Channel
+from orchestrator.domain import Channel, currency_places
 from orchestrator.errors import Problem, TemplateError
-from orchestrator.messages.context import sample_context
+from orchestrator.messages.context import MessageContext, sample_context
 from orchestrator.messages.disclosures import Disclosure
 from orchestrator.messages.library import TemplateLibrary
 from orchestrator.messages.phrases import THREAT_CATEGORIES
 
 TEMPLATE_PARAMS = ("name", "amount", "currency", "due_date", "reference")
 """The parameters dispatch can send with a pre-approved template (Aliyun ``TemplateParam``)."""
+
+
+def template_params(context: MessageContext) -> dict[str, str]:
+    """The values of :data:`TEMPLATE_PARAMS` for one message, from the context it was
+    rendered from: the amount with its currency's minor units (``12500`` yen, ``1250.00``
+    yuan), the due date as ISO 8601."""
+    places = currency_places(context.currency)
+    return {
+        "name": context.borrower_name,
+        "amount": f"{context.amount_due:.{places}f}",
+        "currency": context.currency,
+        "due_date": context.due_date.isoformat(),
+        "reference": context.reference,
+    }
+
 
 SAMPLE_PARAMS = {
     "name": "李雷",
