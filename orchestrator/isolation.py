@@ -16,8 +16,9 @@ log = get_logger(__name__)
 
 
 def tenant_failed(stage: str, tenant: str, error: BaseException) -> None:
-    """Record that ``tenant``'s work at ``stage`` (``plan``, ``dispatch``) failed with
-    ``error``: an ERROR log line and the alerting counter. The caller skips that work."""
+    """Record that ``tenant``'s work at ``stage`` failed with
+    ``error``: an ERROR log line and the alerting counter. The caller skips that work.
+    Stages: ``plan``, ``dispatch``, ``reconcile``."""
     TENANT_FAILURES.labels(stage, tenant).inc()
     log.error(
         "one tenant's work failed and was skipped; other tenants go on",

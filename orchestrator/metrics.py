@@ -43,7 +43,7 @@ DELIVERY_REPORTS = Counter(
 TENANT_FAILURES = Counter(
     "orchestrator_tenant_failures_total",
     "One tenant's work that failed and was skipped so every other tenant's went on (alert)",
-    ["stage", "tenant"],  # stage: plan | dispatch
+    ["stage", "tenant"],  # stage: plan | dispatch | reconcile
 )
 
 

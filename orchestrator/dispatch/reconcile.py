@@ -31,6 +31,7 @@ from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.dispatch.reserve import ABANDONED
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
 from orchestrator.errors import ProviderError
+from orchestrator.isolation import tenant_failed
 from orchestrator.logs import get_logger
 from orchestrator.store.tables import Attempt, Task, Tenant
 
@@ -69,7 +70,14 @@ class Reconciler:
             ).all()
         counts: dict[str, int] = {}
         for row in rows:
-            outcome = self._resolve(row, now)
+            try:
+                outcome = self._resolve(row, now)
+            except Exception as exc:  # noqa: BLE001 - any failure, recorded and alerted
+                # One tenant's broken state (its config, one of its rows) must not leave
+                # every other tenant's interrupted sends unresolved: the lease stays
+                # expired, so the next pass tries this one again.
+                tenant_failed("reconcile", row.slug, exc)
+                outcome = "failed"
             counts[outcome] = counts.get(outcome, 0) + 1
         if counts:
             log.info("reconciled", **counts)
