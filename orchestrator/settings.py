@@ -34,11 +34,15 @@ class Settings(BaseSettings):
       DATABASE_URL: SQLAlchemy URL. Default: ``sqlite:///<data_dir>/orchestrator.db``.
         PostgreSQL: ``postgresql+psycopg://user@host:5432/db``.
       REDIS_URL: queues, rate-limit buckets and the scheduler lock.
+      BROKER_URL: the Dramatiq broker: ``amqp://user:pass@host:5672/vhost`` for RabbitMQ;
+        unset (or ``redis://…``) for Redis on REDIS_URL (see docs/operations.md, Broker).
       ORCHESTRATOR_DATA_DIR: where the embedded database and logs go (``./var``).
       ORCHESTRATOR_CONFIG_DIR: YAML configs (channels, strategies, rule packs).
       ORCHESTRATOR_TEMPLATES_DIR: message templates.
       ORCHESTRATOR_PUBLIC_URL: the URL providers reach our webhooks at.
-      ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker.
+      ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker (and
+        the prefix of RabbitMQ's queue names).
+      ORCHESTRATOR_WORKER_PREFETCH: send messages a worker holds per thread (1).
       ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
       ORCHESTRATOR_METRICS_DIR: the folder the processes of this host share metrics in
         (prometheus-client's multiprocess mode); default ``<data_dir>/metrics``.
@@ -63,6 +67,9 @@ class Settings(BaseSettings):
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("REDIS_URL", "ORCHESTRATOR_REDIS_URL"),
     )
+    broker_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("BROKER_URL", "ORCHESTRATOR_BROKER_URL")
+    )
     config_dir: Path = Field(default_factory=lambda: _data_folder("config"))
     templates_dir: Path = Field(default_factory=lambda: _data_folder("templates"))
     public_url: str = "http://127.0.0.1:8000"
@@ -70,6 +77,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     sandbox_url: str = "http://127.0.0.1:8900"
     queue_namespace: str = "orchestrator"
+    # One message waiting per busy thread: a send holds its thread for a provider's round
+    # trip, so more would sit unacked in one worker while another is idle (docs/operations.md).
+    worker_prefetch: int = Field(default=1, ge=1, le=100)
     log_format: str = "console"
     # A virtual clock for demos and tests: START[@SPEED] (e.g. 2026-11-02T15:00:00Z@60).
     clock: str | None = None

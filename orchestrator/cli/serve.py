@@ -50,12 +50,19 @@ def worker(
     a worker killed mid-send neither loses the task nor sends it twice. Their metrics are
     served by the API on the same host (ORCHESTRATOR_METRICS_DIR, see docs/operations.md).
     """
+    import os
     import sys
 
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
+    from orchestrator.dispatch.broker import send_queue
+
     config = runtime.settings()
+    # Dramatiq's prefetch is per process; ours is per thread (ORCHESTRATOR_WORKER_PREFETCH).
+    # Dramatiq reads the lower-case name.
+    prefetch = str(threads * config.worker_prefetch)
+    os.environ["dramatiq_queue_prefetch"] = prefetch  # noqa: SIM112
     prepare(config.metrics_folder)  # every worker process inherits it
     runtime.open_store(config)
     runtime.open_redis(config)
@@ -67,7 +74,7 @@ def worker(
             "--threads",
             str(threads),
             "--queues",
-            "send",
+            send_queue(config),
             "--skip-logging",
         ]
     )
