@@ -42,7 +42,8 @@ class Settings(BaseSettings):
       ORCHESTRATOR_PUBLIC_URL: the URL providers reach our webhooks at.
       ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker (and
         the prefix of RabbitMQ's queue names).
-      ORCHESTRATOR_WORKER_PREFETCH: send messages a worker holds per thread (1).
+      ORCHESTRATOR_WORKER_PREFETCH: send messages a worker holds per thread: 1 on RabbitMQ,
+        2 (Dramatiq's own) on Redis.
       ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
       ORCHESTRATOR_METRICS_DIR: the folder the processes of this host share metrics in
         (prometheus-client's multiprocess mode); default ``<data_dir>/metrics``.
@@ -77,9 +78,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     sandbox_url: str = "http://127.0.0.1:8900"
     queue_namespace: str = "orchestrator"
-    # One message waiting per busy thread: a send holds its thread for a provider's round
-    # trip, so more would sit unacked in one worker while another is idle (docs/operations.md).
-    worker_prefetch: int = Field(default=1, ge=1, le=100)
+    # Unset: see prefetch_per_thread.
+    worker_prefetch: int | None = Field(default=None, ge=1, le=100)
     log_format: str = "console"
     # A virtual clock for demos and tests: START[@SPEED] (e.g. 2026-11-02T15:00:00Z@60).
     clock: str | None = None
@@ -101,6 +101,18 @@ class Settings(BaseSettings):
                 f"while ORCHESTRATOR_PUBLIC_URL ({self.public_url}) is not on loopback"
             )
         return self
+
+    @property
+    def prefetch_per_thread(self) -> int:
+        """Send messages a worker holds per thread (docs/operations.md, Broker).
+
+        RabbitMQ pushes the next message as soon as one is acknowledged, so one per thread
+        keeps every thread busy (a send holds its thread for a provider's round trip) without
+        parking messages in one worker while another is idle. Dramatiq's Redis consumer
+        polls, and backs off when its prefetch is full, so Redis keeps Dramatiq's 2."""
+        if self.worker_prefetch is not None:
+            return self.worker_prefetch
+        return 1 if (self.broker_url or "").startswith(("amqp://", "amqps://")) else 2
 
     @property
     def metrics_folder(self) -> Path:

@@ -61,7 +61,7 @@ def worker(
     config = runtime.settings()
     # Dramatiq's prefetch is per process; ours is per thread (ORCHESTRATOR_WORKER_PREFETCH).
     # Dramatiq reads the lower-case name.
-    prefetch = str(threads * config.worker_prefetch)
+    prefetch = str(threads * config.prefetch_per_thread)
     os.environ["dramatiq_queue_prefetch"] = prefetch  # noqa: SIM112
     prepare(config.metrics_folder)  # every worker process inherits it
     runtime.open_store(config)
