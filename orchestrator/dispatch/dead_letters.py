@@ -23,7 +23,8 @@ from orchestrator.dispatch.broker import is_rabbitmq, send_queue
 from orchestrator.settings import Settings
 
 # What Dramatiq's retries middleware wrote into a message's options; a requeue clears them.
-_RETRY_OPTIONS = ("retries", "traceback", "requeue_timestamp", "eta")
+# (and the Redis broker's own key for the message, which it assigns again on enqueue).
+_RETRY_OPTIONS = ("retries", "traceback", "requeue_timestamp", "eta", "redis_message_id")
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def _check(found: Iterable[str], wanted: list[str] | None) -> list[str]:
 
 
 class _Redis:
-    """Dramatiq's Redis layout: ``<ns>:<queue>.XQ`` (ids by time) and ``….XQ.msgs``."""
+    """Dramatiq's Redis layout: ``<ns>:<queue>.XQ`` (keys by time) and ``….XQ.msgs``. The
+    keys are the broker's own (``redis_message_id``), not Dramatiq's message ids."""
 
     def __init__(self, settings: Settings) -> None:
         import redis
@@ -115,8 +117,8 @@ class _Redis:
         self.ids_key = f"{settings.queue_namespace}:{self.queue}.XQ"
         self.messages_key = f"{self.ids_key}.msgs"
 
-    def _entries(self) -> list[tuple[Message[Any], datetime]]:
-        entries: list[tuple[Message[Any], datetime]] = []
+    def _entries(self) -> list[tuple[bytes, Message[Any], datetime]]:
+        entries: list[tuple[bytes, Message[Any], datetime]] = []
         ranked: list[tuple[bytes, float]] = self.client.zrange(  # type: ignore[assignment]
             self.ids_key, 0, -1, withscores=True
         )
@@ -124,23 +126,24 @@ class _Redis:
             data: bytes | None = self.client.hget(self.messages_key, raw_id)  # type: ignore[assignment]
             if data is not None:
                 failed_at = datetime.fromtimestamp(score / 1000, UTC)
-                entries.append((Message.decode(data), failed_at))
+                entries.append((raw_id, Message.decode(data), failed_at))
         return entries
 
     def letters(self) -> list[DeadLetter]:
-        return [_describe(m, at, "failed") for m, at in self._entries()]
+        return [_describe(m, at, "failed") for _, m, at in self._entries()]
 
     def requeue(self, wanted: list[str] | None) -> list[str]:
         from orchestrator.dispatch.broker import make_broker
 
-        messages = {m.message_id: m for m, _ in self._entries()}
+        messages = {m.message_id: (key, m) for key, m, _ in self._entries()}
         chosen = _check(messages, wanted)
         broker = make_broker(self.settings)
         try:
             for message_id in chosen:
-                broker.enqueue(_fresh(messages[message_id], self.queue))
-                self.client.zrem(self.ids_key, message_id)
-                self.client.hdel(self.messages_key, message_id)
+                key, message = messages[message_id]
+                broker.enqueue(_fresh(message, self.queue))
+                self.client.zrem(self.ids_key, key)
+                self.client.hdel(self.messages_key, key)
         finally:
             broker.close()
         return chosen
