@@ -27,6 +27,9 @@ def _data_folder(name: str) -> Path:
     return _PACKAGE_DIR / "_bundled" / name
 
 
+_BROKER_SCHEMES = ("amqp://", "amqps://", "redis://", "rediss://", "unix://")
+
+
 class Settings(BaseSettings):
     """Everything the services read at start-up.
 
@@ -91,6 +94,16 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
 
     allow_loopback_providers: bool = False
+
+    @field_validator("broker_url")
+    @classmethod
+    def _a_broker_we_know(cls, value: str | None) -> str | None:
+        if value and not value.startswith(_BROKER_SCHEMES):
+            raise ValueError(
+                f"BROKER_URL {value.split('://')[0]}://… is not a broker this service runs on: "
+                "use amqp:// or amqps:// (RabbitMQ), redis:// or rediss:// (Redis), or unset it"
+            )
+        return value or None
 
     @model_validator(mode="after")
     def _loopback_only_in_development(self) -> Settings:
