@@ -27,6 +27,9 @@ def _data_folder(name: str) -> Path:
     return _PACKAGE_DIR / "_bundled" / name
 
 
+_BROKER_SCHEMES = ("amqp://", "amqps://", "redis://", "rediss://", "unix://")
+
+
 class Settings(BaseSettings):
     """Everything the services read at start-up.
 
@@ -34,11 +37,16 @@ class Settings(BaseSettings):
       DATABASE_URL: SQLAlchemy URL. Default: ``sqlite:///<data_dir>/orchestrator.db``.
         PostgreSQL: ``postgresql+psycopg://user@host:5432/db``.
       REDIS_URL: queues, rate-limit buckets and the scheduler lock.
+      BROKER_URL: the Dramatiq broker: ``amqp://user:pass@host:5672/vhost`` for RabbitMQ;
+        unset (or ``redis://…``) for Redis on REDIS_URL (see docs/operations.md, Broker).
       ORCHESTRATOR_DATA_DIR: where the embedded database and logs go (``./var``).
       ORCHESTRATOR_CONFIG_DIR: YAML configs (channels, strategies, rule packs).
       ORCHESTRATOR_TEMPLATES_DIR: message templates.
       ORCHESTRATOR_PUBLIC_URL: the URL providers reach our webhooks at.
-      ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker.
+      ORCHESTRATOR_QUEUE_NAMESPACE: Redis key namespace for the Dramatiq broker (and
+        the prefix of RabbitMQ's queue names).
+      ORCHESTRATOR_WORKER_PREFETCH: send messages a worker holds per thread: 1 on RabbitMQ,
+        2 (Dramatiq's own) on Redis.
       ORCHESTRATOR_LOG_FORMAT: ``console`` or ``json``.
       ORCHESTRATOR_METRICS_DIR: the folder the processes of this host share metrics in
         (prometheus-client's multiprocess mode); default ``<data_dir>/metrics``.
@@ -63,6 +71,9 @@ class Settings(BaseSettings):
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("REDIS_URL", "ORCHESTRATOR_REDIS_URL"),
     )
+    broker_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("BROKER_URL", "ORCHESTRATOR_BROKER_URL")
+    )
     config_dir: Path = Field(default_factory=lambda: _data_folder("config"))
     templates_dir: Path = Field(default_factory=lambda: _data_folder("templates"))
     public_url: str = "http://127.0.0.1:8000"
@@ -70,6 +81,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     sandbox_url: str = "http://127.0.0.1:8900"
     queue_namespace: str = "orchestrator"
+    # Unset: see prefetch_per_thread.
+    worker_prefetch: int | None = Field(default=None, ge=1, le=100)
     log_format: str = "console"
     # A virtual clock for demos and tests: START[@SPEED] (e.g. 2026-11-02T15:00:00Z@60).
     clock: str | None = None
@@ -82,6 +95,16 @@ class Settings(BaseSettings):
 
     allow_loopback_providers: bool = False
 
+    @field_validator("broker_url")
+    @classmethod
+    def _a_broker_we_know(cls, value: str | None) -> str | None:
+        if value and not value.startswith(_BROKER_SCHEMES):
+            raise ValueError(
+                f"BROKER_URL {value.split('://')[0]}://… is not a broker this service runs on: "
+                "use amqp:// or amqps:// (RabbitMQ), redis:// or rediss:// (Redis), or unset it"
+            )
+        return value or None
+
     @model_validator(mode="after")
     def _loopback_only_in_development(self) -> Settings:
         host = urlsplit(self.public_url).hostname or ""
@@ -91,6 +114,18 @@ class Settings(BaseSettings):
                 f"while ORCHESTRATOR_PUBLIC_URL ({self.public_url}) is not on loopback"
             )
         return self
+
+    @property
+    def prefetch_per_thread(self) -> int:
+        """Send messages a worker holds per thread (docs/operations.md, Broker).
+
+        RabbitMQ pushes the next message as soon as one is acknowledged, so one per thread
+        keeps every thread busy (a send holds its thread for a provider's round trip) without
+        parking messages in one worker while another is idle. Dramatiq's Redis consumer
+        polls, and backs off when its prefetch is full, so Redis keeps Dramatiq's 2."""
+        if self.worker_prefetch is not None:
+            return self.worker_prefetch
+        return 1 if (self.broker_url or "").startswith(("amqp://", "amqps://")) else 2
 
     @property
     def metrics_folder(self) -> Path:

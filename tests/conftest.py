@@ -2,7 +2,8 @@
 
 ``TEST_POSTGRES_URL`` (default: the CI machine's ``test`` database) and ``TEST_REDIS_URL``
 name the servers. Set ``TEST_POSTGRES_URL=none`` to skip the PostgreSQL half of the store
-tests on a machine without it; Redis is required.
+tests on a machine without it; Redis is required. ``TEST_RABBITMQ_URL`` names RabbitMQ; its
+tests (marked ``rabbitmq``) are skipped, saying why, when it does not answer or is ``none``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
 def _with_search_path(url: str, schema: str) -> str:
@@ -82,6 +84,41 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
             client.delete(key)
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """The RabbitMQ URL (TEST_RABBITMQ_URL); skips the test, saying why, if it does not answer."""
+    if RABBITMQ_URL.lower() == "none":
+        pytest.skip("TEST_RABBITMQ_URL=none: RabbitMQ tests skipped on this machine")
+    import pika
+    import pika.exceptions
+
+    try:
+        pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL)).close()
+    except pika.exceptions.AMQPError as exc:  # pragma: no cover - machine problem
+        pytest.skip(f"RabbitMQ at {RABBITMQ_URL} does not answer ({exc!r}): start rabbitmq-server")
+    return RABBITMQ_URL
+
+
+@pytest.fixture
+def rabbitmq_namespaces(rabbitmq_url: str) -> Iterator[list[str]]:
+    """Append a queue-name prefix (ORCHESTRATOR_QUEUE_NAMESPACE) a test used on RabbitMQ:
+    its send queue and the queue's ``.DQ``/``.XQ`` are deleted at teardown."""
+    import pika
+
+    from orchestrator.dispatch.broker import SEND_QUEUE
+
+    used: list[str] = []
+    yield used
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    try:
+        channel = connection.channel()
+        for namespace in used:
+            for suffix in ("", ".DQ", ".XQ"):
+                channel.queue_delete(f"{namespace}.{SEND_QUEUE}{suffix}")
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="session")

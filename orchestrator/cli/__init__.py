@@ -36,6 +36,7 @@ def _register() -> None:
         db,
         demo,
         preview,
+        queue,
         scheduler,
         serve,
         simulate,
@@ -50,6 +51,7 @@ def _register() -> None:
     app.add_typer(tenants.app, name="tenants")
     app.add_typer(accounts.app, name="accounts")
     app.add_typer(bench.app, name="bench")
+    app.add_typer(queue.app, name="queue")
     serve.register(app)
     simulate.register(app)
     scheduler.register(app)

@@ -49,7 +49,7 @@ def scheduler(
 
     from orchestrator.clock import speed_of
     from orchestrator.dispatch import build_dispatch
-    from orchestrator.dispatch.broker import enqueue_tasks, make_broker
+    from orchestrator.dispatch.broker import enqueue_tasks, make_broker, send_queue
     from orchestrator.metrics import track_process_exit
     from orchestrator.planning.scheduler import Scheduler
     from orchestrator.services import Services
@@ -58,14 +58,17 @@ def scheduler(
     logs.configure(level=settings.log_level, fmt=settings.log_format)
     services = Services.build(settings)
     track_process_exit()
-    broker = make_broker(settings.redis_url, settings.queue_namespace)
-    _, reconciler = build_dispatch(services, lambda task_id: enqueue_tasks(broker, [task_id]))
+    broker = make_broker(settings)
+    queue = send_queue(settings)
+    _, reconciler = build_dispatch(
+        services, lambda task_id: enqueue_tasks(broker, [task_id], queue)
+    )
     runner = Scheduler(
         services.store,
         services.redis,
         services.clock,
         services.planner,
-        lambda ids: enqueue_tasks(broker, ids),
+        lambda ids: enqueue_tasks(broker, ids, queue),
         namespace=settings.queue_namespace,
         plan_every=timedelta(seconds=plan_every),
         sweep_every=timedelta(seconds=sweep_every),

@@ -50,13 +50,21 @@ def worker(
     a worker killed mid-send neither loses the task nor sends it twice. Their metrics are
     served by the API on the same host (ORCHESTRATOR_METRICS_DIR, see docs/operations.md).
     """
+    import os
     import sys
 
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
     config = runtime.settings()
+    # Dramatiq's prefetch is per process; ours is per thread (ORCHESTRATOR_WORKER_PREFETCH).
+    # Dramatiq reads the lower-case name.
+    prefetch = str(threads * config.prefetch_per_thread)
+    os.environ["dramatiq_queue_prefetch"] = prefetch  # noqa: SIM112
     prepare(config.metrics_folder)  # every worker process inherits it
+    # Only now: the dispatch package imports prometheus-client, which must see the folder.
+    from orchestrator.dispatch.broker import send_queue
+
     runtime.open_store(config)
     runtime.open_redis(config)
     arguments = make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
@@ -67,7 +75,7 @@ def worker(
             "--threads",
             str(threads),
             "--queues",
-            "send",
+            send_queue(config),
             "--skip-logging",
         ]
     )

@@ -39,6 +39,7 @@ def declare_send_actor(
     *,
     min_backoff_ms: int = 5_000,
     max_backoff_ms: int = 300_000,
+    queue_name: str = SEND_QUEUE,
 ) -> dramatiq.Actor[Any, Any]:
     """Declare ``send_task(task_id)`` on ``broker``; ``dispatcher`` is called in the worker
     process (after any fork) to get the process's dispatcher.
@@ -49,6 +50,7 @@ def declare_send_actor(
       dispatcher: returns the process's dispatcher.
       min_backoff_ms / max_backoff_ms: the exponential backoff between retries (a provider's
         ``Retry-After`` lengthens it).
+      queue_name: the send queue (see ``broker.send_queue``).
     """
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
@@ -67,7 +69,7 @@ def declare_send_actor(
     declare = dramatiq.actor(
         broker=broker,
         actor_name=SEND_ACTOR,
-        queue_name=SEND_QUEUE,
+        queue_name=queue_name,
         retry_when=_retry_when,
         min_backoff=min_backoff_ms,
         max_backoff=max_backoff_ms,

@@ -1,35 +1,71 @@
-"""The Dramatiq broker (Redis) and the names of the queues and actors.
+"""The Dramatiq broker (Redis, or RabbitMQ in production) and the names of the queues and actors.
 
-Only a task's id travels through Redis; the task itself lives in the store. A message that is
-lost is re-sent by the scheduler's reconcile sweep; one delivered twice does nothing the
-second time (the worker's claim is a compare-and-set in the store).
+Only a task's id travels through the broker; the task itself lives in the store. A message
+that is lost is re-sent by the scheduler's reconcile sweep; one delivered twice does nothing
+the second time (the worker's claim is a compare-and-set in the store).
+
+``BROKER_URL`` chooses: ``amqp://…`` is RabbitMQ (durable queues, delayed retries on its
+``.DQ`` queues, dead letters on ``.XQ``); unset or ``redis://…`` is Redis on ``REDIS_URL``
+(or on the URL given). ORCHESTRATOR_QUEUE_NAMESPACE isolates deployments and test runs on
+both: a Redis key namespace, or a prefix of RabbitMQ's queue names (RabbitMQ has no
+namespaces of its own).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message
 
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
+
 SEND_QUEUE = "send"
 SEND_ACTOR = "send_task"
+_AMQP_SCHEMES = ("amqp://", "amqps://")
 
 
-def make_broker(redis_url: str, namespace: str) -> RedisBroker:
-    """A Redis broker under ``namespace`` (so several deployments or test runs can share a
-    Redis), made the global broker for actors declared afterwards."""
-    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
+def is_rabbitmq(settings: Settings) -> bool:
+    """Whether ``settings`` choose RabbitMQ (``BROKER_URL=amqp://…``)."""
+    return (settings.broker_url or "").startswith(_AMQP_SCHEMES)
+
+
+def send_queue(settings: Settings) -> str:
+    """The send queue's name: ``send`` on Redis (the namespace is in its keys), and
+    ``<namespace>.send`` on RabbitMQ, where queue names are global to the virtual host."""
+    if is_rabbitmq(settings):
+        return f"{settings.queue_namespace}.{SEND_QUEUE}"
+    return SEND_QUEUE
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    """The broker ``settings`` choose (see the module's docstring), made the global broker
+    for actors declared afterwards."""
+    broker: dramatiq.Broker
+    if is_rabbitmq(settings):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        # Publisher confirms: an enqueue returns once RabbitMQ has the message, so a task the
+        # scheduler marked queued is on a durable queue, not in a socket buffer.
+        broker = RabbitmqBroker(url=settings.broker_url, confirm_delivery=True)
+    else:
+        url = settings.broker_url or settings.redis_url
+        broker = RedisBroker(url=url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
     dramatiq.set_broker(broker)
     return broker
 
 
-def send_message(task_id: int) -> Message[None]:
+def send_message(task_id: int, queue_name: str = SEND_QUEUE) -> Message[None]:
     """The message asking a worker to send task ``task_id``."""
     return Message(
-        queue_name=SEND_QUEUE, actor_name=SEND_ACTOR, args=(task_id,), kwargs={}, options={}
+        queue_name=queue_name, actor_name=SEND_ACTOR, args=(task_id,), kwargs={}, options={}
     )
 
 
-def enqueue_tasks(broker: dramatiq.Broker, task_ids: list[int]) -> None:
+def enqueue_tasks(
+    broker: dramatiq.Broker, task_ids: list[int], queue_name: str = SEND_QUEUE
+) -> None:
     for task_id in task_ids:
-        broker.enqueue(send_message(task_id))
+        broker.enqueue(send_message(task_id, queue_name))

@@ -1,17 +1,21 @@
 """The worker process: ``orchestrator worker`` runs Dramatiq on this module.
 
-Importing it configures logging, the Redis broker and the send actor. The dispatcher itself
-(store connections, HTTP client) is built lazily in each worker process, after Dramatiq forks.
+Importing it configures logging, the broker (Redis or RabbitMQ) and the send actor. The
+dispatcher itself (store connections, HTTP client) is built lazily in each worker process,
+after Dramatiq forks.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+
+import dramatiq.worker
 
 from orchestrator import logs
 from orchestrator.dispatch import Dispatcher, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
-from orchestrator.dispatch.broker import enqueue_tasks, make_broker
+from orchestrator.dispatch.broker import enqueue_tasks, make_broker, send_queue
 from orchestrator.dispatch.middleware import TaskContext
 from orchestrator.metrics import track_process_exit
 from orchestrator.services import Services
@@ -19,7 +23,11 @@ from orchestrator.settings import load_settings
 
 settings = load_settings()
 logs.configure(level=settings.log_level, fmt=settings.log_format)
-broker = make_broker(settings.redis_url, settings.queue_namespace)
+broker = make_broker(settings)
+queue = send_queue(settings)
+# ``orchestrator worker`` sets the prefetch; Dramatiq read it when first imported, which
+# may have been before (a forked process), so it is applied again here.
+dramatiq.worker.QUEUE_PREFETCH = int(os.environ.get("dramatiq_queue_prefetch") or 0)  # noqa: SIM112
 broker.add_middleware(TaskContext())
 track_process_exit()
 
@@ -33,9 +41,9 @@ def dispatcher() -> Dispatcher:
         if _dispatcher is None:
             services = Services.build(settings)
             _dispatcher, _ = build_dispatch(
-                services, lambda task_id: enqueue_tasks(broker, [task_id])
+                services, lambda task_id: enqueue_tasks(broker, [task_id], queue)
             )
         return _dispatcher
 
 
-send_task = declare_send_actor(broker, dispatcher)
+send_task = declare_send_actor(broker, dispatcher, queue_name=queue)

@@ -1,6 +1,7 @@
 """An end-to-end stack in one test: the real API served over HTTP, the provider sandbox, a
-Dramatiq worker on real Redis, the scheduler's sweep and the reconciler — on a virtual clock
-shared by all of them, so compliance windows do not depend on when the suite runs."""
+Dramatiq worker on real Redis (or RabbitMQ: ``broker_kind``), the scheduler's sweep and the
+reconciler — on a virtual clock shared by all of them, so compliance windows do not depend on
+when the suite runs."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from dramatiq import Worker
+from dramatiq import Broker, Worker
 from dramatiq.brokers.redis import RedisBroker
 
 from channels.sandbox import OutcomeRates, RunningSandbox, SandboxSettings, running_sandbox
@@ -30,7 +31,7 @@ from orchestrator.api.app import create_app
 from orchestrator.configuration.source import ConfigSource
 from orchestrator.dispatch import Dispatcher, Reconciler, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
-from orchestrator.dispatch.broker import enqueue_tasks
+from orchestrator.dispatch.broker import enqueue_tasks, send_queue
 from orchestrator.planning.scheduler import sweep
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
@@ -69,12 +70,16 @@ class Stack:
     api_url: str
     http: httpx.Client  # authenticated as the tenant
     sandbox: RunningSandbox
-    broker: RedisBroker
+    broker: Broker
     dispatcher: Dispatcher
     reconciler: Reconciler
     tenant_id: int
     workers: list[Worker] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def queue(self) -> str:
+        return send_queue(self.services.settings)
 
     @property
     def store(self) -> Any:
@@ -88,7 +93,7 @@ class Stack:
         """One scheduler pass: queue due tasks, then reconcile expired leases."""
         now = self.clock.now()
         result = sweep(self.store, now, stale=timedelta(minutes=5))
-        enqueue_tasks(self.broker, result.queued + result.requeued)
+        enqueue_tasks(self.broker, result.queued + result.requeued, self.queue)
         self.reconciler.run(now)
 
     def start_worker(self, threads: int = 4) -> Worker:
@@ -167,7 +172,7 @@ class Stack:
         ]
         with self.store.transaction() as conn:
             ids = list(conn.execute(sa.insert(Task).returning(Task.id), rows).scalars())
-        enqueue_tasks(self.broker, ids)
+        enqueue_tasks(self.broker, ids, self.queue)
         return ids
 
     def worker_process(self, *, processes: int = 1, threads: int = 4) -> subprocess.Popen[bytes]:
@@ -178,6 +183,7 @@ class Stack:
             **os.environ,
             "DATABASE_URL": self.store.engine.url.render_as_string(hide_password=False),
             "REDIS_URL": settings.redis_url,
+            **({"BROKER_URL": settings.broker_url} if settings.broker_url else {}),
             "ORCHESTRATOR_QUEUE_NAMESPACE": settings.queue_namespace,
             "ORCHESTRATOR_PUBLIC_URL": self.api_url,
             "ORCHESTRATOR_CLOCK": self.clock.now().isoformat(),
@@ -268,9 +274,30 @@ class Stack:
 
 
 @pytest.fixture
-def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_path, monkeypatch):
-    """Builds a stack; its sandbox outcome rates can be chosen per test."""
+def broker_kind() -> str:
+    """The stack's broker; a test runs on both with ``tests.e2e.brokers.BOTH_BROKERS``."""
+    return "redis"
+
+
+@pytest.fixture
+def stack_factory(
+    request,
+    broker_kind,
+    store,
+    clock,
+    redis_url,
+    redis_namespace,
+    provider_env,
+    tmp_path,
+    monkeypatch,
+):
+    """Builds a stack; its sandbox outcome rates can be chosen per test. On RabbitMQ the
+    stack's Redis namespace is also its queue-name prefix, deleted at teardown."""
     made: list[tuple[Any, ...]] = []
+    broker_url = None
+    if broker_kind == "rabbitmq":
+        broker_url = request.getfixturevalue("rabbitmq_url")
+        request.getfixturevalue("rabbitmq_namespaces").append(redis_namespace)
 
     def build(outcomes: OutcomeRates | None = None, *, seed: int = 7) -> Stack:
         port = free_port()
@@ -302,16 +329,26 @@ def stack_factory(store, clock, redis_url, redis_namespace, provider_env, tmp_pa
             queue_namespace=redis_namespace,
             public_url=api_url,
             config_dir=config_dir,
+            broker_url=broker_url,
         )
         config = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)
         services = Services.build(settings, clock=clock, store=store, config=config)
-        broker = RedisBroker(url=redis_url, namespace=redis_namespace)
+        queue = send_queue(settings)
+        broker: Broker
+        if broker_url:
+            from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+            broker = RabbitmqBroker(url=broker_url, confirm_delivery=True)
+        else:
+            broker = RedisBroker(url=redis_url, namespace=redis_namespace)
         dispatcher, reconciler = build_dispatch(
             services,
-            lambda task_id: enqueue_tasks(broker, [task_id]),
+            lambda task_id: enqueue_tasks(broker, [task_id], queue),
             sleep=lambda s: time.sleep(min(s, 0.05)),
         )
-        declare_send_actor(broker, lambda: dispatcher, min_backoff_ms=50, max_backoff_ms=200)
+        declare_send_actor(
+            broker, lambda: dispatcher, min_backoff_ms=50, max_backoff_ms=200, queue_name=queue
+        )
         server = uvicorn.Server(
             uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
         )

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.e2e.brokers import BOTH_BROKERS
 from tests.factories import account_document
 
 TODAY = "2026-11-02"  # the stack's clock: 15:00 UTC, 10:00 in New York
 
 
+@BOTH_BROKERS
 def test_an_account_due_today_gets_its_sms_and_the_timeline_tells_the_story(stack):
     doc = account_document("loan-1")
     doc["debt"]["due_date"] = TODAY

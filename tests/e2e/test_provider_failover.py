@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import timedelta
 
 from channels.sandbox import OutcomeRates
+from tests.e2e.brokers import BOTH_BROKERS
 
 
 def fast_breakers(document):
@@ -22,6 +23,7 @@ def providers_used(stack):
     return [m["provider"] for m in stack.sandbox_messages()]
 
 
+@BOTH_BROKERS
 def test_when_the_primary_is_down_the_secondary_takes_over_and_the_breaker_closes_again(stack):
     stack.use_platform_channels(fast_breakers)
     stack.fault("twilio_sms", down=True)

@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 
 from channels.sandbox import OutcomeRates
+from tests.e2e.brokers import BOTH_BROKERS
 
 pytestmark = pytest.mark.slow
 
 
+@BOTH_BROKERS
 def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(stack_factory):
     stack = stack_factory(OutcomeRates(delivered=1.0, bounced=0.0))
     numbers = [f"+1212555{1000 + i:04d}" for i in range(24)]

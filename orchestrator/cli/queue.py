@@ -1,0 +1,65 @@
+"""``orchestrator queue``: the send queue's dead letters, for an operator to inspect and requeue."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.cli import runtime
+
+app = typer.Typer(
+    help="Inspect and requeue dead-lettered send messages (Redis or RabbitMQ).",
+    no_args_is_help=True,
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+@app.command("dead-letters")
+def dead_letters() -> None:
+    """List the send messages Dramatiq gave up on: message id, actor, task, when, why.
+
+    Listing changes nothing. A task behind a dead letter is also visible in the store (its
+    ledger says why); `orchestrator queue requeue` sends the message again."""
+    from orchestrator.dispatch.dead_letters import list_dead_letters
+
+    letters = list_dead_letters(runtime.settings())
+    if not letters:
+        out.print("no dead letters")
+        return
+    table = Table("message id", "actor", "task", "failed at", "reason")
+    for letter in letters:
+        table.add_row(
+            letter.message_id,
+            letter.actor,
+            "-" if letter.task_id is None else str(letter.task_id),
+            "-" if letter.failed_at is None else letter.failed_at.isoformat(),
+            letter.reason,
+        )
+    out.print(table)
+
+
+@app.command("requeue")
+def requeue(
+    message_ids: list[str] = typer.Argument(None, help="Message ids from `dead-letters`."),
+    all_: bool = typer.Option(False, "--all", help="Requeue every dead letter."),
+) -> None:
+    """Put dead letters back on the send queue, as fresh messages (retry count reset).
+
+    Safe to repeat: a worker's claim in the store refuses a task that is no longer queued.
+    If any id given is not a dead letter, nothing is requeued."""
+    from orchestrator.dispatch.dead_letters import UnknownDeadLetters
+    from orchestrator.dispatch.dead_letters import requeue as requeue_letters
+
+    if all_ == bool(message_ids):
+        err.print("[bold red]error:[/] give message ids or --all (one of the two)")
+        raise typer.Exit(2)
+    try:
+        done = requeue_letters(runtime.settings(), None if all_ else message_ids)
+    except UnknownDeadLetters as exc:
+        err.print(f"[bold red]error:[/] {exc}; nothing was requeued")
+        raise typer.Exit(1) from None
+    out.print(f"requeued {len(done)} message(s)")
+    for message_id in done:
+        out.print(f"  {message_id}")
