@@ -17,7 +17,7 @@ from orchestrator.settings import load_settings
 from orchestrator.store.tables import ConfigVersion
 
 # The stack (API over HTTP, sandbox, Dramatiq worker) for the end-to-end reload tests.
-from tests.e2e.conftest import provider_env, stack, stack_factory  # noqa: F401
+from tests.e2e.conftest import broker_kind, provider_env, stack, stack_factory  # noqa: F401
 
 SETTINGS = load_settings()
 

@@ -37,12 +37,18 @@ def test_when_the_primary_is_down_the_secondary_takes_over_and_the_breaker_close
     ]
     for account in first:
         stack.queue_tasks(account, 1)
+    # The circuit opens after the primary's second failure and rests for one second: watch
+    # for it while the sends go on (asked after they are all done, on a slow machine its
+    # rest may already be over).
+    stack.wait_until(
+        lambda: stack.dispatcher.pool.breaker.is_open("twilio_sms"),
+        what="the primary's circuit to open",
+    )
     stack.wait_until(
         lambda: all(t.status in ("sent", "delivered") for t in stack.tasks()),
         what="sends through the secondary",
     )
     assert set(providers_used(stack)) == {"aliyun_sms"}
-    assert stack.dispatcher.pool.breaker.is_open("twilio_sms")
 
     stack.fault("twilio_sms", down=False)
     time.sleep(1.2)  # the breaker's rest (reset_seconds: 1) is over: one trial goes through

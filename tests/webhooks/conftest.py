@@ -34,7 +34,13 @@ from orchestrator.settings import load_settings
 from orchestrator.store.db import Store
 from orchestrator.store.tables import Account, Attempt, Base, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
-from tests.e2e.conftest import free_port, provider_env, stack, stack_factory  # noqa: F401
+from tests.e2e.conftest import (  # noqa: F401
+    broker_kind,
+    free_port,
+    provider_env,
+    stack,
+    stack_factory,
+)
 from tests.webhooks.borrowers import cn_borrower, us_borrower
 from tests.webhooks.lender_config import store_tenant_config
 from tests.webhooks.provider_payloads import Webhook
