@@ -18,16 +18,13 @@ __all__ = ["MAX_ADAPTERS", "Provider", "ProviderPool"]
 
 
 class ProviderPool:
-    """Parameters:
-    config: the current configuration (hot-reloaded: a new version builds new adapters).
+    """The configured adapters (:class:`~orchestrator.dispatch.adapters.Adapters`) plus the
+    circuit breakers dispatch consults before choosing one.
+
+    Parameters:
     breaker: the shared circuit breakers.
-    clock: handed to adapters.
-    http: the shared HTTP client; one is made if not given (tests inject a transport).
-      It serves the platform's own endpoints only.
-    egress: the guard for endpoints a tenant named itself (default: from the
-      environment); their adapters get a client of their own that goes through it.
-    max_adapters: how many built adapters are kept; the least recently used one goes first
-      (a config version's adapters once a newer version is in force, a quiet tenant's).
+    config, clock, http, egress, max_adapters: as for ``Adapters``, which builds and caches
+      the adapters.
     """
 
     def __init__(
