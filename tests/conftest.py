@@ -234,3 +234,65 @@ def api(services, tenant):
         create_app(services), headers={"Authorization": f"Bearer {tenant[1]}"}
     ) as client:
         yield client
+
+
+# --- a real browser ----------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
+# Flags for a closed network: no background traffic to Google's hosts, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium from the Debian package (``apt-get install chromium``), driven by
+    Playwright. Fails in CI when the binary is missing; skips elsewhere, saying how to get it."""
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: apt-get install chromium (or set TEST_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser context (no cookies) and page; any request that leaves 127.0.0.1 fails
+    the test, since the pages must work air-gapped."""
+    from urllib.parse import urlsplit
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in {"127.0.0.1", "localhost"}:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not outside, f"the page asked for third-party resources: {outside}"
