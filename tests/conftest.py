@@ -122,6 +122,15 @@ def rabbitmq_namespaces(rabbitmq_url: str) -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="session")
+def provider_values() -> dict[str, str]:
+    """Every provider credential for the run (the sandbox's): the same values in every test.
+    ``provider_env`` (tests/e2e/conftest.py) puts them in the environment for one test."""
+    from channels.sandbox.credentials import sandbox_credentials
+
+    return sandbox_credentials()
+
+
+@pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory):
     """A SQLite file migrated once; each test gets a copy."""
     from orchestrator.store.db import Store

@@ -26,7 +26,6 @@ from dramatiq import Broker, Worker
 from dramatiq.brokers.redis import RedisBroker
 
 from channels.sandbox import OutcomeRates, RunningSandbox, SandboxSettings, running_sandbox
-from channels.sandbox.credentials import sandbox_credentials
 from orchestrator.api.app import create_app
 from orchestrator.configuration.source import ConfigSource
 from orchestrator.dispatch import Dispatcher, Reconciler, build_dispatch
@@ -46,16 +45,16 @@ PROFILE = {
 }
 
 
-@pytest.fixture(scope="session")
-def provider_env() -> Iterator[dict[str, str]]:
-    """Every provider credential, in this process's environment for the whole run (the
-    adapters and the sandbox read the same variables)."""
-    values = sandbox_credentials()
-    patch = pytest.MonkeyPatch()
-    for name, value in values.items():
-        patch.setenv(name, value)
-    yield values
-    patch.undo()
+@pytest.fixture
+def provider_env(provider_values: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Every provider credential, in this process's environment for one test (the adapters
+    and the sandbox read the same variables). Set for each test, not once for the run: a
+    module-scoped fixture elsewhere that sets and restores the same names would otherwise
+    remove them from under the tests that follow it in the same process."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in provider_values.items():
+            patch.setenv(name, value)
+        yield provider_values
 
 
 def free_port() -> int:
