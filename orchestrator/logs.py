@@ -122,6 +122,23 @@ def mask_pii(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any
     return {key: _mask(value, key) for key, value in event.items()}
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream it was at
+    configuration: a caller that swaps stderr for a while (a test runner, a CLI harness)
+    and closes its stand-in leaves the log working instead of raising on a closed file."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure(*, level: str = "INFO", fmt: str = "console") -> None:
     """Set up structlog and route the standard library's logging through it."""
     shared: list[Any] = [
@@ -143,7 +160,7 @@ def configure(*, level: str = "INFO", fmt: str = "console") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
