@@ -248,7 +248,13 @@ class LedgerEntry(Base):
     __table_args__ = (
         sa.Index("ix_ledger_entries_account_id_at", "account_id", "at"),
         # Blocks and deferrals by rule over a period (reporting/activity.py).
-        sa.Index("ix_ledger_entries_tenant_id_at", "tenant_id", "at"),
+        sa.Index(
+            "ix_ledger_entries_tenant_id_at",
+            "tenant_id",
+            "at",
+            postgresql_include=["kind", "rules"],
+            postgresql_where=sa.text("rules <> '[]'::jsonb"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

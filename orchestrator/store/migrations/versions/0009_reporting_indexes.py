@@ -3,13 +3,15 @@
 The results (``orchestrator/reporting/results.py``) and the overview's reads
 (``reporting/activity.py``) select one tenant's tasks by step date and its attempts, events
 and ledger entries by instant. On PostgreSQL each index also carries the columns those
-queries read, so they are answered from the index alone.
+queries read, so they are answered from the index alone; the ledger's holds only the
+entries that name a rule (most name none).
 
 Revision ID: 0009
 Revises: 0002b
 Create Date: 2026-11-28 09:10:00
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
@@ -37,7 +39,13 @@ def upgrade() -> None:
         ["tenant_id", "type", "at"],
         postgresql_include=["account_id", "amount", "until"],
     )
-    op.create_index("ix_ledger_entries_tenant_id_at", "ledger_entries", ["tenant_id", "at"])
+    op.create_index(
+        "ix_ledger_entries_tenant_id_at",
+        "ledger_entries",
+        ["tenant_id", "at"],
+        postgresql_include=["kind", "rules"],
+        postgresql_where=sa.text("rules <> '[]'::jsonb"),
+    )
 
 
 def downgrade() -> None:
