@@ -57,3 +57,24 @@ def test_simulate_benchmark_times_the_real_command(capsys):
     assert figures["accounts"] == 40
     assert figures["seconds"] > 0
     assert sum(figures["log_lines"].values()) > 0
+
+
+def test_reporting_benchmark_seeds_times_and_cleans_up(capsys):
+    if PG.lower() == "none":
+        pytest.skip("TEST_POSTGRES_URL=none: the reporting benchmark needs PostgreSQL")
+
+    from bench import reporting
+
+    assert (
+        reporting.main(["--accounts", "500", "--repeat", "1", "--postgres-url", PG, "--json"]) == 0
+    )
+    figures = json.loads(capsys.readouterr().out)
+
+    rows = figures["seed"]["rows"]
+    assert rows["accounts"] == 500
+    assert rows["tasks"] == 1500
+    # One attempt per task that was not blocked; every account is in October's cohort.
+    assert 0 < rows["attempts"] < rows["tasks"]
+    results = figures["queries"][0]
+    assert results["answer"].startswith("500 accounts")
+    assert all(q["median_s"] > 0 for q in figures["queries"])

@@ -22,7 +22,7 @@ LAYERS: list[list[str]] = [
     ["orchestrator.api"],
     ["orchestrator.dispatch", "orchestrator.inbound", "orchestrator.simulation"],
     ["orchestrator.services"],
-    ["orchestrator.planning"],
+    ["orchestrator.planning", "orchestrator.reporting"],
     ["orchestrator.intake"],
     ["orchestrator.configuration"],
     ["channels"],

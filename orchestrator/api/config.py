@@ -21,11 +21,11 @@ from typing import Any
 
 import orjson
 import yaml
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.api.auth import OpsCaller
-from orchestrator.api.dependencies import ClockDep, ConfigDep, StoreDep
+from orchestrator.api.dependencies import ClockDep, ConfigDep, SettingsDep, StoreDep
 from orchestrator.api.errors import ApiError, ErrorBody, documented
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import (
@@ -34,9 +34,10 @@ from orchestrator.api.schemas import (
     ConfigOverview,
     ConfigVersion,
     ConfigVersions,
+    SimulationComparison,
 )
 from orchestrator.clock import Clock
-from orchestrator.configuration.files import FILES, MAX_DEPTH, ConfigRefused
+from orchestrator.configuration.files import FILES, MAX_DEPTH, ConfigRefused, read_yaml
 from orchestrator.configuration.source import ConfigSource, InForce
 from orchestrator.configuration.versions import (
     Kind,
@@ -50,6 +51,9 @@ from orchestrator.configuration.versions import (
     newest_versions,
 )
 from orchestrator.errors import ConfigError, Problem, field_path
+from orchestrator.settings import Settings
+from orchestrator.simulation.compare import MAX_DAYS, MAX_SAMPLE, compare, sample_accounts
+from orchestrator.simulation.run import OutcomeModel
 from orchestrator.store.db import Store
 from orchestrator.tenancy import Principal
 
@@ -409,3 +413,85 @@ async def revert(
     says who returned to the default, and when. Nothing changes when the tenant already
     uses the default."""
     return await run_in_threadpool(_change, who, kind, "", source, store, clock)
+
+
+@router.post(
+    "/strategy/simulate",
+    summary="Simulate a proposed strategy against the one in force, before applying it",
+    openapi_extra=_BODY,
+    response_model=SimulationComparison,
+    responses={
+        **_OPS_ERRORS,
+        **documented(400),
+        422: {
+            "model": ErrorBody,
+            "description": "The proposed strategy is refused: every problem with its path",
+        },
+    },
+)
+async def simulate(
+    request: Request,
+    who: OpsCaller,
+    source: ConfigDep,
+    store: StoreDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    sample: int = Query(200, ge=1, le=MAX_SAMPLE, description="accounts to simulate"),
+    days: int = Query(30, ge=1, le=MAX_DAYS, description="virtual days, from now"),
+    seed: int = Query(1, ge=0, le=2**31 - 1, description="picks the sample and the outcomes"),
+    limit: int = Query(50, ge=0, le=500, description="changed accounts to list"),
+) -> JSONResponse:
+    """Send a whole strategy, as for ``PUT /v1/config/strategy``; it is validated the same
+    way (a wrong one is a 422 with every problem's path) and **nothing is stored or
+    changed**. The proposed and the current strategy then run over the same sample of your
+    accounts (the same seed, the same sample), each from its real facts, holds and recent
+    contacts, through the real planner and compliance engine on virtual time: contacts per
+    channel, blocks by rule with their citations and expected payments side by side, and
+    the accounts whose treatment changes with the contacts each strategy alone makes
+    (docs/results.md)."""
+    content = await _content(request, who, Kind.STRATEGY, source)
+    return await run_in_threadpool(
+        _simulate, who, content, source, store, clock, settings, sample, days, seed, limit
+    )
+
+
+def _simulate(
+    who: Principal,
+    content: str,
+    source: ConfigSource,
+    store: Store,
+    clock: Clock,
+    settings: Settings,
+    size: int,
+    days: int,
+    seed: int,
+    limit: int,
+) -> JSONResponse:
+    try:
+        proposed = source.candidate(who.tenant_slug, Kind.STRATEGY, content)
+    except ConfigRefused as exc:
+        raise _refused(Kind.STRATEGY, exc, who, source) from None
+    current = source.get()
+    outcomes = settings.config_dir / "simulation" / "outcomes.yaml"
+    model = OutcomeModel.parse(read_yaml(outcomes) or {}, str(outcomes))
+    now = clock.now()
+    with store.snapshot() as conn:
+        sample = sample_accounts(
+            conn,
+            tenant_id=who.tenant_id,
+            size=size,
+            seed=seed,
+            since=now - current.lookback_for(who.tenant_slug),
+        )
+    found = compare(
+        sample,
+        tenant=who.tenant_slug,
+        current=current,
+        proposed=proposed,
+        model=model,
+        start=now,
+        days=days,
+        seed=seed,
+        limit=limit,
+    )
+    return JSONResponse(found.as_json())

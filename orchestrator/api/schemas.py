@@ -275,3 +275,91 @@ class Dashboard(BaseModel):
     blocked_or_moved_7d: list[RuleCount]
     providers: list[ProviderState]
     recent: list[RecentEntry]
+
+
+# --- results and simulation --------------------------------------------------------------
+
+
+class ChannelCostView(BaseModel):
+    messages: int = Field(description="messages (or calls) the providers accepted")
+    cost: dict[str, str] = Field(description="currency → decimal string, at configured costs")
+    unpriced: int = Field(description="messages through a provider with no cost configured")
+
+
+class ArmView(BaseModel):
+    """One arm of one strategy segment; docs/results.md defines each figure."""
+
+    segment: str
+    arm: str = Field(description="the variant id; `champion` for a segment without variants")
+    accounts: int
+    attempts: int
+    contacted: int
+    contact_rate: float | None
+    right_party: int
+    right_party_rate: float | None
+    promised: int
+    promise_rate: float | None
+    promises_due: int
+    promises_kept: int
+    kept_rate: float | None = Field(description="`null` when no promise fell due")
+    paying: int
+    payment_rate: float | None
+    collected: dict[str, str] = Field(description="currency → decimal string")
+    channels: dict[str, ChannelCostView]
+
+
+class ResultsView(BaseModel):
+    """``GET /v1/results``: champion against challengers over a period."""
+
+    tenant: str
+    from_: str = Field(alias="from", description="ISO date, included")
+    to: str = Field(description="ISO date, excluded")
+    arms: list[ArmView]
+
+
+class RuleBlocks(BaseModel):
+    rule: str
+    citation: str | None = Field(description="the rule's legal source, `null` when unknown")
+    count: int
+
+
+class StrategyRun(BaseModel):
+    """What one strategy did over the sample (simulated)."""
+
+    strategy: str
+    contacts: dict[str, int] = Field(description="channel → contacts sent")
+    blocked: int
+    blocks_by_rule: list[RuleBlocks]
+    payments: int
+    collected: dict[str, str] = Field(description="currency → expected amount collected")
+    accounts_reached: int
+
+
+class ContactChange(BaseModel):
+    step: str
+    variant: str
+    channel: str
+    template: str
+    decision: str
+    day: str = Field(description="the borrower's local date")
+
+
+class TreatmentChange(BaseModel):
+    account: str = Field(description="the account's external id")
+    removed: list[ContactChange] = Field(description="contacts the current strategy makes only")
+    added: list[ContactChange] = Field(description="contacts the proposed strategy makes only")
+
+
+class SimulationComparison(BaseModel):
+    """``POST /v1/config/strategy/simulate``: the current and the proposed strategy side by
+    side over the same sample, the same days and the same seed."""
+
+    tenant: str
+    sample: int = Field(description="accounts simulated")
+    days: int
+    start: str
+    seed: int
+    current: StrategyRun
+    proposed: StrategyRun
+    changed_accounts: int = Field(description="accounts whose treatment changes")
+    changes: list[TreatmentChange] = Field(description="the first `limit` of them")

@@ -37,6 +37,7 @@ def _register() -> None:
         demo,
         preview,
         queue,
+        results,
         scheduler,
         serve,
         simulate,
@@ -54,6 +55,7 @@ def _register() -> None:
     app.add_typer(queue.app, name="queue")
     serve.register(app)
     simulate.register(app)
+    results.register(app)
     scheduler.register(app)
     demo.register(app)
     app.command("sandbox")(sandbox)

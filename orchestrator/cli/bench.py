@@ -25,6 +25,7 @@ BENCHMARKS = {
     "plan": "planning a generated portfolio on PostgreSQL, 10k to 1M accounts",
     "dispatch": "end-to-end sends to the sandbox vs a bare Dramatiq actor on the same Redis",
     "simulate": "orchestrator simulate on a generated portfolio, wall clock",
+    "reporting": "the results and the overview's reads over a seeded portfolio on PostgreSQL",
 }
 
 

@@ -323,19 +323,28 @@ class RulePack(_Frozen):
             spans.append(timedelta(hours=27))
         return max(spans, default=timedelta(0))
 
-    def rule_ids(self) -> tuple[str, ...]:
-        """Every rule id this pack defines (holds and contact-point rules included)."""
-        ids = [r.id for r in (*self.windows, *self.holidays, *self.caps, *self.cooldowns)]
-        ids += [r.id for kind in HOLD_KINDS if (r := self.holds.rule(kind)) is not None]
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule this pack defines (holds and contact-point rules included)."""
+        found: list[Rule] = [*self.windows, *self.holidays, *self.caps, *self.cooldowns]
+        found += [r for kind in HOLD_KINDS if (r := self.holds.rule(kind)) is not None]
         points = self.contact_points
-        ids += [
-            r.id
+        found += [
+            r
             for r in (points.consent, points.workplace, points.invalid, points.third_party)
             if r is not None
         ]
         if self.preference is not None:
-            ids.append(self.preference.id)
-        return tuple(ids)
+            found.append(self.preference)
+        return tuple(found)
+
+    def rule_ids(self) -> tuple[str, ...]:
+        """Every rule id this pack defines (holds and contact-point rules included)."""
+        return tuple(r.id for r in self.rules())
+
+    def citations(self) -> dict[str, str]:
+        """Each rule id this pack defines, with its citation: how a count of blocks by rule
+        names the law behind each."""
+        return {r.id: r.citation for r in self.rules()}
 
     def required_disclosures(
         self, channel: Channel, *, initial: bool, limited_content: bool = False

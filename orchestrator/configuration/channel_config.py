@@ -11,6 +11,7 @@ environment variables; whether those are set is checked when a service builds th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -51,6 +52,14 @@ class Retry(_Config):
     max_seconds: float = Field(30, gt=0, le=600)
 
 
+class Cost(_Config):
+    """What one message (or call) sent through a provider costs: what results report as
+    the cost per channel. Sent means the provider accepted it (``docs/results.md``)."""
+
+    per_message: Decimal = Field(ge=0, le=1000)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+
+
 class ProviderConfig(_Config):
     """One provider of a channel.
 
@@ -58,6 +67,9 @@ class ProviderConfig(_Config):
       adapter / settings: the adapter and its settings (validated by its ``Settings``).
       rate_limit / breaker / retry: dispatch's limits; with the platform's credentials, the
         platform's block's own apply whatever a tenant's block says.
+      cost: what one message (or call) through this provider costs, for the results
+        (``{per_message: "0.0079", currency: USD}``); without it, its messages are counted
+        as unpriced.
       tenant_senders: the platform's config only: the senders each tenant may use with
         this (the platform's) account besides the platform's own, by tenant slug and
         sender setting (``{acme: {from_number: ["+15005550007"]}}``).
@@ -68,6 +80,7 @@ class ProviderConfig(_Config):
     rate_limit: RateLimit | None = None
     breaker: Breaker = Field(default_factory=Breaker)
     retry: Retry = Field(default_factory=Retry)
+    cost: Cost | None = None
     tenant_senders: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
 
 

@@ -29,6 +29,7 @@ from orchestrator.compliance import (
     AccountFacts,
     ContactPointFacts,
     PastContact,
+    Reason,
     RulePack,
 )
 from orchestrator.compliance.localtime import zone
@@ -194,6 +195,7 @@ class Summary:
 
     per_day_channel: Counter[tuple[date, str]] = field(default_factory=Counter)
     blocks_by_rule: Counter[str] = field(default_factory=Counter)
+    citations: dict[str, str] = field(default_factory=dict)  # rule id → its legal source
     outcomes: Counter[str] = field(default_factory=Counter)
     payments: int = 0
     collected: Counter[str] = field(default_factory=Counter)
@@ -297,6 +299,7 @@ class Simulation:
                     account.history.sort(key=lambda c: c.at)
                     self._push(contact.not_before, "send", (account.index, contact))
                 else:
+                    self._cite(contact.reasons)
                     self._log(
                         account,
                         contact,
@@ -326,6 +329,7 @@ class Simulation:
             purpose=contact.purpose,
         )
         if choice.route is None or choice.send_at is None:
+            self._cite(choice.reasons)
             self._log(
                 account,
                 contact,
@@ -423,6 +427,9 @@ class Simulation:
                 self.summary.collected[account.facts.currency] += int(event.amount)
             if event.amount is None or event.amount >= account.facts.amount_due:
                 account.paid = True
+
+    def _cite(self, reasons: Iterable[Reason]) -> None:
+        self.summary.citations.update((r.rule_id, r.citation) for r in reasons)
 
     # --- the log -------------------------------------------------------------------------------
 

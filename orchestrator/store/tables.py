@@ -127,6 +127,14 @@ class AccountEvent(Base):
         sa.UniqueConstraint("account_id", "dedupe_key"),
         sa.UniqueConstraint("tenant_id", "account_id", "event_id"),
         sa.Index("ix_account_events_account_id_at", "account_id", "at"),
+        # The results' reads of one tenant's payments and promises (reporting/results.py).
+        sa.Index(
+            "ix_account_events_tenant_id_type_at",
+            "tenant_id",
+            "type",
+            "at",
+            postgresql_include=["account_id", "amount", "until"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -157,6 +165,13 @@ class Task(Base):
         sa.UniqueConstraint("tenant_id", "account_id", "step", "local_date"),
         sa.Index("ix_tasks_status_not_before", "status", "not_before"),
         sa.Index("ix_tasks_account_id_status", "account_id", "status"),
+        # The results' cohorts: one tenant's tasks by step date (reporting/results.py).
+        sa.Index(
+            "ix_tasks_tenant_id_local_date",
+            "tenant_id",
+            "local_date",
+            postgresql_include=["account_id", "id", "step", "variant"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -193,6 +208,13 @@ class Attempt(Base):
         sa.Index("ix_attempts_account_id_at", "account_id", "at"),
         sa.Index("ix_attempts_provider_message", "provider", "provider_message_id"),
         sa.Index("ix_attempts_status_lease_until", "status", "lease_until"),
+        # One tenant's contacts over time: the results and the overview (reporting/).
+        sa.Index(
+            "ix_attempts_tenant_id_at",
+            "tenant_id",
+            "at",
+            postgresql_include=["account_id", "channel", "provider", "status", "contact_kind"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -223,7 +245,17 @@ class LedgerEntry(Base):
     """Append-only: every decision and state change, in words a compliance officer reads."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (sa.Index("ix_ledger_entries_account_id_at", "account_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_ledger_entries_account_id_at", "account_id", "at"),
+        # Blocks and deferrals by rule over a period (reporting/activity.py).
+        sa.Index(
+            "ix_ledger_entries_tenant_id_at",
+            "tenant_id",
+            "at",
+            postgresql_include=["kind", "rules"],
+            postgresql_where=sa.text("rules <> '[]'::jsonb"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))

@@ -48,3 +48,11 @@ def test_money_and_instants_round_trip_exactly(store):
     assert created == datetime(2026, 1, 1, 12, tzinfo=UTC)
     assert created.tzinfo is not None
     assert Decimal("1250.10") == Decimal("1250.10")
+
+
+def test_the_migrations_create_every_index_the_tables_declare(store):
+    inspector = sa.inspect(store.engine)
+    for name, table in Base.metadata.tables.items():
+        declared = {index.name for index in table.indexes}
+        made = {index["name"] for index in inspector.get_indexes(name)}
+        assert declared <= made, f"{name}: {declared - made} not created by a migration"
