@@ -42,8 +42,8 @@ from orchestrator.store.tables import (
 
 log = get_logger(__name__)
 
-# The wait after each failed attempt: roughly exponential, eleven attempts over about 24
-# hours (23 h 36 min before jitter), like Svix's and Stripe's schedules.
+# The wait after each failed attempt: roughly exponential, ten attempts over about 24 hours
+# (23 h 36 min 5 s before jitter), like Svix's and Stripe's schedules.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(seconds=5),
     timedelta(minutes=1),
@@ -309,7 +309,7 @@ class Deliverer:
             log.warning(
                 "lender event dead after every retry",
                 delivery=item["ref"],
-                event=item["event_ref"],
+                lender_event=item["event_ref"],
                 attempts=attempts,
                 last=answer.error,
             )

@@ -41,7 +41,8 @@ def test_events_wait_for_a_down_endpoint_and_then_arrive_in_order(
     assert deliverer.run().delivered == 0  # not due yet (a minute's backoff)
     clock.advance(timedelta(minutes=2))
     result = deliverer.run()
-    assert result.delivered == 4 and result.failed == 0
+    assert result.delivered == 4
+    assert result.failed == 0
 
     events = down_receiver.unique_events()
     assert [
@@ -83,7 +84,8 @@ def test_a_lost_answer_means_the_event_comes_again_with_the_same_id(
     assert deliverer.run().delivered == 2
 
     ids = [r.headers["webhook-id"] for r in receiver.requests]
-    assert len(ids) == 3 and ids[0] == ids[1] != ids[2]  # the same event twice, then the next
+    assert len(ids) == 3
+    assert ids[0] == ids[1] != ids[2]
     assert [e["type"] for e in receiver.unique_events()] == ["cease.requested", "dispute.opened"]
     timestamps = [int(r.headers["webhook-timestamp"]) for r in receiver.requests]
     assert timestamps[1] - timestamps[0] >= 6  # each attempt signs its own instant
