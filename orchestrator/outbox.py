@@ -216,7 +216,7 @@ def account_event_data(event: Mapping[str, Any]) -> dict[str, Any]:
             "at": _iso(event.get("at")),
             "until": _iso(event.get("until")),
             "channel": event.get("channel"),
-            "amount": str(amount) if isinstance(amount, Decimal | str) else None,
+            "amount": money(amount) if amount is not None else None,
             "details": dict(event.get("details") or {}),
             "source": event.get("source"),
         }
@@ -297,6 +297,15 @@ def _task_data(task: Any) -> dict[str, Any]:
         "step": task.step,
         "local_date": task.local_date.isoformat(),
     }
+
+
+def money(amount: Decimal | str) -> str:
+    """A decimal string with at least two places and no trailing zeros beyond them: the
+    same text whichever store it was read from (PostgreSQL answers ``300.0000``)."""
+    value = Decimal(amount).normalize()
+    if value.as_tuple().exponent > -2:  # type: ignore[operator]
+        value = value.quantize(Decimal("0.01"))
+    return f"{value:f}"
 
 
 def _iso(value: Any) -> str | None:

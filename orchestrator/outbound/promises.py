@@ -59,7 +59,7 @@ def report_broken(conn: Connection, now: datetime, *, lookback: timedelta = LOOK
             outbox.PROMISE_BROKEN,
             {
                 "promise": outbox.account_event_data(dict(promise._mapping))["event"],
-                "paid": str(paid),
+                "paid": outbox.money(paid),
             },
             now,
             key=f"{outbox.PROMISE_BROKEN}:{promise.id}",
