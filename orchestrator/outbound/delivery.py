@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from channels.egress import Egress, EgressRefused, guarded_client
 from orchestrator.clock import Clock
 from orchestrator.logs import get_logger
+from orchestrator.metrics import LENDER_EVENT_ATTEMPTS
 from orchestrator.outbound.endpoints import secrets_in_force
 from orchestrator.outbound.signing import headers as signed_headers
 from orchestrator.store.db import Store
@@ -304,8 +305,10 @@ class Deliverer:
             return  # our lease ran out and another pass took it: its record stands
         if answer.delivered:
             result.delivered += 1
+            LENDER_EVENT_ATTEMPTS.labels("delivered").inc()
         elif values.get("status") == DEAD:
             result.dead += 1
+            LENDER_EVENT_ATTEMPTS.labels("dead").inc()
             log.warning(
                 "lender event dead after every retry",
                 delivery=item["ref"],
@@ -315,6 +318,7 @@ class Deliverer:
             )
         else:
             result.failed += 1
+            LENDER_EVENT_ATTEMPTS.labels("failed").inc()
             log.info(
                 "lender event not delivered; retrying later",
                 delivery=item["ref"],

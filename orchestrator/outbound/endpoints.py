@@ -10,6 +10,7 @@ resolves inside gains nothing); plain ``http://`` on loopback only in developmen
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from orchestrator.outbox import EVENT_TYPES
 from orchestrator.store.tables import WebhookDelivery, WebhookEndpoint
 
 MAX_ENDPOINTS = 20
+_HOST = re.compile(r"[A-Za-z0-9._:%-]+")
 DEFAULT_OVERLAP = timedelta(hours=24)
 MAX_OVERLAP = timedelta(days=7)
 
@@ -44,13 +46,19 @@ class EndpointInvalid(OrchestratorError):
 
 def url_problems(url: str, egress: Egress) -> list[Problem]:
     """What is wrong with ``url`` as an endpoint (nothing: ``[]``)."""
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port
     except ValueError:
-        host, port = "", None
+        return [Problem("url", f"{url!r} is not an http(s) URL with a host and a valid port")]
     if parts.scheme not in ("https", "http") or not host:
         return [Problem("url", f"{url!r} is not an http(s) URL with a host and a valid port")]
+    try:
+        readable = _HOST.fullmatch(host.encode("idna").decode()) is not None
+    except UnicodeError:
+        readable = False
+    if not readable:
+        return [Problem("url", f"{host!r} is not a valid host name")]
     if parts.username or parts.password:
         return [Problem("url", "put no credentials in the URL: the signature authenticates us")]
     if parts.fragment:
@@ -60,6 +68,8 @@ def url_problems(url: str, egress: Egress) -> list[Problem]:
         return [Problem("url", "an endpoint must use https://")]
     try:
         egress.addresses(host, port or (443 if parts.scheme == "https" else 80))
+    except (ValueError, UnicodeError):  # a name the resolver cannot even encode
+        return [Problem("url", f"{host!r} is not a valid host name")]
     except EgressRefused as exc:
         if not exc.unresolved:  # a name that does not resolve yet is checked at each POST
             return [
