@@ -145,12 +145,9 @@ def emit_many(
     ).all()
     if not endpoints:
         return []
-    emitted: list[str] = []
-    deliveries: list[dict[str, Any]] = []
-    for event in events:
-        ref = f"evt_{secrets.token_hex(12)}"
-        values = {
-            "ref": ref,
+    rows = [
+        {
+            "ref": f"evt_{secrets.token_hex(12)}",
             "tenant_id": tenant_id,
             "account_id": event.account_id,
             "type": event.type,
@@ -158,13 +155,33 @@ def emit_many(
             "key": event.key,
             "created_at": now,
         }
-        insert = dialect_insert(conn, LenderEvent).values(values)
-        if event.key is not None:
-            insert = insert.on_conflict_do_nothing(index_elements=["tenant_id", "key"])
-        event_id = conn.execute(insert.returning(LenderEvent.id)).scalar()
+        for event in events
+    ]
+    if any(event.key is not None for event in events):
+        # One at a time: a key already taken is skipped (emitted before).
+        ids: list[int | None] = [
+            conn.execute(
+                dialect_insert(conn, LenderEvent)
+                .values(row)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+                .returning(LenderEvent.id)
+            ).scalar()
+            for row in rows
+        ]
+    else:
+        # In bulk (a batch's events), ids in the order given: the order of delivery.
+        ids = list(
+            conn.execute(
+                sa.insert(LenderEvent).returning(LenderEvent.id, sort_by_parameter_order=True),
+                rows,
+            ).scalars()
+        )
+    emitted: list[str] = []
+    deliveries: list[dict[str, Any]] = []
+    for event, row, event_id in zip(events, rows, ids, strict=True):
         if event_id is None:
-            continue  # the key was taken: emitted before
-        emitted.append(ref)
+            continue
+        emitted.append(str(row["ref"]))
         deliveries.extend(
             {
                 "ref": f"dlv_{secrets.token_hex(12)}",
