@@ -188,7 +188,7 @@ def create_endpoint(
     "/webhook-endpoints",
     summary="The tenant's webhook endpoints",
     response_model=EndpointList,
-    responses=documented(401),
+    responses=documented(401, 413),
 )
 def list_endpoints(who: Caller, store: StoreDep) -> JSONResponse:
     with store.snapshot() as conn:
@@ -200,7 +200,7 @@ def list_endpoints(who: Caller, store: StoreDep) -> JSONResponse:
     "/webhook-endpoints/{endpoint_id}",
     summary="One webhook endpoint",
     response_model=EndpointView,
-    responses=documented(401, 404, 422),
+    responses=documented(401, 404, 413, 422),
 )
 def get_endpoint(who: Caller, store: StoreDep, endpoint_id: str = EndpointIdPath) -> JSONResponse:
     with store.snapshot() as conn:
@@ -214,7 +214,7 @@ def get_endpoint(who: Caller, store: StoreDep, endpoint_id: str = EndpointIdPath
     "/webhook-endpoints/{endpoint_id}",
     summary="Delete a webhook endpoint",
     response_model=EndpointDeleted,
-    responses=documented(401, 404, 422),
+    responses=documented(401, 404, 413, 422),
 )
 def delete_endpoint(
     who: Caller, store: StoreDep, clock: ClockDep, endpoint_id: str = EndpointIdPath
@@ -231,7 +231,7 @@ def delete_endpoint(
     "/webhook-endpoints/{endpoint_id}/rotate-secret",
     summary="Give an endpoint a new signing secret",
     response_model=SecretRotated,
-    responses=documented(401, 404, 422),
+    responses=documented(400, 401, 404, 413, 422),
 )
 def rotate_secret(
     who: Caller,
@@ -264,7 +264,7 @@ def rotate_secret(
     "/webhook-deliveries",
     summary="The tenant's deliveries, newest first, with their attempts",
     response_model=DeliveryList,
-    responses=documented(401, 422),
+    responses=documented(401, 413, 422),
 )
 def list_deliveries(
     who: Caller,
@@ -312,7 +312,7 @@ def list_deliveries(
     "/webhook-deliveries/{delivery_id}",
     summary="One delivery, with its attempts",
     response_model=DeliveryView,
-    responses=documented(401, 404, 422),
+    responses=documented(401, 404, 413, 422),
 )
 def get_delivery(who: Caller, store: StoreDep, delivery_id: str = DeliveryIdPath) -> JSONResponse:
     with store.snapshot() as conn:
@@ -327,7 +327,7 @@ def get_delivery(who: Caller, store: StoreDep, delivery_id: str = DeliveryIdPath
     "/webhook-deliveries/{delivery_id}/replay",
     summary="Deliver one delivery again",
     response_model=Replayed,
-    responses=documented(401, 404, 422),
+    responses=documented(401, 404, 413, 422),
 )
 def replay_one(
     who: Caller, store: StoreDep, clock: ClockDep, delivery_id: str = DeliveryIdPath
