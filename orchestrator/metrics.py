@@ -40,6 +40,11 @@ SENDS = Counter(
 DELIVERY_REPORTS = Counter(
     "orchestrator_delivery_reports_total", "Provider reports received", ["provider", "kind"]
 )
+LENDER_EVENT_ATTEMPTS = Counter(
+    "orchestrator_lender_event_attempts_total",
+    "POSTs of lender events to lenders' endpoints, by result",
+    ["result"],  # delivered | failed (retried) | dead (the schedule ran out)
+)
 TENANT_FAILURES = Counter(
     "orchestrator_tenant_failures_total",
     "One tenant's work that failed and was skipped so every other tenant's went on (alert)",

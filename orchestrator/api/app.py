@@ -8,7 +8,16 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from orchestrator import __version__
-from orchestrator.api import accounts, config, dashboard, errors, health, results, webhooks
+from orchestrator.api import (
+    accounts,
+    config,
+    dashboard,
+    errors,
+    health,
+    lender_events,
+    results,
+    webhooks,
+)
 from orchestrator.api.body_limits import BodyLimits
 from orchestrator.api.responses import JSONResponse
 from orchestrator.dispatch.adapters import Adapters
@@ -43,6 +52,7 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
     app.include_router(accounts.router)
     app.include_router(webhooks.router)
+    app.include_router(lender_events.router)
     app.include_router(config.router)
     app.include_router(dashboard.router)
     app.include_router(results.router)

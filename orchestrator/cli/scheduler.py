@@ -47,10 +47,12 @@ def scheduler(
     """
     prepare(runtime.settings().metrics_folder)  # before prometheus-client is imported
 
+    from channels.egress import Egress
     from orchestrator.clock import speed_of
     from orchestrator.dispatch import build_dispatch
     from orchestrator.dispatch.broker import enqueue_tasks, make_broker, send_queue
     from orchestrator.metrics import track_process_exit
+    from orchestrator.outbound.passes import lender_events_pass
     from orchestrator.planning.scheduler import Scheduler
     from orchestrator.services import Services
 
@@ -76,6 +78,11 @@ def scheduler(
         stale_queued=requeue_delay(requeue_after, speed_of(services.clock)),
         on_tick=reconciler.run,
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        lender_events=lender_events_pass(
+            services.store,
+            services.clock,
+            egress=Egress(allow_loopback=settings.allow_loopback_providers),
+        ),
     )
     out.print(f"scheduler {runner.lock.token} started; waiting for the leader lock")
     runner.run_forever()

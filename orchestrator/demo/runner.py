@@ -38,6 +38,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from channels.egress import Egress
 from channels.registry import adapter_class
 from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
@@ -50,6 +51,7 @@ from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
 from orchestrator.dispatch.broker import enqueue_tasks
 from orchestrator.errors import ConfigError, ServiceUnavailable
+from orchestrator.outbound.passes import lender_events_pass
 from orchestrator.planning.scheduler import Scheduler
 from orchestrator.services import Services
 from orchestrator.settings import Settings
@@ -461,6 +463,11 @@ def demo_scheduler(
         sweep_every=timedelta(seconds=1),
         stale_queued=timedelta(seconds=30 * clock.speed),
         on_tick=on_tick,
+        lender_events=lender_events_pass(
+            services.store,
+            clock,
+            egress=Egress(allow_loopback=services.settings.allow_loopback_providers),
+        ),
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from channels.base import OutboundMessage, Receipt
-from orchestrator import ledger
+from orchestrator import ledger, outbox
 from orchestrator.dispatch.needs import CurrentConfig, DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.dispatch.reserve import ABANDONED
@@ -175,6 +175,8 @@ class Reconciler:
                 .values(status=task_status.value, lease_until=None, updated_at=now)
             )
             ledger.append(conn, [ledger.for_attempt(attempt, at=now, kind=kind, message=message)])
+            if kind == ledger.SENT:
+                outbox.attempt_sent(conn, attempt.task_id, attempt.id, now)
         return True
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channels.base import OutboundMessage
-from orchestrator import ledger
+from orchestrator import ledger, outbox
 from orchestrator.compliance import RulePack
 from orchestrator.configuration.channel_config import DispatchPolicy
 from orchestrator.configuration.source import ConfigSet
@@ -451,6 +451,8 @@ class Reserver:
             ledger.append(
                 conn, [_entry(task, now, f"task.{status.value}", message, task.channel, rules)]
             )
+            if status is TaskStatus.FAILED:
+                outbox.message_failed(conn, task.id, message, rules, now)
         return {
             TaskStatus.BLOCKED: Outcome.BLOCKED,
             TaskStatus.EXPIRED: Outcome.EXPIRED,

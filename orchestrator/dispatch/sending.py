@@ -23,7 +23,7 @@ import tenacity
 from sqlalchemy.engine import Connection
 
 from channels.base import Receipt
-from orchestrator import ledger
+from orchestrator import ledger, outbox
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.needs import DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
@@ -213,6 +213,7 @@ class Dispatcher:
                     )
                 ],
             )
+            outbox.attempt_sent(conn, claim.task_id, claim.attempt_id, now)
         return Outcome.SENT
 
     def _retry_later(self, claim: Claim, error: TransientError) -> Outcome:
@@ -253,17 +254,20 @@ class Dispatcher:
             self._fail_attempt(conn, claim, error, now)
             notes = [f"{claim.provider.name} refused: {described(error)}"]
             if error.invalid_address:
-                conn.execute(
+                reason = f"{claim.provider.name} {error_code(error.code)}"
+                marked = conn.execute(
                     sa.update(ContactPoint)
                     .where(
                         ContactPoint.account_id == claim.account_id,
                         ContactPoint.channel == message.channel.value,
                         ContactPoint.address == message.to,
+                        ContactPoint.invalid_at.is_(None),
                     )
-                    .values(
-                        invalid_at=now,
-                        invalid_reason=f"{claim.provider.name} {error_code(error.code)}",
-                    )
+                    .values(invalid_at=now, invalid_reason=reason)
+                    .returning(ContactPoint.channel)
+                ).scalars()
+                outbox.contact_point_invalid(
+                    conn, claim.tenant_id, claim.account_id, list(marked), message.to, reason, now
                 )
                 notes.append(f"{mask_text(message.to)} marked invalid")
             if error.opted_out:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channels.base import Report
-from orchestrator import ledger
+from orchestrator import ledger, outbox
 from orchestrator.domain import (
     Channel,
     ContactKind,
@@ -108,6 +108,7 @@ def record_sent(conn: Connection, attempt: Any, report: Report, now: datetime) -
             )
         ],
     )
+    outbox.attempt_sent(conn, attempt.task_id, attempt.id, now)
 
 
 def apply_delivery(
@@ -152,11 +153,20 @@ def apply_delivery(
         task_status = None
         notes.append("trying the next channel")
     if task_status is not None:
-        conn.execute(
+        closed = conn.execute(
             sa.update(Task)
             .where(Task.id == attempt.task_id, Task.status.in_(statuses_before(task_status)))
             .values(status=task_status.value, updated_at=now)
-        )
+        ).rowcount
+        if closed and task_status is TaskStatus.FAILED:
+            outbox.message_failed(
+                conn,
+                attempt.task_id,
+                f"{attempt.provider} reported {status}"
+                + (f" ({report.error_code})" if report.error_code else ""),
+                [],
+                now,
+            )
     if not notes:
         return  # late or repeated: a status never moves backwards, and nothing else to note
     what = status.value if moves and status else report.details.get("event") or "report"
@@ -212,17 +222,23 @@ def invalidate(
     """Mark the attempt's address dead on ``channels`` (its own by default); whether any
     contact point was newly marked."""
     wanted = [c.value for c in channels] if channels else [attempt.channel]
-    changed = conn.execute(
-        sa.update(ContactPoint)
-        .where(
-            ContactPoint.account_id == attempt.account_id,
-            ContactPoint.channel.in_(wanted),
-            ContactPoint.address == attempt.address,
-            ContactPoint.invalid_at.is_(None),
-        )
-        .values(invalid_at=now, invalid_reason=reason[:200])
-    ).rowcount
-    return bool(changed)
+    marked = list(
+        conn.execute(
+            sa.update(ContactPoint)
+            .where(
+                ContactPoint.account_id == attempt.account_id,
+                ContactPoint.channel.in_(wanted),
+                ContactPoint.address == attempt.address,
+                ContactPoint.invalid_at.is_(None),
+            )
+            .values(invalid_at=now, invalid_reason=reason[:200])
+            .returning(ContactPoint.channel)
+        ).scalars()
+    )
+    outbox.contact_point_invalid(
+        conn, attempt.tenant_id, attempt.account_id, marked, attempt.address, reason[:200], now
+    )
+    return bool(marked)
 
 
 def ledger_entry(

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from orchestrator import ledger
+from orchestrator import ledger, outbox
 from orchestrator.domain import Channel, EventType
 from orchestrator.intake.document import EventDocument
 from orchestrator.intake.upsert import EventConflict, event_row
@@ -65,6 +65,7 @@ def record_event(
     ).scalar()
     if inserted is not None:
         ledger.append(conn, ledger.event_entries(account.tenant_id, [{**values, "id": inserted}]))
+        outbox.account_events(conn, account.tenant_id, [values], now)
     stored = conn.execute(
         sa.select(AccountEvent).where(
             AccountEvent.account_id == account.id, AccountEvent.dedupe_key == row["dedupe_key"]

@@ -19,7 +19,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orchestrator import ledger
+from orchestrator import ledger, outbox
 from orchestrator.compliance.zones import derive_jurisdiction, resolve_zones
 from orchestrator.domain import EventType
 from orchestrator.intake.document import AccountDocument, EventDocument
@@ -42,6 +42,7 @@ _EVENT_COLUMNS = (
     AccountEvent.amount,
     AccountEvent.details,
     AccountEvent.source,
+    AccountEvent.event_id,
 )
 
 
@@ -325,6 +326,7 @@ def _write_events(
     result.events_added += len(added)
     result.touched.update(row.account_id for row in added)
     ledger.append(conn, ledger.event_entries(tenant_id, (dict(r._mapping) for r in added)))
+    outbox.account_events(conn, tenant_id, (dict(r._mapping) for r in added), now)
 
 
 def _upsert_rows(

@@ -166,6 +166,9 @@ class Scheduler:
       on_tick: extra work each sweep (dispatch's reconciliation of stuck sends).
       idempotency_ttl: how long stored Idempotency-Key answers are kept.
       expire_every: time between deletions of expired answers, on the injected clock.
+      lender_events: each pass's work on lender events (finding broken promises, posting
+        due deliveries to the lenders' endpoints), called with the clock's instant in a job
+        of its own, so a slow endpoint never delays a sweep.
     """
 
     def __init__(
@@ -184,6 +187,7 @@ class Scheduler:
         on_tick: Callable[[datetime], Any] | None = None,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
         expire_every: timedelta = timedelta(hours=1),
+        lender_events: Callable[[datetime], Any] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -196,6 +200,7 @@ class Scheduler:
         self.on_tick = on_tick
         self.idempotency_ttl = idempotency_ttl
         self.expire_every = expire_every
+        self.lender_events = lender_events
         self._next_expiry: datetime | None = None  # on the injected clock; None: at once
         self.leader = False
         self._plan_lock = threading.Lock()
@@ -273,6 +278,13 @@ class Scheduler:
         self._next_expiry = now + self.expire_every
         return expired
 
+    def lender_events_now(self) -> bool:
+        """Run the lender events' pass if we lead; whether it ran."""
+        if not self.leader or self.lender_events is None:
+            return False
+        self.lender_events(self.clock.now())
+        return True
+
     def start(self) -> None:
         self.heartbeat()
         every = self.lock.ttl_ms / 3000
@@ -306,6 +318,15 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        if self.lender_events is not None:
+            self._aps.add_job(
+                self.lender_events_now,
+                "interval",
+                seconds=self.sweep_every.total_seconds(),
+                id="lender_events",
+                max_instances=1,
+                coalesce=True,
+            )
         self._aps.start()
 
     def stop(self) -> None:

@@ -324,3 +324,98 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int]
     response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class WebhookEndpoint(Base):
+    """Where a tenant wants its lender events: a URL, the event types it takes, and the
+    secret that signs what is posted there (the previous one too, until its overlap ends)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(sa.String(40), unique=True)  # ep_...
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    description: Mapped[str] = mapped_column(sa.String(200), default="")
+    event_types: Mapped[list[Any]] = mapped_column(default=list)  # empty: every type
+    # The signing key itself (it must be, to sign): shown once, never logged or returned.
+    secret: Mapped[str] = mapped_column(sa.String(100))
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    previous_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class LenderEvent(Base):
+    """Append-only, the outbox: what a tenant's endpoints are told, written in the same
+    transaction as the change it reports (so nothing is lost, nothing reported that rolled
+    back). ``key`` makes an event that is detected rather than recorded (a broken promise)
+    reported once."""
+
+    __tablename__ = "lender_events"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(sa.String(40), unique=True)  # evt_...: the webhook-id
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    key: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint: pending until delivered (a 2xx) or dead (the
+    retry schedule ran out); an account's deliveries to an endpoint go in event order."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("endpoint_id", "event_id"),
+        sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index(
+            "ix_webhook_deliveries_endpoint_id_account_id_event_id",
+            "endpoint_id",
+            "account_id",
+            "event_id",
+        ),
+        sa.Index("ix_webhook_deliveries_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(sa.String(40), unique=True)  # dlv_...
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    endpoint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("lender_events.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(sa.BigInteger)
+    status: Mapped[str] = mapped_column(sa.String(16))  # pending | delivered | dead | cancelled
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookAttempt(Base):
+    """Append-only: one POST of a delivery, and what the endpoint answered."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    duration_ms: Mapped[int]
