@@ -33,6 +33,7 @@ LAYERS: list[list[str]] = [
         "orchestrator.retention",
         "orchestrator.tenancy",
         "orchestrator.isolation",
+        "orchestrator.ops_users",
     ],
     ["orchestrator.compliance", "orchestrator.store"],
     ["orchestrator.epoch", "orchestrator.metrics"],
