@@ -80,18 +80,23 @@ SECTIONS = {
 
 RULES_EXAMPLE = """\
 # No rule overlay yet: the shipped rule packs apply as they are.
-# An overlay tightens them; for example, no calls on Sundays:
+# An overlay tightens them; for example, no contact before 9:00 or after 20:00, and at
+# most 5 calls in 7 days instead of the law's 7:
 #
-# id: my-policy
+# id: acme-policy
 # extends: us-reg-f
 # windows:
-#   - id: policy.no-sunday-calls
-#     citation: "policy: no calls on Sundays"
-#     policy: true
-#     channels: [call]
-#     days: [mon, tue, wed, thu, fri, sat]
-#     not_before: "08:00"
-#     not_after: "21:00"
+#   - id: us.reg_f.inconvenient_time
+#     citation: 12 CFR 1006.6(b)(1)(i)
+#     start: "09:00"
+#     end: "20:00"
+# caps:
+#   - id: us.reg_f.call_frequency_7d
+#     citation: 12 CFR 1006.14(b)(2)(i)(A)
+#     window: 7d
+#     limit: 5
+#     applies_to: [call]
+#     counts: {channels: [call], kinds: [reserved, attempt, conversation, limited_content]}
 """
 
 
