@@ -148,6 +148,13 @@ def providers_table(content: str | None) -> list[dict[str, Any]]:
             if not isinstance(provider, dict):
                 continue
             settings = provider.get("settings") or {}
+            if isinstance(settings, dict):
+                settings = {
+                    key: f"({len(value)} entries: see the YAML)"
+                    if isinstance(value, dict | list)
+                    else value
+                    for key, value in settings.items()
+                }
             rows.append(
                 {
                     "channel": channel,

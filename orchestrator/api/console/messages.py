@@ -145,6 +145,11 @@ def _page(
         jurisdiction=jurisdiction,
         jurisdictions=sorted(
             {p.jurisdiction for p in config.rules.packs.values() if p.jurisdiction}
+            | {
+                preview.jurisdiction
+                if preview is not None and preview.jurisdiction
+                else jurisdiction
+            }
         ),
         may_edit=person.can(Can.EDIT_TEMPLATES),
         status=422 if preview is not None and preview.error else 200,
