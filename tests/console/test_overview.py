@@ -79,7 +79,11 @@ def test_the_overview_charts_contacts_and_keeps_every_count_on_screen(
     box = last.bounding_box()
     assert box is not None
     assert box["x"] + box["width"] <= width, "the count column is cut off"
-    assert "twilio_sms" in page.locator("#providers-table").inner_text()
+    providers = page.locator("#providers-table")
+    assert "twilio_sms" in providers.inner_text()
+    box = providers.locator("thead th").last.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= width, "the rate-limit column is cut off"
     if width == 1280:
         shoot(page, "overview")
     else:
