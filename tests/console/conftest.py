@@ -122,8 +122,13 @@ def sign_in(page, console: Console, name: str, password: str, path: str = "/cons
     page.wait_for_load_state()
 
 
-def shoot(page, name: str) -> None:
-    """Save a full-page screenshot when CONSOLE_SCREENSHOTS names a folder."""
+def shoot(page, name: str, element: str | None = None) -> None:
+    """Save a full-page screenshot (or one of ``element``) when CONSOLE_SCREENSHOTS names a
+    folder."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        path = str(Path(SHOTS) / f"{name}.png")
+        if element is not None:
+            page.locator(element).screenshot(path=path)
+        else:
+            page.screenshot(path=path, full_page=True)

@@ -105,3 +105,53 @@ def test_a_rule_overlay_may_tighten_but_a_loosening_is_refused_naming_the_rule(p
     page.click("button[value=apply]")
     assert "Version 1 is stored and in force" in page.locator(".notice").inner_text()
     assert versions(console, "rules") == [(1, f"user:{name}")]
+
+
+def field(path: str) -> str:
+    return f'[id="{path}"]'
+
+
+def test_the_providers_form_shows_an_error_beside_its_field_then_applies(page, console):
+    name, password = console.user("admin")
+    sign_in(page, console, name, password, "/console/channels")
+    timeout = field("channels.email.providers[0].settings.timeout_seconds")
+    rate = field("channels.email.providers[0].rate_limit.per_second")
+    assert page.input_value(timeout) == "10"
+    assert page.locator(field("channels.email.providers[0].settings.api_key_env")).count() == 0
+    before = versions(console, "channels")
+
+    page.fill(timeout, "soon")
+    page.fill(rate, "-5")
+    page.click("button:has-text('Apply the form')")
+    # The rate's type is checked first; the settings once the blocks parse.
+    assert page.get_attribute(rate, "aria-invalid") == "true"
+    assert (
+        "greater than 0"
+        in page.locator(
+            field("channels.email.providers[0].rate_limit.per_second-error")
+        ).inner_text()
+    )
+    assert page.input_value(timeout) == "soon"  # what was typed stays, to be fixed
+    page.fill(rate, "40")
+    page.click("button:has-text('Apply the form')")
+    assert page.get_attribute(timeout, "aria-invalid") == "true"
+    assert (
+        "number"
+        in page.locator(
+            field("channels.email.providers[0].settings.timeout_seconds-error")
+        ).inner_text()
+    )
+    shoot(page, "channels-form-refused", "main")
+    diff = page.locator("#diff").inner_text()
+    assert re.search(r"^-\s+timeout_seconds: 10$", diff, re.MULTILINE)
+    assert re.search(r"^\+\s+timeout_seconds: soon$", diff, re.MULTILINE)
+    assert "# Channel providers" not in diff  # the comments the form drops are no change
+    assert versions(console, "channels") == before
+
+    page.fill(timeout, "15")
+    page.fill(rate, "40")
+    page.click("button:has-text('Apply the form')")
+    assert "is stored and in force" in page.locator(".notice").inner_text()
+    assert page.input_value(timeout) == "15"
+    assert page.input_value(rate) == "40"
+    assert versions(console, "channels")[-1][1] == f"user:{name}"

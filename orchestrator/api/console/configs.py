@@ -133,9 +133,15 @@ def diff(before: str, after: str, *, before_name: str, after_name: str) -> list[
     return out
 
 
+def _path(channel: str, index: int, *rest: str) -> str:
+    return ".".join([f"channels.{channel}.providers[{index}]", *rest])
+
+
 def providers_table(content: str | None) -> list[dict[str, Any]]:
-    """The providers of a channel config, per channel, with their settings as written
-    (credentials appear as the ``${VARIABLE}`` names the YAML uses, never as values)."""
+    """The providers of a channel config, per channel, as the form shows them: each
+    setting with its path and whether it may be edited in the form (a scalar that names no
+    credential). Credentials appear as the ``*_env`` variable names or ``${VARIABLE}``
+    references the YAML holds, never as values."""
     try:
         data = yaml.safe_load(content or "") or {}
     except yaml.YAMLError:
@@ -148,23 +154,87 @@ def providers_table(content: str | None) -> list[dict[str, Any]]:
             if not isinstance(provider, dict):
                 continue
             settings = provider.get("settings") or {}
-            if isinstance(settings, dict):
-                settings = {
-                    key: f"({len(value)} entries: see the YAML)"
-                    if isinstance(value, dict | list)
-                    else value
-                    for key, value in settings.items()
-                }
+            fields = []
+            for key, value in settings.items() if isinstance(settings, dict) else []:
+                nested = isinstance(value, dict | list)
+                fields.append(
+                    {
+                        "key": key,
+                        "path": _path(channel, index, "settings", key),
+                        "value": f"({len(value)} entries: see the YAML)" if nested else value,
+                        "editable": not nested and not key.endswith("_env"),
+                    }
+                )
+            limit = provider.get("rate_limit")
             rows.append(
                 {
                     "channel": channel,
                     "order": index + 1,
                     "adapter": provider.get("adapter", ""),
-                    "settings": settings if isinstance(settings, dict) else {},
-                    "rate_limit": provider.get("rate_limit"),
+                    "settings": fields,
+                    "rate_limit": limit.get("per_second") if isinstance(limit, dict) else None,
+                    "rate_path": _path(channel, index, "rate_limit", "per_second"),
                 }
             )
     return rows
+
+
+def _rewritten(content: str) -> str:
+    try:
+        return str(yaml.safe_dump(yaml.safe_load(content), sort_keys=False, allow_unicode=True))
+    except yaml.YAMLError:
+        return content
+
+
+def _shown(value: Any) -> str:
+    """A setting as the form's field shows it."""
+    return "" if value is None else str(value)
+
+
+def _typed(raw: str, before: Any) -> Any:
+    """A field's text as the kind of value it replaces: text stays text (a sender such as
+    ``+15005550006`` is no number); a number or a switch is read as YAML, and what does not
+    read as one is left as typed, for validation to name."""
+    if isinstance(before, str) or (before is None and not raw.strip()):
+        return raw if raw or before is not None else None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def form_to_yaml(content: str, fields: dict[str, str]) -> str:
+    """The in-force YAML with the form's fields (``channels.CH.providers[I].settings.KEY``
+    and ``...rate_limit.per_second``, each value read as YAML) put in; comments are not
+    kept. A field naming no provider setting is refused (400)."""
+    data = yaml.safe_load(content or "") or {}
+    editable = {
+        field["path"]: (row, field["key"])
+        for row in providers_table(content)
+        for field in row["settings"]
+        if field["editable"]
+    }
+    rates = {row["rate_path"]: row for row in providers_table(content)}
+    for path, raw in fields.items():
+        if not path.startswith("channels."):
+            continue
+        if path in editable:
+            row, key = editable[path]
+            provider = data["channels"][row["channel"]]["providers"][row["order"] - 1]
+            if raw != _shown(provider["settings"][key]):
+                provider["settings"][key] = _typed(raw, provider["settings"][key])
+        elif path in rates:
+            row = rates[path]
+            provider = data["channels"][row["channel"]]["providers"][row["order"] - 1]
+            if raw == _shown(row["rate_limit"]):
+                continue
+            if not raw.strip():
+                provider.pop("rate_limit", None)
+            else:
+                provider.setdefault("rate_limit", {})["per_second"] = _typed(raw, 0)
+        else:
+            raise ConsoleRefused(400, f"{path} is not a setting the form may change.")
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 def _page(
@@ -179,6 +249,7 @@ def _page(
     checked: bool = False,
     notice: str = "",
     status: int = 200,
+    form_values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     in_force = source.get().in_force(person.tenant_slug, section.kind)
     with store.snapshot() as conn:
@@ -189,8 +260,11 @@ def _page(
         if draft is not None
         else (current or (RULES_EXAMPLE if section.kind is Kind.RULES else ""))
     )
+    # The form rewrites the YAML: compare it with what is in force written the same way,
+    # so that the differences are the fields changed, not the comments dropped.
+    before = _rewritten(current) if form_values else current
     changes = (
-        diff(current, draft, before_name="in force", after_name="proposed")
+        diff(before, draft, before_name="in force", after_name="proposed")
         if draft is not None
         else []
     )
@@ -208,6 +282,8 @@ def _page(
         changes=changes,
         unchanged=draft is not None and draft == current,
         providers=providers_table(current) if section.kind is Kind.CHANNELS else [],
+        by_path={p.path: p.message for p in problems or []},
+        form_values=form_values or {},
         may_edit=person.can(section.permission),
         notice=notice,
         status=status,
@@ -241,11 +317,21 @@ async def submit(
     fields = await read_form(request, person.csrf_token)
     section = _section(name)
     require(person, section.permission)
-    draft = fields.get("content", "").replace("\r\n", "\n")
+    form_values: dict[str, str] = {}
+    if "content" in fields:
+        draft = fields["content"].replace("\r\n", "\n")
+    elif section.kind is Kind.CHANNELS:  # the providers form: its fields over what is in force
+        form_values = {k: v for k, v in fields.items() if k.startswith("channels.")}
+        in_force = source.get().in_force(person.tenant_slug, section.kind).content or ""
+        draft = form_to_yaml(in_force, form_values)
+    else:
+        raise ConsoleRefused(400, "The form sent no content.")
     if section.kind is Kind.RULES and draft.strip() == RULES_EXAMPLE.strip():
         draft = ""
-    if fields.get("action") == "apply":
-        return await _apply(request, person, section, source, store, clock, draft)
+    if fields.get("action", "").removesuffix("-form") == "apply":
+        return await _apply(
+            request, person, section, source, store, clock, draft, form_values=form_values
+        )
 
     def check() -> list[Problem]:
         try:
@@ -266,6 +352,7 @@ async def submit(
         problems=problems,
         checked=True,
         status=422 if problems else 200,
+        form_values=form_values,
     )
 
 
@@ -277,6 +364,8 @@ async def _apply(
     store: Any,
     clock: Any,
     content: str,
+    *,
+    form_values: dict[str, str] | None = None,
 ) -> Response:
     def work() -> tuple[Any, bool] | list[Problem]:
         try:
@@ -306,6 +395,7 @@ async def _apply(
             problems=outcome,
             checked=True,
             status=422,
+            form_values=form_values,
         )
     item, changed = outcome
     if not changed:
