@@ -55,6 +55,8 @@ class Settings(BaseSettings):
         endpoint may be on loopback (the sandbox) and plain http. Refused unless
         ORCHESTRATOR_PUBLIC_URL is itself on loopback, so a deployment reachable from
         outside never runs with it.
+      ORCHESTRATOR_CONSOLE_SECURE_COOKIES: the ops console's session cookie is ``Secure``
+        (sent over HTTPS only); ``false`` only for plain-http development.
       ORCHESTRATOR_IDEMPOTENCY_TTL_HOURS: how long an ``Idempotency-Key``'s stored answer
         is kept (24); a retry after that is a new request.
     """
@@ -94,6 +96,7 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
 
     allow_loopback_providers: bool = False
+    console_secure_cookies: bool = True
 
     @field_validator("broker_url")
     @classmethod

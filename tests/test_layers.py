@@ -39,6 +39,7 @@ LAYERS: list[list[str]] = [
         "orchestrator.tenancy",
         "orchestrator.isolation",
         "orchestrator.outbox",
+        "orchestrator.ops_users",
     ],
     ["orchestrator.compliance", "orchestrator.store"],
     ["orchestrator.epoch", "orchestrator.metrics"],

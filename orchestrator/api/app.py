@@ -1,4 +1,5 @@
-"""The HTTP application: the lender API, provider webhooks, the ops config API, health."""
+"""The HTTP application: the lender API, provider webhooks, the ops config API, the ops
+console, health."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from orchestrator import __version__
 from orchestrator.api import (
     accounts,
     config,
+    console,
     dashboard,
     errors,
     health,
@@ -57,6 +59,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(results.router)
     app.include_router(health.router)
+    console.install(app)
     # Added first, so it runs inside the timing middleware: refused bodies are measured too.
     app.add_middleware(BodyLimits)
 

@@ -44,6 +44,8 @@ LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("POST", r"/v1/accounts/[^/]+/events", 64 * KIB),
     RouteLimit(None, r"/v1/config(/.*)?", 1 * MIB),
     RouteLimit("POST", r"/v1/webhooks/.+", 1 * MIB),
+    # The console's config editors send a config (at most 1 MiB) URL-encoded.
+    RouteLimit("POST", r"/console/.+", 3 * MIB),
 )
 # Everything else (reads, health, metrics) takes no body worth the name.
 DEFAULT_LIMIT = 64 * KIB

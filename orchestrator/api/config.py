@@ -115,13 +115,21 @@ def _version_view(item: StoredVersion) -> dict[str, Any]:
     }
 
 
-def _visible(exc: ConfigRefused, who: Principal, root: str, own: str | None) -> list[Problem]:
-    """The problems a tenant may see: its own (paths into the document it sent, when
-    ``own`` names it) and the files'; another tenant's only as a count."""
+def visible_problems(
+    exc: ConfigRefused, tenant: str, source: ConfigSource, kind: Kind | None = None
+) -> list[Problem]:
+    """The problems tenant ``tenant`` may see in a refused change: its own (paths into
+    the document it sent, when ``kind`` names it) and the files'; another tenant's only as
+    a count."""
+    own = StoredVersion(tenant, kind, 0, "").source if kind is not None else None
+    return _visible(exc, tenant, _root(source), own)
+
+
+def _visible(exc: ConfigRefused, tenant: str, root: str, own: str | None) -> list[Problem]:
     problems: list[Problem] = []
     hidden = 0
     for scope, error in exc.parts:
-        if scope not in (FILES, who.tenant_slug):
+        if scope not in (FILES, tenant):
             hidden += 1
             continue
         if error.source == own:
@@ -174,7 +182,7 @@ def overview(who: OpsCaller, source: ConfigDep, store: StoreDep) -> JSONResponse
                 "refused_at": _time(source.refused_at),
                 "problems": [
                     {"field": p.path, "message": p.message}
-                    for p in _visible(error, who, _root(source), None)
+                    for p in _visible(error, who.tenant_slug, _root(source), None)
                 ],
             },
         }
@@ -312,48 +320,74 @@ async def _content(request: Request, who: Principal, kind: Kind, source: ConfigS
 
 
 def _refused(kind: Kind, exc: ConfigRefused, who: Principal, source: ConfigSource) -> ApiError:
-    own = StoredVersion(who.tenant_slug, kind, 0, "").source
     return ApiError(
         422,
         "invalid_config",
         f"The {kind} config was refused as a whole: nothing was stored and the running "
         "version stays. See problems.",
-        _visible(exc, who, _root(source), own),
+        visible_problems(exc, who.tenant_slug, source, kind),
     )
 
 
-def _change(
-    who: Principal, kind: Kind, content: str, source: ConfigSource, store: Store, clock: Clock
-) -> JSONResponse:
-    """Validate and store ``content`` (empty: back to the file default) as the next
-    version, in one transaction that holds the tenant's config lock."""
+def store_change(
+    tenant_id: int,
+    tenant: str,
+    kind: Kind,
+    content: str,
+    *,
+    created_by: str,
+    source: ConfigSource,
+    store: Store,
+    clock: Clock,
+) -> tuple[StoredVersion | None, bool]:
+    """Validate and store ``content`` (empty: back to the file default) as the tenant's
+    next version of ``kind``, in one transaction that holds the tenant's config lock; the
+    API and the console both change configs through it.
+
+    Parameters:
+      tenant_id / tenant: the tenant's id and slug.
+      created_by: who, for the audit record: a key's prefix, or ``user:NAME``.
+
+    Returns the newest version (``None`` while there is none) and whether it changed.
+    Raises :class:`ConfigRefused` when the configuration would be invalid: nothing stored
+    (:func:`visible_problems` says what the tenant may see of it).
+    """
     with store.transaction() as conn:
-        lock_scope(conn, who.tenant_id)
+        lock_scope(conn, tenant_id)
         stored = newest_versions(conn)
-        current = next((v for v in stored if (v.scope, v.kind) == (who.tenant_slug, kind)), None)
+        current = next((v for v in stored if (v.scope, v.kind) == (tenant, kind)), None)
         unchanged = (
             current.sha256 == content_sha256(content)
             if current is not None
             else not content  # no version of its own: already on the file default
         )
         if unchanged:
-            item = current
-        else:
-            try:
-                source.candidate(who.tenant_slug, kind, content, stored)
-            except ConfigRefused as exc:
-                raise _refused(kind, exc, who, source) from None
-            item = append(
-                conn,
-                who.tenant_slug,
-                kind,
-                content,
-                created_by=who.key_prefix,
-                now=clock.now(),
-                after=current,
-            )
-    if not unchanged:
-        source.refresh()
+            return current, False
+        source.candidate(tenant, kind, content, stored)
+        item = append(
+            conn, tenant, kind, content, created_by=created_by, now=clock.now(), after=current
+        )
+    source.refresh()
+    return item, True
+
+
+def _change(
+    who: Principal, kind: Kind, content: str, source: ConfigSource, store: Store, clock: Clock
+) -> JSONResponse:
+    try:
+        item, changed = store_change(
+            who.tenant_id,
+            who.tenant_slug,
+            kind,
+            content,
+            created_by=who.key_prefix,
+            source=source,
+            store=store,
+            clock=clock,
+        )
+    except ConfigRefused as exc:
+        raise _refused(kind, exc, who, source) from None
+    unchanged = not changed
     in_force = source.get().in_force(who.tenant_slug, kind)
     return JSONResponse(
         {

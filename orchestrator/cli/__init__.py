@@ -42,6 +42,7 @@ def _register() -> None:
         serve,
         simulate,
         tenants,
+        users,
     )
     from orchestrator.cli.templates import templates_app
 
@@ -50,6 +51,7 @@ def _register() -> None:
     app.add_typer(config.app, name="config")
     app.add_typer(templates_app, name="templates")
     app.add_typer(tenants.app, name="tenants")
+    app.add_typer(users.app, name="users")
     app.add_typer(accounts.app, name="accounts")
     app.add_typer(bench.app, name="bench")
     app.add_typer(queue.app, name="queue")

@@ -12,7 +12,7 @@ config that tries is refused as a whole with a message an operator can act on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -302,3 +302,13 @@ def merge(base: RulePack, overlay: RulePack, *, source: str = "") -> RulePack:
     )
     # model_copy skips validation and shares private state: give the merged pack its own.
     return RulePack.model_validate(merged.model_dump())
+
+
+def citations(packs: Iterable[RulePack]) -> dict[str, str]:
+    """Every rule id of ``packs`` with its legal citation (a policy rule's says so), for
+    pages that name the rule behind a decision."""
+    found: dict[str, str] = {}
+    for pack in packs:
+        for rule in _all_rules(pack):
+            found.setdefault(rule.id, rule.citation)
+    return found

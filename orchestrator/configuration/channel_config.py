@@ -138,6 +138,8 @@ class ChannelsConfig(_Config):
                         Problem(f"{path}.settings.{'.'.join(str(p) for p in e['loc'])}", e["msg"])
                         for e in exc.errors()
                     ]
+        if problems:  # a setting that is wrong (a timeout that is no number) is named above
+            raise _Problems(problems)
         for channel, config in self.channels.items():
             for index, provider in enumerate(config.providers):
                 timeout = float(provider.settings.get("timeout_seconds", 10.0))

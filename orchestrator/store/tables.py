@@ -419,3 +419,40 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(sa.String(500))
     duration_ms: Mapped[int]
+
+
+class OpsUser(Base):
+    """A named person who works in the ops console, with one role in one tenant. The
+    password is kept only as a scrypt hash; a one-time link to set it, only as a SHA-256."""
+
+    __tablename__ = "ops_users"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(16))  # viewer | operator | compliance | admin
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    link_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    link_expires_at: Mapped[datetime | None]
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class OpsSession(Base):
+    """A signed-in browser: the cookie's SHA-256 finds the row; the CSRF token is checked
+    on every form sent."""
+
+    __tablename__ = "ops_sessions"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("ops_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -122,6 +122,12 @@ CASES = {
         f"{SMS_0}.settings.from_number",
         "${DATABASE_URL}: a tenant's channel config may only read",
     ),
+    "a timeout that is no number": (
+        "channels",
+        channels(lambda d: twilio(d).update(timeout_seconds="ten")),
+        f"{SMS_0}.settings.timeout_seconds",
+        "valid number",
+    ),
     "a loosening overlay": (
         "rules",
         as_yaml({"id": "acme", "extends": "us-reg-f", "caps": [{**CALL_CAP, "limit": 10}]}),

@@ -1,0 +1,467 @@
+"""The console's config editors: channels and providers, the strategy ladder, the rule
+overlay.
+
+Each edits the tenant's version of one :class:`~orchestrator.configuration.versions.Kind`
+as YAML: *check* validates it with everything else in force
+(:meth:`ConfigSource.candidate`) and shows the diff against what is in force; *apply*
+stores it through :func:`orchestrator.api.config.store_change` — the function behind
+``PUT /v1/config/{kind}`` — recording ``user:NAME``; the history lists every version with a
+one-click rollback (the old content applied again, as a new version). A refused change
+shows every problem with its path, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from orchestrator.api.config import store_change, visible_problems
+from orchestrator.api.console.session import (
+    HEADERS,
+    ConsoleRefused,
+    PersonDep,
+    in_thread,
+    read_form,
+    render,
+    require,
+)
+from orchestrator.api.dependencies import ClockDep, ConfigDep, StoreDep
+from orchestrator.configuration.files import ConfigRefused
+from orchestrator.configuration.versions import Kind, find, history
+from orchestrator.errors import Problem
+from orchestrator.ops_users import Can, OpsPerson
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One editor page: its path, the kind it edits, who may edit it, what it says."""
+
+    path: str
+    kind: Kind
+    permission: Can
+    title: str
+    intro: str
+
+
+SECTIONS = {
+    "channels": Section(
+        "channels",
+        Kind.CHANNELS,
+        Can.EDIT_CHANNELS,
+        "Channels and providers",
+        "Which providers send each channel, in order of preference, with their limits. "
+        "Credentials are only ever named by their environment variable (${NAME}); the "
+        "values stay in the environment of the processes.",
+    ),
+    "strategies": Section(
+        "strategies",
+        Kind.STRATEGY,
+        Can.EDIT_STRATEGY,
+        "Strategy",
+        "The contact ladder: for each segment of accounts, which step goes out on which "
+        "channel, how many days from the due date.",
+    ),
+    "rules": Section(
+        "rules",
+        Kind.RULES,
+        Can.EDIT_RULES,
+        "Rule overlay",
+        "Your tenant's own rules on top of the law's packs. An overlay may only tighten: a "
+        "loosening is refused, naming the rule and its citation.",
+    ),
+}
+
+RULES_EXAMPLE = """\
+# No rule overlay yet: the shipped rule packs apply as they are.
+# An overlay tightens them; for example, no contact before 9:00 or after 20:00, and at
+# most 5 calls in 7 days instead of the law's 7:
+#
+# id: acme-policy
+# extends: us-reg-f
+# windows:
+#   - id: us.reg_f.inconvenient_time
+#     citation: 12 CFR 1006.6(b)(1)(i)
+#     start: "09:00"
+#     end: "20:00"
+# caps:
+#   - id: us.reg_f.call_frequency_7d
+#     citation: 12 CFR 1006.14(b)(2)(i)(A)
+#     window: 7d
+#     limit: 5
+#     applies_to: [call]
+#     counts: {channels: [call], kinds: [reserved, attempt, conversation, limited_content]}
+"""
+
+
+def _section(name: str) -> Section:
+    found = SECTIONS.get(name)
+    if found is None:
+        raise ConsoleRefused(404, f"There is no {name!r} page.")
+    return found
+
+
+SectionPath = Path(max_length=32)
+
+
+def diff(before: str, after: str, *, before_name: str, after_name: str) -> list[tuple[str, str]]:
+    """A unified diff as (css class, line) pairs: ``add``, ``del`` or ``ctx``."""
+    lines = difflib.unified_diff(
+        before.splitlines(),
+        after.splitlines(),
+        fromfile=before_name,
+        tofile=after_name,
+        lineterm="",
+        n=2,
+    )
+    out = []
+    for line in lines:
+        if line.startswith(("+++", "---")):
+            out.append(("ctx", line))
+        elif line.startswith("+"):
+            out.append(("add", line))
+        elif line.startswith("-"):
+            out.append(("del", line))
+        else:
+            out.append(("ctx", line))
+    return out
+
+
+def _path(channel: str, index: int, *rest: str) -> str:
+    return ".".join([f"channels.{channel}.providers[{index}]", *rest])
+
+
+def providers_table(content: str | None) -> list[dict[str, Any]]:
+    """The providers of a channel config, per channel, as the form shows them: each
+    setting with its path and whether it may be edited in the form (a scalar that names no
+    credential). Credentials appear as the ``*_env`` variable names or ``${VARIABLE}``
+    references the YAML holds, never as values."""
+    try:
+        data = yaml.safe_load(content or "") or {}
+    except yaml.YAMLError:
+        return []
+    rows = []
+    channels = data.get("channels") if isinstance(data, dict) else None
+    for channel, block in (channels or {}).items():
+        providers = block.get("providers", []) if isinstance(block, dict) else []
+        for index, provider in enumerate(providers if isinstance(providers, list) else []):
+            if not isinstance(provider, dict):
+                continue
+            settings = provider.get("settings") or {}
+            fields = []
+            for key, value in settings.items() if isinstance(settings, dict) else []:
+                nested = isinstance(value, dict | list)
+                fields.append(
+                    {
+                        "key": key,
+                        "path": _path(channel, index, "settings", key),
+                        "value": f"({len(value)} entries: see the YAML)" if nested else value,
+                        "editable": not nested and not key.endswith("_env"),
+                    }
+                )
+            limit = provider.get("rate_limit")
+            rows.append(
+                {
+                    "channel": channel,
+                    "order": index + 1,
+                    "adapter": provider.get("adapter", ""),
+                    "settings": fields,
+                    "rate_limit": limit.get("per_second") if isinstance(limit, dict) else None,
+                    "rate_path": _path(channel, index, "rate_limit", "per_second"),
+                }
+            )
+    return rows
+
+
+def _rewritten(content: str) -> str:
+    try:
+        return str(yaml.safe_dump(yaml.safe_load(content), sort_keys=False, allow_unicode=True))
+    except yaml.YAMLError:
+        return content
+
+
+def _shown(value: Any) -> str:
+    """A setting as the form's field shows it."""
+    return "" if value is None else str(value)
+
+
+def _typed(raw: str, before: Any) -> Any:
+    """A field's text as the kind of value it replaces: text stays text (a sender such as
+    ``+15005550006`` is no number); a number or a switch is read as YAML, and what does not
+    read as one is left as typed, for validation to name."""
+    if isinstance(before, str) or (before is None and not raw.strip()):
+        return raw if raw or before is not None else None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def form_to_yaml(content: str, fields: dict[str, str]) -> str:
+    """The in-force YAML with the form's fields (``channels.CH.providers[I].settings.KEY``
+    and ``...rate_limit.per_second``, each value read as YAML) put in; comments are not
+    kept. A field naming no provider setting is refused (400)."""
+    data = yaml.safe_load(content or "") or {}
+    editable = {
+        field["path"]: (row, field["key"])
+        for row in providers_table(content)
+        for field in row["settings"]
+        if field["editable"]
+    }
+    rates = {row["rate_path"]: row for row in providers_table(content)}
+    for path, raw in fields.items():
+        if not path.startswith("channels."):
+            continue
+        if path in editable:
+            row, key = editable[path]
+            provider = data["channels"][row["channel"]]["providers"][row["order"] - 1]
+            if raw != _shown(provider["settings"][key]):
+                provider["settings"][key] = _typed(raw, provider["settings"][key])
+        elif path in rates:
+            row = rates[path]
+            provider = data["channels"][row["channel"]]["providers"][row["order"] - 1]
+            if raw == _shown(row["rate_limit"]):
+                continue
+            if not raw.strip():
+                provider.pop("rate_limit", None)
+            else:
+                provider.setdefault("rate_limit", {})["per_second"] = _typed(raw, 0)
+        else:
+            raise ConsoleRefused(400, f"{path} is not a setting the form may change.")
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def _page(
+    request: Request,
+    person: OpsPerson,
+    section: Section,
+    source: Any,
+    store: Any,
+    *,
+    draft: str | None = None,
+    problems: list[Problem] | None = None,
+    checked: bool = False,
+    notice: str = "",
+    status: int = 200,
+    form_values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    in_force = source.get().in_force(person.tenant_slug, section.kind)
+    with store.snapshot() as conn:
+        versions = history(conn, person.tenant_slug, section.kind, limit=50)
+    current = in_force.content or ""
+    shown = (
+        draft
+        if draft is not None
+        else (current or (RULES_EXAMPLE if section.kind is Kind.RULES else ""))
+    )
+    # The form rewrites the YAML: compare it with what is in force written the same way,
+    # so that the differences are the fields changed, not the comments dropped.
+    before = _rewritten(current) if form_values else current
+    changes = (
+        diff(before, draft, before_name="in force", after_name="proposed")
+        if draft is not None
+        else []
+    )
+    return render(
+        request,
+        "config.html",
+        person=person,
+        active=section.kind.value,
+        section=section,
+        in_force=in_force,
+        content=shown,
+        versions=versions,
+        problems=problems or [],
+        checked=checked,
+        changes=changes,
+        unchanged=draft is not None and draft == current,
+        providers=providers_table(current) if section.kind is Kind.CHANNELS else [],
+        by_path={p.path: p.message for p in problems or []},
+        form_values=form_values or {},
+        may_edit=person.can(section.permission),
+        notice=notice,
+        status=status,
+    )
+
+
+@router.get("/{name}", response_class=HTMLResponse)
+def editor(
+    request: Request,
+    person: PersonDep,
+    source: ConfigDep,
+    store: StoreDep,
+    name: str = SectionPath,
+    applied: int | None = None,
+) -> HTMLResponse:
+    section = _section(name)
+    notice = f"Version {applied} is stored and in force." if applied else ""
+    return _page(request, person, section, source, store, notice=notice)
+
+
+@router.post("/{name}", response_class=HTMLResponse)
+async def submit(
+    request: Request,
+    person: PersonDep,
+    source: ConfigDep,
+    store: StoreDep,
+    clock: ClockDep,
+    name: str = SectionPath,
+) -> Response:
+    """``action=check``: validate and diff, store nothing. ``action=apply``: store."""
+    fields = await read_form(request, person.csrf_token)
+    section = _section(name)
+    require(person, section.permission)
+    form_values: dict[str, str] = {}
+    if "content" in fields:
+        draft = fields["content"].replace("\r\n", "\n")
+    elif section.kind is Kind.CHANNELS:  # the providers form: its fields over what is in force
+        form_values = {k: v for k, v in fields.items() if k.startswith("channels.")}
+        in_force = source.get().in_force(person.tenant_slug, section.kind).content or ""
+        draft = form_to_yaml(in_force, form_values)
+    else:
+        raise ConsoleRefused(400, "The form sent no content.")
+    if section.kind is Kind.RULES and draft.strip() == RULES_EXAMPLE.strip():
+        draft = ""
+    if fields.get("action", "").removesuffix("-form") == "apply":
+        return await _apply(
+            request, person, section, source, store, clock, draft, form_values=form_values
+        )
+
+    def check() -> list[Problem]:
+        try:
+            source.candidate(person.tenant_slug, section.kind, draft)
+        except ConfigRefused as exc:
+            return visible_problems(exc, person.tenant_slug, source, section.kind)
+        return []
+
+    problems = await in_thread(check)
+    return await in_thread(
+        _page,
+        request,
+        person,
+        section,
+        source,
+        store,
+        draft=draft,
+        problems=problems,
+        checked=True,
+        status=422 if problems else 200,
+        form_values=form_values,
+    )
+
+
+async def _apply(
+    request: Request,
+    person: OpsPerson,
+    section: Section,
+    source: Any,
+    store: Any,
+    clock: Any,
+    content: str,
+    *,
+    form_values: dict[str, str] | None = None,
+) -> Response:
+    def work() -> tuple[Any, bool] | list[Problem]:
+        try:
+            return store_change(
+                person.tenant_id,
+                person.tenant_slug,
+                section.kind,
+                content,
+                created_by=person.actor,
+                source=source,
+                store=store,
+                clock=clock,
+            )
+        except ConfigRefused as exc:
+            return visible_problems(exc, person.tenant_slug, source, section.kind)
+
+    outcome = await in_thread(work)
+    if isinstance(outcome, list):
+        return await in_thread(
+            _page,
+            request,
+            person,
+            section,
+            source,
+            store,
+            draft=content,
+            problems=outcome,
+            checked=True,
+            status=422,
+            form_values=form_values,
+        )
+    item, changed = outcome
+    if not changed:
+        return _page(
+            request,
+            person,
+            section,
+            source,
+            store,
+            notice="Nothing changed: it is what is in force.",
+        )
+    return RedirectResponse(
+        f"/console/{section.path}?applied={item.version}", status_code=303, headers=HEADERS
+    )
+
+
+@router.get("/{name}/versions/{version}", response_class=HTMLResponse)
+def version_page(
+    request: Request,
+    person: PersonDep,
+    source: ConfigDep,
+    store: StoreDep,
+    name: str = SectionPath,
+    version: int = Path(ge=1, le=2**31 - 1),
+) -> HTMLResponse:
+    section = _section(name)
+    with store.snapshot() as conn:
+        item = find(conn, person.tenant_slug, section.kind, version)
+    if item is None:
+        raise ConsoleRefused(404, f"{person.tenant_slug} has no {section.kind} version {version}.")
+    current = source.get().in_force(person.tenant_slug, section.kind).content or ""
+    return render(
+        request,
+        "config_version.html",
+        person=person,
+        active=section.kind.value,
+        section=section,
+        item=item,
+        changes=diff(current, item.content, before_name="in force", after_name=f"v{version}"),
+        may_edit=person.can(section.permission),
+    )
+
+
+@router.post("/{name}/rollback", response_class=HTMLResponse)
+async def rollback(
+    request: Request,
+    person: PersonDep,
+    source: ConfigDep,
+    store: StoreDep,
+    clock: ClockDep,
+    name: str = SectionPath,
+) -> Response:
+    """Apply an old version's content again (a new version, so the history shows it)."""
+    fields = await read_form(request, person.csrf_token)
+    section = _section(name)
+    require(person, section.permission)
+    try:
+        number = int(fields.get("version", ""))
+    except ValueError:
+        raise ConsoleRefused(400, "Choose a version to roll back to.") from None
+
+    def old() -> Any:
+        with store.snapshot() as conn:
+            return find(conn, person.tenant_slug, section.kind, number)
+
+    item = await in_thread(old)
+    if item is None:
+        raise ConsoleRefused(404, f"{person.tenant_slug} has no {section.kind} version {number}.")
+    return await _apply(request, person, section, source, store, clock, item.content)

@@ -1,0 +1,393 @@
+"""Named ops users, their roles and their console sessions.
+
+A person signs in to the ops console with a name and a password; lender API keys stay for
+machines. Passwords are kept as scrypt hashes (``hashlib.scrypt`` with OWASP's parameters,
+stored beside the hash so they can be raised later); a one-time link to set a password, and
+a session's cookie, are kept only as SHA-256 (they carry 256 bits of randomness). A name
+is unique across tenants: it is what every change made in the console records
+(``user:NAME``).
+
+After :data:`MAX_FAILURES` wrong passwords in a row the account is locked for
+:data:`LOCKOUT`; an admin's ``orchestrator users reset`` unlocks it at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator.errors import OrchestratorError
+from orchestrator.store.tables import OpsSession, OpsUser, Tenant
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE = timedelta(hours=1)
+LINK_LIFETIME = timedelta(hours=24)
+MIN_PASSWORD = 12
+
+# OWASP's scrypt row "N=2^15, r=8, p=3" (as strong as N=2^17, p=1 in a quarter of the memory).
+_SCRYPT = {"n": 2**15, "r": 8, "p": 3}
+_NAME = re.compile(r"^[a-z][a-z0-9._\-]{1,63}$")
+
+
+class OpsRole(StrEnum):
+    """What a person may do in the console."""
+
+    VIEWER = "viewer"  # reads everything; contact data masked
+    OPERATOR = "operator"  # edits channels, templates and strategies
+    COMPLIANCE = "compliance"  # edits rule overlays and waivers; reads unmasked
+    ADMIN = "admin"  # manages users and keys; may do everything
+
+
+class Can(StrEnum):
+    """One permission."""
+
+    READ = "read"
+    SEE_CONTACT_DATA = "see contact data unmasked"
+    EDIT_CHANNELS = "edit channels"
+    EDIT_STRATEGY = "edit strategies"
+    EDIT_TEMPLATES = "edit templates"
+    EDIT_RULES = "edit rule overlays"
+    ACT_ON_ACCOUNTS = "put accounts on hold and record disputes"
+    MANAGE_USERS = "manage users and keys"
+
+
+PERMISSIONS: dict[OpsRole, frozenset[Can]] = {
+    OpsRole.VIEWER: frozenset({Can.READ}),
+    OpsRole.OPERATOR: frozenset(
+        {Can.READ, Can.EDIT_CHANNELS, Can.EDIT_STRATEGY, Can.EDIT_TEMPLATES, Can.ACT_ON_ACCOUNTS}
+    ),
+    OpsRole.COMPLIANCE: frozenset(
+        {Can.READ, Can.SEE_CONTACT_DATA, Can.EDIT_RULES, Can.ACT_ON_ACCOUNTS}
+    ),
+    OpsRole.ADMIN: frozenset(Can),
+}
+
+
+class UserError(OrchestratorError):
+    """A user command or sign-in that cannot be done, saying why."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpsPerson:
+    """Who is signed in, through which session.
+
+    Parameters:
+      name: the user's name; changes record it as ``user:NAME`` (:attr:`actor`).
+      role: what they may do (:meth:`can`).
+      tenant_id / tenant_slug: the one tenant they work for.
+      csrf_token: the token every form they send must carry.
+    """
+
+    user_id: int
+    name: str
+    role: OpsRole
+    tenant_id: int
+    tenant_slug: str
+    session_id: int
+    csrf_token: str
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.name}"
+
+    def can(self, permission: Can) -> bool:
+        return permission in PERMISSIONS[self.role]
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What to hand a person once: an initial password, or a one-time link's token."""
+
+    name: str
+    password: str | None = None
+    link_token: str | None = None
+    link_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A new session: the cookie's value and the person."""
+
+    token: str
+    person: OpsPerson
+
+
+# -- passwords ----------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$hash``, base64 without padding."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, **_SCRYPT)
+    return "$".join(
+        ["scrypt", *(str(_SCRYPT[k]) for k in ("n", "r", "p")), _b64(salt), _b64(digest)]
+    )
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        found = _scrypt(password, _unb64(salt), n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(found, _unb64(digest))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check a password against when there is no user, made on first need."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _scrypt(password: str, salt: bytes, *, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=2**27, dklen=32)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+# -- users --------------------------------------------------------------------------------
+
+
+def create_user(
+    conn: Connection,
+    tenant_id: int,
+    name: str,
+    role: OpsRole,
+    *,
+    now: datetime,
+    link: bool = False,
+) -> Credential:
+    """Create a user with a generated initial password (or, with ``link``, a one-time
+    link's token to set one). Either is returned once; only its hash is kept."""
+    if not _NAME.fullmatch(name):
+        raise UserError(
+            f"user name {name!r} must be 2-64 lower-case letters, digits, dots, dashes or "
+            "underscores, starting with a letter"
+        )
+    if conn.execute(sa.select(OpsUser.id).where(OpsUser.name == name)).scalar() is not None:
+        raise UserError(f"a user named {name!r} already exists")
+    user_id = conn.execute(
+        sa.insert(OpsUser)
+        .values(tenant_id=tenant_id, name=name, role=role.value, failed_sign_ins=0, created_at=now)
+        .returning(OpsUser.id)
+    ).scalar_one()
+    return _new_credential(conn, user_id, name, now=now, link=link)
+
+
+def _new_credential(
+    conn: Connection, user_id: int, name: str, *, now: datetime, link: bool
+) -> Credential:
+    if link:
+        token = secrets.token_urlsafe(32)
+        expires = now + LINK_LIFETIME
+        values: dict[str, Any] = {
+            "password_hash": None,
+            "link_hash": _sha256(token),
+            "link_expires_at": expires,
+        }
+        found = Credential(name, link_token=token, link_expires_at=expires)
+    else:
+        password = secrets.token_urlsafe(15)
+        values = {"password_hash": hash_password(password), "link_hash": None}
+        found = Credential(name, password=password)
+    conn.execute(
+        sa.update(OpsUser)
+        .where(OpsUser.id == user_id)
+        .values(**values, failed_sign_ins=0, locked_until=None)
+    )
+    return found
+
+
+def _user(conn: Connection, name: str) -> Any:
+    row = conn.execute(sa.select(OpsUser).where(OpsUser.name == name)).first()
+    if row is None:
+        raise UserError(f"no user named {name!r} (see `orchestrator users list`)")
+    return row
+
+
+def reset_user(conn: Connection, name: str, *, now: datetime, link: bool = False) -> Credential:
+    """A new initial password (or one-time link) for ``name``: unlocks the user, enables
+    it again if it was disabled, and ends its sessions."""
+    row = _user(conn, name)
+    _end_sessions(conn, row.id, now)
+    conn.execute(sa.update(OpsUser).where(OpsUser.id == row.id).values(disabled_at=None))
+    return _new_credential(conn, row.id, name, now=now, link=link)
+
+
+def disable_user(conn: Connection, name: str, *, now: datetime) -> None:
+    """Stop ``name`` signing in, and end its sessions at once."""
+    row = _user(conn, name)
+    conn.execute(sa.update(OpsUser).where(OpsUser.id == row.id).values(disabled_at=now))
+    _end_sessions(conn, row.id, now)
+
+
+def list_users(conn: Connection, tenant_id: int | None = None) -> list[Any]:
+    """Users with their tenant's slug, by tenant and name."""
+    query = (
+        sa.select(
+            OpsUser.name,
+            OpsUser.role,
+            OpsUser.created_at,
+            OpsUser.disabled_at,
+            OpsUser.locked_until,
+            OpsUser.password_hash.is_not(None).label("has_password"),
+            Tenant.slug,
+        )
+        .join(Tenant, Tenant.id == OpsUser.tenant_id)
+        .order_by(Tenant.slug, OpsUser.name)
+    )
+    if tenant_id is not None:
+        query = query.where(OpsUser.tenant_id == tenant_id)
+    return list(conn.execute(query))
+
+
+def set_password_with_link(conn: Connection, token: str, password: str, *, now: datetime) -> str:
+    """Set a password through a one-time link; returns the user's name. The link stops
+    working once used or expired."""
+    check_password(password)
+    row = conn.execute(
+        sa.select(OpsUser).where(OpsUser.link_hash == _sha256(token), OpsUser.disabled_at.is_(None))
+    ).first()
+    if row is None or row.link_expires_at is None or row.link_expires_at <= now:
+        raise UserError("this link is not valid any more: ask an admin for a new one")
+    conn.execute(
+        sa.update(OpsUser)
+        .where(OpsUser.id == row.id)
+        .values(
+            password_hash=hash_password(password),
+            link_hash=None,
+            link_expires_at=None,
+            failed_sign_ins=0,
+            locked_until=None,
+        )
+    )
+    return str(row.name)
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+
+def sign_in(conn: Connection, name: str, password: str, *, now: datetime) -> SignedIn | UserError:
+    """Check a name and password and start a session, or return the :class:`UserError`
+    saying why not (without telling whether the name exists, unless it is locked). The
+    error is returned, not raised, so that the caller commits the failure it counted."""
+    wrong = UserError("The name or the password is wrong.")
+    row = conn.execute(sa.select(OpsUser).where(OpsUser.name == name)).first()
+    if row is None or row.password_hash is None or row.disabled_at is not None:
+        password_matches(password, _dummy_hash())  # the same time as a real check
+        return wrong
+    if row.locked_until is not None and row.locked_until > now:
+        return UserError(
+            f"Too many wrong passwords: signing in as {name} is locked until "
+            f"{row.locked_until:%H:%M} UTC, or until an admin resets it."
+        )
+    if not password_matches(password, row.password_hash):
+        failures = row.failed_sign_ins + 1
+        locked = failures >= MAX_FAILURES
+        conn.execute(
+            sa.update(OpsUser)
+            .where(OpsUser.id == row.id)
+            .values(
+                failed_sign_ins=0 if locked else failures,
+                locked_until=now + LOCKOUT if locked else row.locked_until,
+            )
+        )
+        return wrong
+    conn.execute(
+        sa.update(OpsUser).where(OpsUser.id == row.id).values(failed_sign_ins=0, locked_until=None)
+    )
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session_id = conn.execute(
+        sa.insert(OpsSession)
+        .values(
+            user_id=row.id,
+            token_hash=_sha256(token),
+            csrf_token=csrf,
+            created_at=now,
+            seen_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+        .returning(OpsSession.id)
+    ).scalar_one()
+    slug = conn.execute(sa.select(Tenant.slug).where(Tenant.id == row.tenant_id)).scalar_one()
+    person = OpsPerson(row.id, row.name, OpsRole(row.role), row.tenant_id, slug, session_id, csrf)
+    return SignedIn(token, person)
+
+
+def session_person(conn: Connection, token: str, *, now: datetime) -> OpsPerson | None:
+    """The person a session cookie belongs to, or ``None`` (unknown, ended, expired, idle
+    too long, or the user disabled). Notes the session as seen, at most once a minute."""
+    row = conn.execute(
+        sa.select(
+            OpsSession.id,
+            OpsSession.csrf_token,
+            OpsSession.seen_at,
+            OpsSession.expires_at,
+            OpsUser.id.label("user_id"),
+            OpsUser.name,
+            OpsUser.role,
+            OpsUser.tenant_id,
+            Tenant.slug,
+        )
+        .join(OpsUser, OpsUser.id == OpsSession.user_id)
+        .join(Tenant, Tenant.id == OpsUser.tenant_id)
+        .where(
+            OpsSession.token_hash == _sha256(token),
+            OpsSession.ended_at.is_(None),
+            OpsUser.disabled_at.is_(None),
+        )
+    ).first()
+    if row is None or row.expires_at <= now or row.seen_at + SESSION_IDLE <= now:
+        return None
+    if now - row.seen_at >= timedelta(minutes=1):
+        conn.execute(sa.update(OpsSession).where(OpsSession.id == row.id).values(seen_at=now))
+    return OpsPerson(
+        row.user_id, row.name, OpsRole(row.role), row.tenant_id, row.slug, row.id, row.csrf_token
+    )
+
+
+def sign_out(conn: Connection, session_id: int, *, now: datetime) -> None:
+    conn.execute(
+        sa.update(OpsSession)
+        .where(OpsSession.id == session_id, OpsSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def _end_sessions(conn: Connection, user_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(OpsSession)
+        .where(OpsSession.user_id == user_id, OpsSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
