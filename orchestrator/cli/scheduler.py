@@ -50,6 +50,7 @@ def scheduler(
     from orchestrator.clock import speed_of
     from orchestrator.dispatch import build_dispatch
     from orchestrator.dispatch.broker import enqueue_tasks, make_broker, send_queue
+    from orchestrator.liveness import Heartbeat
     from orchestrator.metrics import track_process_exit
     from orchestrator.planning.scheduler import Scheduler
     from orchestrator.services import Services
@@ -78,7 +79,15 @@ def scheduler(
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     out.print(f"scheduler {runner.lock.token} started; waiting for the leader lock")
-    runner.run_forever()
+    heartbeat = Heartbeat(
+        settings.heartbeat_folder,
+        "scheduler",
+        state=lambda: {"leader": runner.leader, "token": runner.lock.token},
+    ).start()
+    try:
+        runner.run_forever()
+    finally:
+        heartbeat.stop()
 
 
 def requeue_delay(seconds: float | None, speed: float) -> timedelta:

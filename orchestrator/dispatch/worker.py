@@ -16,7 +16,7 @@ from orchestrator import logs
 from orchestrator.dispatch import Dispatcher, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
 from orchestrator.dispatch.broker import enqueue_tasks, make_broker, send_queue
-from orchestrator.dispatch.middleware import TaskContext
+from orchestrator.dispatch.middleware import Liveness, TaskContext
 from orchestrator.metrics import track_process_exit
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
@@ -29,6 +29,7 @@ queue = send_queue(settings)
 # may have been before (a forked process), so it is applied again here.
 dramatiq.worker.QUEUE_PREFETCH = int(os.environ.get("dramatiq_queue_prefetch") or 0)  # noqa: SIM112
 broker.add_middleware(TaskContext())
+broker.add_middleware(Liveness(settings.heartbeat_folder))
 track_process_exit()
 
 _lock = threading.Lock()
