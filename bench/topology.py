@@ -286,15 +286,21 @@ class PrivatePostgres:
                 "start",
             ],
             check=True,
-            capture_output=True,
+            # Not captured: the server inherits pg_ctl's output, and a pipe would stay open.
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             **_as_postgres(),
         )
 
     def restart(self) -> None:
         subprocess.run(
-            [_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart"],
+            [
+                *(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w"),
+                *("-l", str(self.folder / "postgres.log"), "restart"),
+            ],
             check=True,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             **_as_postgres(),
         )
 

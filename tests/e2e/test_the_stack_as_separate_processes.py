@@ -139,7 +139,8 @@ def test_two_apis_three_workers_two_schedulers_deliver_every_task_once(
         assert sandbox.alive()
     finally:
         topology.stop()
-    # Each stopped cleanly on SIGTERM (the sandbox, a stand-in for the providers, aside).
+    # Workers and schedulers stop cleanly on SIGTERM (uvicorn, having shut down gracefully,
+    # raises the signal again: an API process ends "killed by SIGTERM" either way).
     for process in topology.processes:
-        if not process.name.startswith("sandbox"):
+        if process.name.startswith(("worker", "scheduler")):
             assert process.popen.returncode == 0, f"{process.name}:\n{process.tail()}"
