@@ -329,7 +329,13 @@ def check(
         attempts = {
             a.ref: a
             for a in conn.execute(
-                sa.select(Attempt.ref, Attempt.task_id, Attempt.status, Attempt.channel)
+                sa.select(
+                    Attempt.ref,
+                    Attempt.task_id,
+                    Attempt.status,
+                    Attempt.channel,
+                    Attempt.contact_kind,
+                )
             )
         }
     per_task: Counter[int] = Counter()
@@ -342,11 +348,17 @@ def check(
     counts = Counter(t.status for t in tasks.values())
     due = [t for t in tasks.values() if t.not_before <= end]
     not_final = [t.id for t in due if t.status not in FINAL]
-    sent_not_recorded = [
-        i
-        for i in per_task
-        if i in tasks and tasks[i].status not in ("sent", "delivered", "unknown")
-    ]
+    # The provider took the message, but the store says its attempt never reached anyone
+    # (failed before sending, or released by the reconciler as never handed over). A
+    # delivery report of failure is not this: the provider had the message.
+    sent_not_recorded = sorted(
+        {
+            attempt.task_id
+            for message in messages
+            if (attempt := attempts.get(message.get("attempt_ref") or "")) is not None
+            and attempt.contact_kind == ContactKind.FAILED.value
+        }
+    )
     recorded_not_sent = [
         t.id for t in tasks.values() if t.status in ("sent", "delivered") and t.id not in per_task
     ]
@@ -354,7 +366,7 @@ def check(
     lost = len(set(not_final) | set(sent_not_recorded) | set(recorded_not_sent))
     examples = [
         *(f"not final: task {i} ({tasks[i].status})" for i in not_final[:5]),
-        *(f"sent, recorded {tasks[i].status}: task {i}" for i in sent_not_recorded[:5]),
+        *(f"sent, recorded as never sent: task {i}" for i in sent_not_recorded[:5]),
         *(f"recorded sent, no provider record: task {i}" for i in recorded_not_sent[:5]),
         *broken[:5],
     ]
