@@ -244,13 +244,13 @@ def run(args: argparse.Namespace) -> Figures:
 
         documents = sample_portfolio(args.accounts, today=START.date(), seed=args.seed)
         console.log(f"ingesting {len(documents):,} accounts through both APIs")
-        for index in range(0, len(documents), 1000):
-            api = apis[(index // 1000) % 2]
+        for index in range(0, len(documents), 500):
+            api = apis[(index // 500) % 2]
             response = httpx.post(
                 f"{api.url}/v1/accounts:batch",
-                json={"accounts": documents[index : index + 1000]},
+                json={"accounts": documents[index : index + 500]},
                 headers={"Authorization": f"Bearer {key}"},
-                timeout=600,
+                timeout=1800,
             )
             if response.status_code != 200:
                 raise RuntimeError(f"ingest refused: {response.text[:500]}")
