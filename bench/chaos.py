@@ -36,7 +36,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,9 @@ class Figures:
     sent_not_recorded: int
     recorded_not_sent: int
     outside_window_or_over_cap: int
+    # Reserved (and checked) inside the window, received by the provider after it closed,
+    # within the reservation-to-provider latency (at most 2 real seconds, times the speed).
+    received_after_window_closed: int
     not_final: int
     planned_after_the_end: int
     examples: list[str] = field(default_factory=list)
@@ -335,6 +338,7 @@ def check(
                     Attempt.status,
                     Attempt.channel,
                     Attempt.contact_kind,
+                    Attempt.at,
                 )
             )
         }
@@ -362,13 +366,16 @@ def check(
     recorded_not_sent = [
         t.id for t in tasks.values() if t.status in ("sent", "delivered") and t.id not in per_task
     ]
-    broken = rule_violations(messages, attempts, tasks, documents, config_dir)
+    broken, late = rule_violations(
+        messages, attempts, tasks, documents, config_dir, latency=timedelta(seconds=2 * args.speed)
+    )
     lost = len(set(not_final) | set(sent_not_recorded) | set(recorded_not_sent))
     examples = [
         *(f"not final: task {i} ({tasks[i].status})" for i in not_final[:5]),
         *(f"sent, recorded as never sent: task {i}" for i in sent_not_recorded[:5]),
         *(f"recorded sent, no provider record: task {i}" for i in recorded_not_sent[:5]),
         *broken[:5],
+        *late[:5],
     ]
     return Figures(
         accounts=len(documents),
@@ -388,6 +395,7 @@ def check(
         sent_not_recorded=len(sent_not_recorded),
         recorded_not_sent=len(recorded_not_sent),
         outside_window_or_over_cap=len(broken),
+        received_after_window_closed=len(late),
         not_final=len(not_final),
         planned_after_the_end=len(tasks) - len(due),
         examples=examples,
@@ -400,10 +408,15 @@ def rule_violations(
     tasks: dict[int, Any],
     documents: list[dict[str, Any]],
     config_dir: Path,
-) -> list[str]:
+    *,
+    latency: timedelta,
+) -> tuple[list[str], list[str]]:
     """Each provider message against the oracle, at the instant the provider received it,
     with every earlier message to the account as its history (each counted as an attempt:
-    what the oracle then allows is never more than the rules do)."""
+    what the oracle then allows is never more than the rules do). A message the oracle
+    allows at the instant dispatch reserved it, received within ``latency`` of it, is
+    returned apart (the second list): on a clock running hundreds of times as fast, the
+    fraction of a real second between the check and the provider's receipt is minutes."""
     settings = load_settings()
     config = load_config(config_dir, settings.templates_dir)
     accounts, _ = load_portfolio(
@@ -411,7 +424,8 @@ def rule_violations(
     )
     by_id = {a.external_id: a for a in accounts}
     history: dict[str, list[PastContact]] = {}
-    found = []
+    found: list[str] = []
+    late: list[str] = []
     ordered = sorted(messages, key=lambda m: m["received_at"])
     for message in ordered:
         attempt = attempts.get(message.get("attempt_ref") or "")
@@ -424,11 +438,22 @@ def rule_violations(
         channel = Channel(attempt.channel)
         known = replace(account.facts, events=tuple(e for e in account.facts.events if e.at <= at))
         past = history.setdefault(task.external_id, [])
-        broken = violations(account.pack, known, past, channel, at, Purpose(task.purpose))
+        purpose = Purpose(task.purpose)
+        broken = violations(account.pack, known, past, channel, at, purpose)
         if broken:
-            found.append(f"task {task.id} at {at.isoformat()}: {', '.join(broken)}")
+            line = f"task {task.id} received {at.isoformat()}: {', '.join(broken)}"
+            checked = [p for p in past if p.at <= attempt.at]
+            decided = replace(
+                account.facts, events=tuple(e for e in account.facts.events if e.at <= attempt.at)
+            )
+            if at - attempt.at <= latency and not violations(
+                account.pack, decided, checked, channel, attempt.at, purpose
+            ):
+                late.append(f"{line} (reserved {attempt.at.isoformat()}, allowed then)")
+            else:
+                found.append(line)
         past.append(PastContact(at, channel, ContactKind.ATTEMPT))
-    return found
+    return found, late
 
 
 def report(figures: Figures) -> None:
@@ -444,6 +469,7 @@ def report(figures: Figures) -> None:
         "tasks_lost",
         "duplicate_sends",
         "outside_window_or_over_cap",
+        "received_after_window_closed",
         "not_final",
         "sent_not_recorded",
         "recorded_not_sent",
