@@ -374,6 +374,7 @@ def check(
         *(f"not final: task {i} ({tasks[i].status})" for i in not_final[:5]),
         *(f"sent, recorded as never sent: task {i}" for i in sent_not_recorded[:5]),
         *(f"recorded sent, no provider record: task {i}" for i in recorded_not_sent[:5]),
+        *(f"sent {n} times: task {i}" for i, n in per_task.items() if n > 1),
         *broken[:5],
         *late[:5],
     ]
