@@ -1,5 +1,6 @@
 """Dispatch benchmark: planned tasks sent end to end to the provider sandbox, against the
-ceiling of a bare Dramatiq actor measured in the same run on the same Redis.
+ceiling of a bare Dramatiq actor measured in the same run on the same broker — Redis and
+RabbitMQ one after the other, each on a workload of its own (``--broker`` picks one).
 
 The workload: N US accounts (each its own phone, an email), planned by the real portfolio
 planner at a virtual 14:00 in New York on a day the default strategy has an SMS step due,
@@ -12,7 +13,8 @@ real HTTP to the sandbox, the ledger entry) until the last task is ``sent`` in t
 The ceiling: the same number of messages through an actor that does nothing, on a broker
 of the same type with the same workers, timed from the first enqueue to the last ack.
 
-    python bench/dispatch.py --tasks 2000 --workers 8
+    python bench/dispatch.py --tasks 2000 --workers 8                  # both brokers
+    python bench/dispatch.py --tasks 2000 --broker rabbitmq
     orchestrator bench dispatch --tasks 2000 --workers 8 --processes 2 --json
 """
 
@@ -41,11 +43,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dramatiq
+import dramatiq.worker
 import httpx
 import redis
 import sqlalchemy as sa
 import yaml
-from dramatiq import Worker
+from dramatiq import Broker, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message
 from rich.console import Console
@@ -59,7 +62,7 @@ from orchestrator.configuration import versions as config_versions
 from orchestrator.configuration.source import ConfigSource, Kind
 from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
-from orchestrator.dispatch.broker import SEND_QUEUE, enqueue_tasks
+from orchestrator.dispatch.broker import enqueue_tasks, is_rabbitmq, send_queue
 from orchestrator.dispatch.middleware import TaskContext
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import prepare, write_accounts
@@ -73,6 +76,8 @@ from orchestrator.tenancy import create_tenant
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_dispatch"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+DEFAULT_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/%2F"
+BROKERS = ("redis", "rabbitmq")
 # 14:00 in New York (EST) on the bench's date: inside every US window, and 20 days after the
 # accounts' due date, when the default strategy's `plan_offer` SMS is due in every variant.
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
@@ -217,6 +222,51 @@ def redis_namespace(url: str) -> Iterator[str]:
         client.close()
 
 
+def make_broker(settings: Settings) -> Broker:
+    """The broker ``settings`` name (``BROKER_URL``: RabbitMQ; unset: Redis), built as the
+    worker builds it, but not made Dramatiq's global broker."""
+    if is_rabbitmq(settings):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=settings.broker_url, confirm_delivery=True)
+    return RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+
+
+def bare_queue(settings: Settings) -> str:
+    """The do-nothing actor's queue: prefixed with the namespace on RabbitMQ, whose queue
+    names are global, like the send queue (``broker.send_queue``)."""
+    return f"{settings.queue_namespace}.{BARE_QUEUE}" if is_rabbitmq(settings) else BARE_QUEUE
+
+
+def join(broker: Broker, queue: str, timeout_ms: int) -> None:
+    """Until ``queue`` is drained. Redis counts a message until it is acknowledged; RabbitMQ's
+    count is of messages not yet delivered, so it must read empty three times in a row, 5 ms
+    apart (the last prefetched messages of a do-nothing actor take microseconds)."""
+    if isinstance(broker, RedisBroker):
+        broker.join(queue, interval=5, timeout=timeout_ms)
+    else:
+        broker.join(queue, min_successes=3, idle_time=5, timeout=timeout_ms)  # type: ignore[call-arg]
+
+
+@contextmanager
+def rabbitmq_queues(url: str | None, names: list[str]) -> Iterator[None]:
+    """Delete the run's RabbitMQ queues (and their ``.DQ``/``.XQ``) afterwards."""
+    try:
+        yield
+    finally:
+        if url:
+            import pika
+
+            connection = pika.BlockingConnection(pika.URLParameters(url))
+            try:
+                channel = connection.channel()
+                for name in names:
+                    for suffix in ("", ".DQ", ".XQ"):
+                        channel.queue_delete(f"{name}{suffix}")
+            finally:
+                connection.close()
+
+
 @contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
@@ -322,23 +372,30 @@ class Job:
 
 def start_worker(job: Job) -> Callable[[], None]:
     """Build and start one worker; returns how to stop it."""
-    broker = RedisBroker(url=job.settings.redis_url, namespace=job.settings.queue_namespace)  # type: ignore[no-untyped-call]
+    broker = make_broker(job.settings)
     cleanup: list[Callable[[], None]] = []
     if job.kind == "bare":
 
         def nothing(index: int) -> None:
             pass
 
-        dramatiq.actor(broker=broker, actor_name=BARE_ACTOR, queue_name=BARE_QUEUE)(nothing)
+        dramatiq.actor(broker=broker, actor_name=BARE_ACTOR, queue_name=bare_queue(job.settings))(
+            nothing
+        )
     else:
         store = Store.connect(
             job.settings.effective_database_url, pool_size=max(10, job.threads + 2)
         )
         services = Services.build(job.settings, clock=VirtualClock(NOW), store=store)
         broker.add_middleware(TaskContext())
-        dispatcher, _ = build_dispatch(services, lambda task_id: enqueue_tasks(broker, [task_id]))
-        declare_send_actor(broker, lambda: dispatcher)
+        queue = send_queue(job.settings)
+        dispatcher, _ = build_dispatch(
+            services, lambda task_id: enqueue_tasks(broker, [task_id], queue)
+        )
+        declare_send_actor(broker, lambda: dispatcher, queue_name=queue)
         cleanup += [dispatcher.pool.http.close, services.redis.close, store.dispose]
+    # The prefetch ``orchestrator worker`` sets: one message a thread on RabbitMQ, two on Redis.
+    dramatiq.worker.QUEUE_PREFETCH = job.threads * job.settings.prefetch_per_thread
     worker = Worker(broker, worker_threads=job.threads, worker_timeout=job.timeout_ms)
     worker.start()
 
@@ -395,6 +452,7 @@ def workers(job: Job, processes: int) -> Iterator[None]:
 
 @dataclass
 class Figures:
+    broker: str
     tasks: int
     processes: int
     threads: int
@@ -436,22 +494,23 @@ def measure_bare(
 ) -> tuple[float, float]:
     """Seconds (wall, and this process's CPU) for ``count`` messages through the do-nothing
     actor, first enqueue to last ack (a message leaves the queue only when acknowledged)."""
-    broker = RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+    broker = make_broker(settings)
+    queue = bare_queue(settings)
 
     def message(index: int) -> Message[None]:
         return Message(
-            queue_name=BARE_QUEUE, actor_name=BARE_ACTOR, args=(index,), kwargs={}, options={}
+            queue_name=queue, actor_name=BARE_ACTOR, args=(index,), kwargs={}, options={}
         )
 
     try:
         with workers(Job("bare", settings, threads, 100), processes):
             for index in range(warm):
                 broker.enqueue(message(index))
-            broker.join(BARE_QUEUE, interval=5, timeout=60_000)
+            join(broker, queue, 60_000)
             started, cpu = time.perf_counter(), time.process_time()
             for index in range(count):
                 broker.enqueue(message(index))
-            broker.join(BARE_QUEUE, interval=5, timeout=600_000)
+            join(broker, queue, 600_000)
             return time.perf_counter() - started, time.process_time() - cpu
     finally:
         broker.close()
@@ -488,10 +547,11 @@ def measure_dispatch(
     """Seconds (wall, and this process's CPU) from the first enqueue to the last task
     settled (``sent``) in the store. The first ``warm`` tasks go before the clock starts
     (connections, adapters, templates)."""
-    broker = RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+    broker = make_broker(settings)
+    queue = send_queue(settings)
     try:
         with workers(Job("dispatch", settings, threads, 100), processes):
-            enqueue_tasks(broker, task_ids[:warm])
+            enqueue_tasks(broker, task_ids[:warm], queue)
             # The timed tasks are queued in the store too: wait for the warm-up ones only.
             deadline = time.monotonic() + 60
             while statuses(store)["sent"] < warm:
@@ -499,10 +559,10 @@ def measure_dispatch(
                     raise RuntimeError(f"warm-up did not finish: {dict(statuses(store))}")
                 time.sleep(0.02)
             started, cpu = time.perf_counter(), time.process_time()
-            enqueue_tasks(broker, task_ids[warm:])
+            enqueue_tasks(broker, task_ids[warm:], queue)
             wait_settled(store, timeout)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            broker.join(SEND_QUEUE, interval=20, timeout=60_000)
+            join(broker, queue, 60_000)
             return elapsed, cpu
     finally:
         broker.close()
@@ -527,7 +587,10 @@ def ledger_counts(store: Store) -> tuple[int, int, int]:
     return attempts, single, sent
 
 
-def run(args: argparse.Namespace) -> Figures:
+def run(args: argparse.Namespace, broker: str = "redis") -> Figures:
+    """One measurement on ``broker`` (``redis`` or ``rabbitmq``): a database schema, a
+    namespace and a sandbox of its own."""
+    broker_url = args.rabbitmq_url if broker == "rabbitmq" else None
     warm = args.warmup if args.warmup is not None else 2 * args.processes * args.workers
     total = args.tasks + warm
     with ExitStack() as stack:
@@ -535,6 +598,9 @@ def run(args: argparse.Namespace) -> Figures:
         stack.enter_context(environment(sandbox_credentials()))
         url = stack.enter_context(fresh_database(args.database_url))
         namespace = stack.enter_context(redis_namespace(args.redis_url))
+        stack.enter_context(
+            rabbitmq_queues(broker_url, [f"{namespace}.send", f"{namespace}-bare.{BARE_QUEUE}"])
+        )
         console.log(f"starting the sandbox ({args.sandbox})")
         provider = stack.enter_context(sandbox(args.sandbox, folder))
         stack.enter_context(
@@ -551,16 +617,19 @@ def run(args: argparse.Namespace) -> Figures:
             queue_namespace=namespace,
             public_url=UNREACHABLE,
             log_level=args.log_level,
+            broker_url=broker_url,
         )
         store = Store.connect(url)
         stack.callback(store.dispose)
         console.log(f"planning {total:,} accounts ({warm} warm-up)")
         task_ids = populate(store, settings, total)
 
-        bare_settings = load_settings(redis_url=args.redis_url, queue_namespace=f"{namespace}-bare")
-        console.log(f"bare actor: {args.tasks:,} messages")
+        bare_settings = load_settings(
+            redis_url=args.redis_url, queue_namespace=f"{namespace}-bare", broker_url=broker_url
+        )
+        console.log(f"{broker}: bare actor, {args.tasks:,} messages")
         bare, bare_cpu = measure_bare(bare_settings, args.tasks, args.processes, args.workers, warm)
-        console.log(f"dispatch: {args.tasks:,} tasks")
+        console.log(f"{broker}: dispatch, {args.tasks:,} tasks")
         elapsed, dispatch_cpu = measure_dispatch(
             settings, store, task_ids, args.processes, args.workers, warm, args.timeout
         )
@@ -572,6 +641,7 @@ def run(args: argparse.Namespace) -> Figures:
         dispatch_rate = args.tasks / elapsed
         bare_rate = args.tasks / bare
         figures = Figures(
+            broker=broker,
             tasks=args.tasks,
             processes=args.processes,
             threads=args.workers,
@@ -597,11 +667,21 @@ def run(args: argparse.Namespace) -> Figures:
     return figures
 
 
-def report(figures: Figures) -> None:
-    table = Table(title="Dispatch vs a bare Dramatiq actor (same run, same Redis)")
+def report(runs: list[Figures]) -> None:
+    table = Table(title="Dispatch vs a bare Dramatiq actor (same run, same broker)")
+    table.add_column("broker")
     for column in ("tasks", "workers", "dispatch msg/s", "bare msg/s", "ratio", "target", ""):
         table.add_column(column, justify="right")
+    for figures in runs:
+        _row(table, figures)
+    Console().print(table)
+    for figures in runs:
+        _details(figures)
+
+
+def _row(table: Table, figures: Figures) -> None:
     table.add_row(
+        figures.broker,
         f"{figures.tasks:,}",
         f"{figures.processes} × {figures.threads} threads",
         f"{figures.dispatch_per_second:,.1f}",
@@ -610,23 +690,26 @@ def report(figures: Figures) -> None:
         f"≥ {figures.target}",
         "[green]pass[/]" if figures.meets_target else "[red]miss[/]",
     )
-    Console().print(table)
+
+
+def _details(figures: Figures) -> None:
     Console().print(
-        f"{figures.database}, sandbox in a {figures.sandbox}; sent {figures.sent:,}, attempts "
-        f"{figures.attempts:,}, provider messages {figures.provider_messages:,} to "
+        f"{figures.broker}: {figures.database}, sandbox in a {figures.sandbox}; "
+        f"sent {figures.sent:,}, attempts {figures.attempts:,}, "
+        f"provider messages {figures.provider_messages:,} to "
         f"{figures.provider_recipients:,} phones"
         + (f"; other statuses {figures.other_statuses}" if figures.other_statuses else "")
     )
     if figures.dispatch_cpu_ms is not None:
         Console().print(
-            f"CPU of this process per message: dispatch {figures.dispatch_cpu_ms:.2f} ms, "
-            f"bare actor {figures.bare_cpu_ms:.2f} ms"
+            f"{figures.broker}: CPU of this process per message: "
+            f"dispatch {figures.dispatch_cpu_ms:.2f} ms, bare actor {figures.bare_cpu_ms:.2f} ms"
         )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; returns the process exit code (1 when a task was not sent exactly
-    once; a missed target is reported, not an error).
+    """Run the benchmark on each broker asked for; returns the process exit code (1 when a
+    task was not sent exactly once on either; a missed target is reported, not an error).
 
     Parameters:
       argv: command-line arguments (see ``--help``).
@@ -649,20 +732,35 @@ def main(argv: list[str] | None = None) -> int:
         "dropped after; sqlite://: a temporary file",
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+    parser.add_argument(
+        "--broker",
+        choices=[*BROKERS, "both"],
+        default="both",
+        help="the broker(s) measured, one after the other (both); Redis also holds the rate "
+        "limits and breakers in every run",
+    )
+    parser.add_argument(
+        "--rabbitmq-url",
+        default=os.environ.get("BENCH_RABBITMQ_URL", DEFAULT_RABBITMQ),
+        help="RabbitMQ (queues prefixed with the run's namespace, deleted after)",
+    )
     parser.add_argument("--sandbox", choices=["process", "thread"], default="process")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for sends")
     parser.add_argument("--log-level", default="WARNING", help="the workers' log level")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object: each broker's figures"
+    )
     args = parser.parse_args(argv)
 
     logs.configure(level=args.log_level, fmt="json")
-    figures = run(args)
+    runs = [run(args, broker) for broker in (BROKERS if args.broker == "both" else [args.broker])]
     if args.json:
-        print(json.dumps({**asdict(figures), "exactly_once": figures.exactly_once}))
+        print(json.dumps({f.broker: {**asdict(f), "exactly_once": f.exactly_once} for f in runs}))
     else:
-        report(figures)
-    if not figures.exactly_once:
-        console.print("[bold red]not every task was sent exactly once[/]")
+        report(runs)
+    failed = [f.broker for f in runs if not f.exactly_once]
+    if failed:
+        console.print(f"[bold red]not every task was sent exactly once on {', '.join(failed)}[/]")
         return 1
     return 0
 

@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         return 1 if (self.broker_url or "").startswith(("amqp://", "amqps://")) else 2
 
     @property
+    def heartbeat_folder(self) -> Path:
+        """Where workers and schedulers prove they live (``orchestrator alive``; see
+        :mod:`orchestrator.liveness`): ``<data_dir>/heartbeats``, one per host."""
+        return self.data_dir / "heartbeats"
+
+    @property
     def metrics_folder(self) -> Path:
         """Where ``api``, ``worker`` and ``scheduler`` share metrics (see metrics_dir)."""
         return self.metrics_dir or self.data_dir / "metrics"

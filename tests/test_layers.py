@@ -47,6 +47,7 @@ LAYERS: list[list[str]] = [
         "orchestrator.clock",
         "orchestrator.domain",
         "orchestrator.errors",
+        "orchestrator.liveness",
         "orchestrator.logs",
         "orchestrator.metrics_dir",
         "orchestrator.settings",

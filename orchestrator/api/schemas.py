@@ -24,6 +24,13 @@ class Health(BaseModel):
     redis: str = Field(description="`ok` or `unavailable`")
 
 
+class Readiness(Health):
+    """``/readyz``: ``/healthz``'s checks and the schema: ``ok``, ``behind`` (run ``orchestrator
+    db upgrade``) or ``unavailable``."""
+
+    schema_: str = Field(alias="schema", description="`ok`, `behind` or `unavailable`")
+
+
 # --- accounts -----------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ def _register() -> None:
     from channels.sandbox.command import sandbox
     from orchestrator.cli import (
         accounts,
+        alive,
         bench,
         config,
         db,
@@ -60,6 +61,7 @@ def _register() -> None:
     results.register(app)
     scheduler.register(app)
     demo.register(app)
+    alive.register(app)
     app.command("sandbox")(sandbox)
 
 

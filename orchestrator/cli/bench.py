@@ -23,9 +23,10 @@ BENCHMARKS = {
     "ingest": "accounts through POST /v1/accounts:batch on the real server (SQLite, PostgreSQL)",
     "decide": "compliance decisions per second and p99 latency, one core",
     "plan": "planning a generated portfolio on PostgreSQL, 10k to 1M accounts",
-    "dispatch": "end-to-end sends to the sandbox vs a bare Dramatiq actor on the same Redis",
+    "dispatch": "end-to-end sends to the sandbox vs a bare Dramatiq actor, Redis and RabbitMQ",
     "simulate": "orchestrator simulate on a generated portfolio, wall clock",
     "reporting": "the results and the overview's reads over a seeded portfolio on PostgreSQL",
+    "chaos": "the multi-process stack broken while it works; the invariants checked after",
 }
 
 

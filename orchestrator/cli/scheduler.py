@@ -51,6 +51,7 @@ def scheduler(
     from orchestrator.clock import speed_of
     from orchestrator.dispatch import build_dispatch
     from orchestrator.dispatch.broker import enqueue_tasks, make_broker, send_queue
+    from orchestrator.liveness import Heartbeat
     from orchestrator.metrics import track_process_exit
     from orchestrator.outbound.passes import lender_events_pass
     from orchestrator.planning.scheduler import Scheduler
@@ -85,7 +86,15 @@ def scheduler(
         ),
     )
     out.print(f"scheduler {runner.lock.token} started; waiting for the leader lock")
-    runner.run_forever()
+    heartbeat = Heartbeat(
+        settings.heartbeat_folder,
+        "scheduler",
+        state=lambda: {"leader": runner.leader, "token": runner.lock.token},
+    ).start()
+    try:
+        runner.run_forever()
+    finally:
+        heartbeat.stop()
 
 
 def requeue_delay(seconds: float | None, speed: float) -> timedelta:

@@ -40,6 +40,14 @@ def api(
 def worker(
     processes: int = typer.Option(2, help="Worker processes."),
     threads: int = typer.Option(8, help="Threads per process (sends wait on providers)."),
+    shutdown_timeout: float = typer.Option(
+        120,
+        min=1,
+        help="On SIGTERM, real seconds the sends in flight get to finish and be recorded "
+        "before the process exits anyway (what is still unfinished is reconciled after its "
+        "lease). Keep it longer than channels.yaml's longest send and shorter than your "
+        "orchestrator's stop grace period.",
+    ),
 ) -> None:
     """Run dispatch workers: claim, re-check every rule, send, record.
 
@@ -49,6 +57,10 @@ def worker(
     Run as many as you like, on as many machines: a task is claimed by one worker only, and
     a worker killed mid-send neither loses the task nor sends it twice. Their metrics are
     served by the API on the same host (ORCHESTRATOR_METRICS_DIR, see docs/operations.md).
+
+    SIGTERM stops it gracefully: it takes no new message, finishes and records the sends in
+    flight, and hands the messages it holds back to the broker. `orchestrator alive worker`
+    is its liveness probe (docs/deployment.md).
     """
     import os
     import sys
@@ -77,6 +89,8 @@ def worker(
             "--queues",
             send_queue(config),
             "--skip-logging",
+            "--worker-shutdown-timeout",
+            str(int(shutdown_timeout * 1000)),
         ]
     )
     sys.exit(dramatiq_main(arguments))  # type: ignore[no-untyped-call]

@@ -1,9 +1,11 @@
 """Cross-cutting behaviour of the send actor, as Dramatiq middleware: every log line of a
-message carries its task id (and no personal data), and processing time is measured."""
+message carries its task id (and no personal data), processing time is measured, and each
+worker process keeps a heartbeat for ``orchestrator alive worker``."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -11,6 +13,8 @@ import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 from prometheus_client import Histogram
+
+from orchestrator.liveness import Heartbeat
 
 PROCESSING = Histogram(
     "orchestrator_send_seconds",
@@ -46,3 +50,28 @@ class TaskContext(Middleware):
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         message.options.pop("orchestrator_started", None)
         structlog.contextvars.clear_contextvars()
+
+
+class Liveness(Middleware):
+    """A heartbeat file per worker process (:mod:`orchestrator.liveness`), from its boot
+    until its threads have finished their messages on shutdown; ``state`` says
+    ``stopping`` while a SIGTERM'd worker finishes its in-flight sends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.stopping = False
+        self._heartbeat: Heartbeat | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._heartbeat = Heartbeat(
+            self.folder, "worker", state=lambda: {"stopping": self.stopping}
+        ).start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.stopping = True
+        if self._heartbeat is not None:
+            self._heartbeat.beat()
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()

@@ -104,10 +104,18 @@ def test_one_scheduler_works_and_another_takes_over_when_it_dies(
             what="20 tasks queued",
         )
 
+        # The lock outlives its dead holder by what was left of its last renewal, then the
+        # survivor takes it at its next heartbeat (every third of the lock's period).
+        expires_in = client.pttl(lock.key) / 1000
+        killed_at = time.monotonic()
         os.killpg(leader.pid, signal.SIGKILL)
         leader.wait(timeout=10)
         survivor = next(p for p in tokens.values() if p is not leader)
         wait_for(lambda: tokens.get(lock.holder()) is survivor, timeout=15, what="the takeover")
+        took = time.monotonic() - killed_at
+        # Within the lock's expiry (plus one heartbeat, plus slack for a loaded machine);
+        # never before it: the survivor waited for the lock, it did not break it.
+        assert expires_in - 0.2 <= took <= expires_in + 2 / 3 + 5, (expires_in, took)
 
         due_today(store, tenant[0], now, [f"late-{i}" for i in range(10)])
         wait_for(

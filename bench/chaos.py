@@ -1,0 +1,518 @@
+"""Chaos: the real multi-process topology over a portfolio for virtual days, while it breaks.
+
+Every process is its own, started from ``compose.yaml``'s commands (``bench/topology.py``): 2
+APIs, ``--workers`` workers, 2 schedulers and the provider sandbox, on a PostgreSQL server and
+a Redis (the broker, the locks, the rate limits) of the run's own, so restarting them
+disturbs no one else on the machine. All share one virtual clock (ORCHESTRATOR_CLOCK with
+its anchor named). The accounts go in through both APIs (``orchestrator.demo.samples``:
+several countries and zones, holds, promises to pay). Then, for ``--days`` virtual days:
+
+- a random worker is SIGKILLed every ``--kill-every`` real seconds on average (and replaced);
+- the sandbox fails ``--fault-rate`` of requests: a third each 5xx, 429 and hangs;
+- Redis restarts once (a third of the way) and PostgreSQL once (two thirds of the way).
+
+Then faults stop and the stack drains. The check is independent of the code under test: it
+reads the sandbox's journal (what the providers received) and the store, and reports
+
+- tasks lost: a task whose send time came before the end still not final, or sent by the
+  provider's record but recorded otherwise, or recorded sent with no provider record;
+- duplicate sends: provider messages beyond the first per task (by idempotency key);
+- sends outside a window or over a cap: each provider message checked, at the instant the
+  provider received it, against the account's rule pack by the compliance tests' oracle
+  (``tests/compliance/oracle.py``), with every earlier message to the account as history;
+- every task in a final state.
+
+    python bench/chaos.py --accounts 10000 --days 3
+    python bench/chaos.py --accounts 300 --days 0.1 --kill-every 8 --json    # the suite's
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+import orjson
+import sqlalchemy as sa
+import yaml
+from rich.console import Console
+
+from bench.topology import (
+    PrivatePostgres,
+    PrivateRedis,
+    Topology,
+    api_key,
+    clock_setting,
+    free_port,
+    private_folder,
+    wait_for,
+)
+from channels.sandbox.credentials import sandbox_credentials
+from orchestrator.clock import clock_from_setting
+from orchestrator.compliance import PastContact
+from orchestrator.configuration import versions as config_versions
+from orchestrator.configuration.source import Kind, load_config
+from orchestrator.demo.samples import sample_portfolio
+from orchestrator.domain import Channel, ContactKind, Purpose
+from orchestrator.settings import load_settings
+from orchestrator.simulation.run import load_portfolio
+from orchestrator.store.db import Store
+from orchestrator.store.tables import Account, Attempt, Task
+from tests.compliance.oracle import violations
+
+# A Monday 09:00 in New York: the US day is starting, China's evening is ending.
+START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+TENANT = "acme"
+FINAL = {"sent", "delivered", "failed", "blocked", "cancelled", "expired", "unknown"}
+PROVIDERS = (
+    "twilio_sms",
+    "aliyun_sms",
+    "sendgrid_email",
+    "fcm_push",
+    "jpush_push",
+    "twilio_voice",
+    "dialer_call",
+)
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class Figures:
+    accounts: int
+    virtual_days: float
+    speed: float
+    workers: int
+    seconds: float
+    worker_kills: int
+    redis_restarts: int
+    postgres_restarts: int
+    fault_rate: float
+    tasks: dict[str, int]
+    provider_messages: int
+    tasks_due: int
+    tasks_lost: int
+    duplicate_sends: int
+    sent_not_recorded: int
+    recorded_not_sent: int
+    outside_window_or_over_cap: int
+    # Reserved (and checked) inside the window, received by the provider after it closed,
+    # within the reservation-to-provider latency (at most 2 real seconds, times the speed).
+    received_after_window_closed: int
+    not_final: int
+    planned_after_the_end: int
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return (
+            self.tasks_lost
+            == self.duplicate_sends
+            == self.outside_window_or_over_cap
+            == self.not_final
+            == 0
+        )
+
+
+def chaos_channels(config_dir: Path) -> str:
+    """The shipped channel config fitted to a fast clock: short provider timeouts and quick
+    in-call retries (real seconds), the longest send lease the policy allows (virtual
+    seconds: at 240x, 3,600 s is 15 real seconds, five times the longest send)."""
+    document = yaml.safe_load((config_dir / "channels.yaml").read_text(encoding="utf-8"))
+    for channel in document["channels"].values():
+        for provider in channel["providers"]:
+            if "timeout_seconds" in provider["settings"]:
+                provider["settings"]["timeout_seconds"] = 1
+            provider["retry"] = {"attempts": 2, "base_seconds": 0.2, "max_seconds": 1}
+            provider["rate_limit"] = {"per_second": 1000, "burst": 1000}
+    document["dispatch"] = {
+        **document.get("dispatch", {}),
+        "lease_seconds": 3600,
+        "unknown_after_seconds": 3600,
+    }
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def faults(sandbox_url: str, rate: float, hang: float) -> None:
+    """``rate`` of every provider's requests fail: a third 5xx, a third 429, a third hang."""
+    third = rate / 3
+    for provider in PROVIDERS:
+        httpx.put(
+            f"{sandbox_url}/_sandbox/faults/{provider}",
+            json={
+                "error_rate": third,
+                "throttle_rate": third,
+                "timeout_rate": third,
+                "retry_after_seconds": 1,
+                "hang_seconds": hang,
+            },
+            timeout=10,
+        ).raise_for_status()
+
+
+def calm(sandbox_url: str) -> None:
+    for provider in PROVIDERS:
+        httpx.put(f"{sandbox_url}/_sandbox/faults/{provider}", json={}, timeout=10)
+
+
+def task_counts(store: Store) -> Counter[str]:
+    with store.snapshot() as conn:
+        return Counter(
+            dict(conn.execute(sa.select(Task.status, sa.func.count()).group_by(Task.status)).all())
+        )
+
+
+def due_unsettled(store: Store, end: datetime) -> int:
+    with store.snapshot() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(Task)
+                .where(Task.not_before <= end, Task.status.not_in(FINAL))
+            ).scalar_one()
+        )
+
+
+def run(args: argparse.Namespace) -> Figures:
+    rng = random.Random(args.seed)
+    folder = private_folder("chaos-")
+    pg = PrivatePostgres(folder)
+    redis_server = PrivateRedis(folder)
+    topology = Topology(folder / "run", {})
+    topology.folder.mkdir()
+    started = time.monotonic()
+    kills = 0
+    try:
+        pg.start()
+        redis_server.start()
+        ports = [free_port(), free_port()]
+        topology.env.update(
+            {
+                **sandbox_credentials(),
+                "DATABASE_URL": pg.url,
+                "REDIS_URL": redis_server.url,
+                "ORCHESTRATOR_QUEUE_NAMESPACE": "chaos",
+                "ORCHESTRATOR_CLOCK": clock_setting(START, args.speed),
+                "ORCHESTRATOR_PUBLIC_URL": f"http://127.0.0.1:{ports[0]}",
+                "ORCHESTRATOR_LOG_LEVEL": "WARNING",
+                "ORCHESTRATOR_DB_POOL_SIZE": "5",
+            }
+        )
+        settings = load_settings()
+        console.log(f"PostgreSQL on {pg.port}, Redis on {redis_server.port}: migrating")
+        topology.run(["orchestrator", "db", "upgrade"])
+        key = api_key(
+            topology.run(
+                [
+                    *("orchestrator", "tenants", "create", TENANT),
+                    *("--display-name", "Acme Lending", "--support-phone", "+1 212 555 0100"),
+                    *("--payment-url", "https://pay.acme.example/{reference}"),
+                    *("--contact-person", "Sam Rivera"),
+                ]
+            )
+        )
+        store = Store.connect(pg.url, pool_size=2)
+        with store.transaction() as conn:
+            config_versions.append(
+                conn,
+                TENANT,
+                Kind.CHANNELS,
+                chaos_channels(settings.config_dir),
+                created_by="chaos",
+                now=START,
+                after=None,
+            )
+        sandbox = topology.sandbox(
+            f"http://127.0.0.1:{ports[1]}/v1/webhooks", callback_delay="0.2", seed=str(args.seed)
+        )
+        apis = [topology.api(port) for port in ports]
+        workers = [topology.worker(threads=args.threads) for _ in range(args.workers)]
+        requeue = str(int(60 * args.speed))  # a minute of real time
+        for _ in range(2):
+            topology.scheduler(
+                plan_every="900", sweep_every="1", lock_ttl="5", requeue_after=requeue
+            )
+
+        documents = sample_portfolio(args.accounts, today=START.date(), seed=args.seed)
+        console.log(f"ingesting {len(documents):,} accounts through both APIs")
+        for index in range(0, len(documents), 500):
+            api = apis[(index // 500) % 2]
+            response = httpx.post(
+                f"{api.url}/v1/accounts:batch",
+                json={"accounts": documents[index : index + 500]},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=1800,
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"ingest refused: {response.text[:500]}")
+
+        faults(sandbox.url, args.fault_rate, hang=3)
+        length = args.days * 86_400 / args.speed  # real seconds
+        chaos_started = time.monotonic()
+        events = {length / 3: "redis", 2 * length / 3: "postgres"}
+        next_kill = rng.expovariate(1 / args.kill_every)
+        console.log(f"chaos for {args.days:g} virtual days ({length:.0f} real seconds)")
+        while (elapsed := time.monotonic() - chaos_started) < length:
+            for at, what in sorted(events.items()):
+                if elapsed >= at:
+                    del events[at]
+                    console.log(f"restarting {what}")
+                    (redis_server if what == "redis" else pg).restart()
+            if elapsed >= next_kill:
+                victim = rng.choice(workers)
+                victim.kill()
+                kills += 1
+                workers[workers.index(victim)] = topology.worker(threads=args.threads)
+                next_kill = elapsed + rng.expovariate(1 / args.kill_every)
+            for process in topology.processes:
+                if not process.alive() and process.name.startswith(("api", "scheduler")):
+                    raise RuntimeError(f"{process.name} died:\n{process.tail()}")
+            time.sleep(0.5)
+        for what in events.values():  # a run too short to reach them still restarts both
+            (redis_server if what == "redis" else pg).restart()
+        end = clock_from_setting(topology.env["ORCHESTRATOR_CLOCK"]).now()
+        console.log(f"chaos over at {end.isoformat()}; draining: {dict(task_counts(store))}")
+        calm(sandbox.url)
+        try:
+            wait_for(lambda: due_unsettled(store, end) == 0, "every task due settled", args.drain)
+        except TimeoutError:
+            console.log(f"[yellow]drain timed out: {dict(task_counts(store))}[/]")
+        figures = check(
+            store, folder / "run" / "sandbox.jsonl", documents, end, args, settings.config_dir
+        )
+        figures.seconds = round(time.monotonic() - started, 1)
+        figures.worker_kills = kills
+        store.dispose()
+        return figures
+    finally:
+        topology.stop()
+        redis_server.stop()
+        pg.stop()
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            console.log(f"kept {folder}")
+
+
+def check(
+    store: Store,
+    journal_path: Path,
+    documents: list[dict[str, Any]],
+    end: datetime,
+    args: argparse.Namespace,
+    config_dir: Path,
+) -> Figures:
+    """The independent check: the providers' record against the store and the rules."""
+    messages = [
+        e
+        for e in (orjson.loads(line) for line in journal_path.read_bytes().splitlines() if line)
+        if e.get("kind") == "message"
+    ]
+    with store.snapshot() as conn:
+        tasks = {
+            t.id: t
+            for t in conn.execute(
+                sa.select(
+                    Task.id, Task.status, Task.not_before, Task.purpose, Account.external_id
+                ).join(Account, Account.id == Task.account_id)
+            )
+        }
+        attempts = {
+            a.ref: a
+            for a in conn.execute(
+                sa.select(
+                    Attempt.ref,
+                    Attempt.task_id,
+                    Attempt.status,
+                    Attempt.channel,
+                    Attempt.contact_kind,
+                    Attempt.at,
+                )
+            )
+        }
+    per_task: Counter[int] = Counter()
+    for message in messages:
+        attempt = attempts.get(message.get("attempt_ref") or "")
+        key = message.get("idempotency_key") or ""
+        task_id = attempt.task_id if attempt else int(key.removeprefix("task-") or 0)
+        per_task[task_id] += 1
+    duplicates = sum(count - 1 for count in per_task.values() if count > 1)
+    counts = Counter(t.status for t in tasks.values())
+    due = [t for t in tasks.values() if t.not_before <= end]
+    not_final = [t.id for t in due if t.status not in FINAL]
+    # The provider took the message, but the store says its attempt never reached anyone
+    # (failed before sending, or released by the reconciler as never handed over). A
+    # delivery report of failure is not this: the provider had the message.
+    sent_not_recorded = sorted(
+        {
+            attempt.task_id
+            for message in messages
+            if (attempt := attempts.get(message.get("attempt_ref") or "")) is not None
+            and attempt.contact_kind == ContactKind.FAILED.value
+        }
+    )
+    recorded_not_sent = [
+        t.id for t in tasks.values() if t.status in ("sent", "delivered") and t.id not in per_task
+    ]
+    broken, late = rule_violations(
+        messages, attempts, tasks, documents, config_dir, latency=timedelta(seconds=2 * args.speed)
+    )
+    lost = len(set(not_final) | set(sent_not_recorded) | set(recorded_not_sent))
+    examples = [
+        *(f"not final: task {i} ({tasks[i].status})" for i in not_final[:5]),
+        *(f"sent, recorded as never sent: task {i}" for i in sent_not_recorded[:5]),
+        *(f"recorded sent, no provider record: task {i}" for i in recorded_not_sent[:5]),
+        *(f"sent {n} times: task {i}" for i, n in per_task.items() if n > 1),
+        *broken[:5],
+        *late[:5],
+    ]
+    return Figures(
+        accounts=len(documents),
+        virtual_days=args.days,
+        speed=args.speed,
+        workers=args.workers,
+        seconds=0,
+        worker_kills=0,
+        redis_restarts=1,
+        postgres_restarts=1,
+        fault_rate=args.fault_rate,
+        tasks=dict(counts),
+        provider_messages=len(messages),
+        tasks_due=len(due),
+        tasks_lost=lost,
+        duplicate_sends=duplicates,
+        sent_not_recorded=len(sent_not_recorded),
+        recorded_not_sent=len(recorded_not_sent),
+        outside_window_or_over_cap=len(broken),
+        received_after_window_closed=len(late),
+        not_final=len(not_final),
+        planned_after_the_end=len(tasks) - len(due),
+        examples=examples,
+    )
+
+
+def rule_violations(
+    messages: list[dict[str, Any]],
+    attempts: dict[str, Any],
+    tasks: dict[int, Any],
+    documents: list[dict[str, Any]],
+    config_dir: Path,
+    *,
+    latency: timedelta,
+) -> tuple[list[str], list[str]]:
+    """Each provider message against the oracle, at the instant the provider received it,
+    with every earlier message to the account as its history (each counted as an attempt:
+    what the oracle then allows is never more than the rules do). A message the oracle
+    allows at the instant dispatch reserved it, received within ``latency`` of it, is
+    returned apart (the second list): on a clock running hundreds of times as fast, the
+    fraction of a real second between the check and the provider's receipt is minutes."""
+    settings = load_settings()
+    config = load_config(config_dir, settings.templates_dir)
+    accounts, _ = load_portfolio(
+        (orjson.dumps(d) for d in documents), config=config, tenant=TENANT, start=START
+    )
+    by_id = {a.external_id: a for a in accounts}
+    history: dict[str, list[PastContact]] = {}
+    found: list[str] = []
+    late: list[str] = []
+    ordered = sorted(messages, key=lambda m: m["received_at"])
+    for message in ordered:
+        attempt = attempts.get(message.get("attempt_ref") or "")
+        if attempt is None or attempt.task_id not in tasks:
+            found.append(f"a provider message no attempt explains: {message.get('attempt_ref')}")
+            continue
+        task = tasks[attempt.task_id]
+        account = by_id[task.external_id]
+        at = datetime.fromisoformat(message["received_at"])
+        channel = Channel(attempt.channel)
+        known = replace(account.facts, events=tuple(e for e in account.facts.events if e.at <= at))
+        past = history.setdefault(task.external_id, [])
+        purpose = Purpose(task.purpose)
+        broken = violations(account.pack, known, past, channel, at, purpose)
+        if broken:
+            line = f"task {task.id} received {at.isoformat()}: {', '.join(broken)}"
+            checked = [p for p in past if p.at <= attempt.at]
+            decided = replace(
+                account.facts, events=tuple(e for e in account.facts.events if e.at <= attempt.at)
+            )
+            if at - attempt.at <= latency and not violations(
+                account.pack, decided, checked, channel, attempt.at, purpose
+            ):
+                late.append(f"{line} (reserved {attempt.at.isoformat()}, allowed then)")
+            else:
+                found.append(line)
+        past.append(PastContact(at, channel, ContactKind.ATTEMPT))
+    return found, late
+
+
+def report(figures: Figures) -> None:
+    out = Console()
+    out.print(
+        f"[bold]chaos[/]: {figures.accounts:,} accounts, {figures.virtual_days:g} virtual days "
+        f"at {figures.speed:g}x, {figures.workers} workers, {figures.seconds:.0f} s; "
+        f"{figures.worker_kills} worker SIGKILLs, Redis and PostgreSQL restarted once, "
+        f"{figures.fault_rate:.0%} provider faults"
+    )
+    out.print(f"tasks: {figures.tasks}; provider messages {figures.provider_messages:,}")
+    for name in (
+        "tasks_lost",
+        "duplicate_sends",
+        "outside_window_or_over_cap",
+        "received_after_window_closed",
+        "not_final",
+        "sent_not_recorded",
+        "recorded_not_sent",
+    ):
+        value = getattr(figures, name)
+        out.print(f"  {name.replace('_', ' ')}: {'[green]' if not value else '[red]'}{value}[/]")
+    for example in figures.examples:
+        out.print(f"  [dim]{example}[/]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chaos; exit 1 when the check finds a task lost or doubled, a rule broken, or
+    a task due that never ended."""
+    parser = argparse.ArgumentParser(
+        prog="orchestrator bench chaos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--accounts", type=int, default=10_000, help="portfolio size (10,000)")
+    parser.add_argument("--days", type=float, default=3, help="virtual days of chaos (3)")
+    parser.add_argument(
+        "--speed", type=float, default=240, help="virtual seconds per real second (240)"
+    )
+    parser.add_argument("--workers", type=int, default=3, help="worker processes (3)")
+    parser.add_argument("--threads", type=int, default=4, help="threads a worker (4)")
+    parser.add_argument(
+        "--kill-every", type=float, default=30, help="mean real seconds between worker kills"
+    )
+    parser.add_argument("--fault-rate", type=float, default=0.3, help="provider faults (0.3)")
+    parser.add_argument("--drain", type=float, default=600, help="real seconds to drain (600)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the run's folder and logs")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    figures = run(args)
+    if args.json:
+        print(json.dumps({**asdict(figures), "clean": figures.clean}))
+    else:
+        report(figures)
+    return 0 if figures.clean else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

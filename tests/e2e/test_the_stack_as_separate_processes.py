@@ -1,0 +1,146 @@
+"""The production topology on one machine, every part its own process, started from the
+commands ``compose.yaml`` gives each service (``bench/topology.py``): PostgreSQL, the broker,
+2 API processes, 3 workers, 2 schedulers and the provider sandbox. Accounts go in through
+both APIs, the schedulers' leader queues the tasks the intake planned, the workers send them,
+the sandbox's reports come back through the other API, and every task is delivered once."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from bench.topology import Topology, api_key, clock_setting, free_port, wait_for
+from channels.sandbox.credentials import sandbox_credentials
+from orchestrator.liveness import alive
+from orchestrator.store.db import Store
+from orchestrator.store.tables import Attempt, Task
+from tests.e2e.brokers import BOTH_BROKERS
+
+pytestmark = pytest.mark.slow
+
+# 14:00 in New York, 20 days after the accounts' due date: the default strategy's SMS is due.
+START = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+ACCOUNTS = 24
+
+
+def document(index: int) -> dict:
+    phone = f"+1212555{3000 + index:04d}"
+    return {
+        "external_id": f"loan-{index}",
+        "jurisdiction": "US-NY",
+        "borrower": {
+            "name": f"Borrower {index}",
+            "locale": "en-US",
+            "address": {"country": "US", "region": "NY", "postal_code": "10001"},
+        },
+        "contact_points": [{"channel": "sms", "address": phone, "consent": True}],
+        "debt": {
+            "amount_due": "250.00",
+            "currency": "USD",
+            "due_date": "2026-11-03",
+            "product": "bnpl",
+        },
+    }
+
+
+@BOTH_BROKERS
+def test_two_apis_three_workers_two_schedulers_deliver_every_task_once(
+    request, broker_kind, pg_url, redis_url, redis_namespace, tmp_path
+):
+    broker = {}
+    if broker_kind == "rabbitmq":
+        broker = {"BROKER_URL": request.getfixturevalue("rabbitmq_url")}
+        request.getfixturevalue("rabbitmq_namespaces").append(redis_namespace)
+    ports = [free_port(), free_port()]
+    topology = Topology(
+        tmp_path,
+        {
+            **sandbox_credentials(),
+            **broker,
+            "DATABASE_URL": pg_url,
+            "REDIS_URL": redis_url,
+            "ORCHESTRATOR_QUEUE_NAMESPACE": redis_namespace,
+            # Real time, from the test's instant, anchored now: no Redis needed to agree.
+            "ORCHESTRATOR_CLOCK": clock_setting(START, 1),
+            "ORCHESTRATOR_PUBLIC_URL": f"http://127.0.0.1:{ports[0]}",
+            "ORCHESTRATOR_LOG_LEVEL": "WARNING",
+        },
+    )
+    try:
+        topology.run(["orchestrator", "db", "upgrade"])
+        key = api_key(
+            topology.run(
+                [
+                    *("orchestrator", "tenants", "create", "acme"),
+                    *("--display-name", "Acme Lending", "--support-phone", "+1 212 555 0100"),
+                    *("--payment-url", "https://pay.acme.example/{reference}"),
+                ]
+            )
+        )
+        # Reports come back through the second API; accounts go in through both.
+        sandbox = topology.sandbox(
+            f"http://127.0.0.1:{ports[1]}/v1/webhooks", delivered_rate="1", callback_delay="0.1"
+        )
+        apis = [topology.api(port) for port in ports]
+        for _ in range(3):
+            topology.worker(threads=2)
+        for _ in range(2):
+            topology.scheduler(plan_every="60", sweep_every="0.5", lock_ttl="3")
+
+        for index, api in enumerate(apis):
+            batch = [document(i) for i in range(index, ACCOUNTS, 2)]
+            response = httpx.post(
+                f"{api.url}/v1/accounts:batch",
+                json={"accounts": batch},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=60,
+            )
+            assert response.status_code == 200, response.text
+
+        store = Store.connect(pg_url, pool_size=1)
+
+        def statuses() -> Counter:
+            with store.snapshot() as conn:
+                return Counter(conn.execute(sa.select(Task.status)).scalars())
+
+        try:
+            wait_for(
+                lambda: statuses() == Counter({"delivered": ACCOUNTS}),
+                "every task delivered",
+                timeout=120,
+            )
+            with store.snapshot() as conn:
+                attempts = conn.execute(sa.select(Attempt.ref, Attempt.task_id)).all()
+        finally:
+            store.dispose()
+
+        journal = [
+            json.loads(line)
+            for line in (tmp_path / "sandbox.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
+        by_ref = dict(attempts)
+        sent = Counter(by_ref[e["attempt_ref"]] for e in journal if e["kind"] == "message")
+        assert len(sent) == ACCOUNTS  # every task reached the provider
+        assert set(sent.values()) == {1}  # once
+        assert len(attempts) == ACCOUNTS
+
+        heartbeats = tmp_path / "var" / "heartbeats"
+        assert len(alive(heartbeats, "worker", within=30)) == 3
+        schedulers = alive(heartbeats, "scheduler", within=30)
+        assert sorted(b.state["leader"] for b in schedulers) == [False, True]
+        for api in apis:
+            assert httpx.get(f"{api.url}/readyz").json()["status"] == "ok"
+        assert sandbox.alive()
+    finally:
+        topology.stop()
+    # Workers and schedulers stop cleanly on SIGTERM (uvicorn, having shut down gracefully,
+    # raises the signal again: an API process ends "killed by SIGTERM" either way).
+    for process in topology.processes:
+        if process.name.startswith(("worker", "scheduler")):
+            assert process.popen.returncode == 0, f"{process.name}:\n{process.tail()}"
