@@ -23,6 +23,7 @@ LAYERS: list[list[str]] = [
     ["orchestrator.dispatch", "orchestrator.inbound", "orchestrator.simulation"],
     ["orchestrator.services"],
     ["orchestrator.planning"],
+    ["orchestrator.tasks"],
     ["orchestrator.intake"],
     ["orchestrator.configuration"],
     ["channels"],
