@@ -23,7 +23,8 @@ BENCHMARKS = {
     "ingest": "accounts through POST /v1/accounts:batch on the real server (SQLite, PostgreSQL)",
     "decide": "compliance decisions per second and p99 latency, one core",
     "plan": "planning a generated portfolio on PostgreSQL, 10k to 1M accounts",
-    "dispatch": "end-to-end sends to the sandbox vs a bare Dramatiq actor on the same Redis",
+    "dispatch": "end-to-end sends to the sandbox vs one HTTP request a message, by batch size",
+    "burst": "the morning burst: thousands of SMS at 08:00 smoothed to a provider's rate limit",
     "simulate": "orchestrator simulate on a generated portfolio, wall clock",
 }
 
