@@ -78,7 +78,7 @@ from orchestrator.intake.upsert import prepare, write_accounts
 from orchestrator.planning.scheduler import sweep
 from orchestrator.services import Services
 from orchestrator.settings import Settings, load_settings
-from orchestrator.store.db import Store
+from orchestrator.store.db import Store, id_in
 from orchestrator.store.migrate import upgrade
 from orchestrator.store.tables import Attempt, LedgerEntry, Task
 from orchestrator.tenancy import create_tenant
@@ -586,7 +586,7 @@ def wait_settled(
     task_ids: list[int] | None = None,
     *,
     reconcile: Callable[[], int] | None = None,
-    interval: float = 0.02,
+    interval: float = 0.05,
 ) -> None:
     """Until none of ``task_ids`` (every task, by default) is queued or being sent.
 
@@ -594,18 +594,18 @@ def wait_settled(
     ``sending`` until the reconciler resolves it: when only those are left, ``reconcile``
     runs it, as the scheduler would once their lease ended."""
     deadline = time.monotonic() + timeout
-    ids = None if task_ids is None else set(task_ids)
     while True:
         with store.snapshot() as conn:
-            query = sa.select(Task.id, Task.status, Attempt.error_code).outerjoin(
-                Attempt,
-                sa.and_(
-                    Attempt.task_id == Task.id,
-                    Attempt.status == "sending",
-                ),
+            query = (
+                sa.select(Task.id, Task.status, Attempt.error_code)
+                .outerjoin(
+                    Attempt, sa.and_(Attempt.task_id == Task.id, Attempt.status == "sending")
+                )
+                .where(Task.status.in_(["queued", "sending"]))
             )
-            query = query.where(Task.status.in_(["queued", "sending"]))
-            left = [r for r in conn.execute(query) if ids is None or r.id in ids]
+            if task_ids is not None:
+                query = query.where(id_in(conn, Task.id, task_ids))
+            left = conn.execute(query).all()
         if not left:
             return
         if reconcile is not None and all(r.status == "sending" and r.error_code for r in left):
