@@ -57,6 +57,7 @@ from bench.dispatch import (
     environment,
     fresh_database,
     ledger_counts,
+    platform_config,
     redis_namespace,
     sandbox,
     statuses,
@@ -226,7 +227,10 @@ def run(args: argparse.Namespace) -> Burst:
                 }
             )
         )
+        shipped = load_settings()
+        channels = channels_at_rate(shipped, args.rate, burst)
         settings = load_settings(
+            config_dir=platform_config(shipped, folder, channels),
             database_url=url,
             redis_url=args.redis_url,
             queue_namespace=namespace,

@@ -35,6 +35,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -132,6 +133,16 @@ def account_document(index: int) -> dict[str, Any]:
             "product": "bnpl",
         },
     }
+
+
+def platform_config(settings: Settings, folder: Path, channels: str) -> Path:
+    """A copy of the shipped configuration folder with ``channels`` as its channels.yaml: the
+    platform's provider accounts take their rate limits from there, never from a tenant's
+    stored version."""
+    target = folder / "config"
+    shutil.copytree(settings.config_dir, target)
+    (target / "channels.yaml").write_text(channels, encoding="utf-8")
+    return target
 
 
 def channels_without_throttle(settings: Settings) -> str:
@@ -704,7 +715,9 @@ def run(args: argparse.Namespace) -> Figures:
                 }
             )
         )
+        shipped = load_settings()
         settings = load_settings(
+            config_dir=platform_config(shipped, folder, channels_without_throttle(shipped)),
             database_url=url,
             redis_url=args.redis_url,
             queue_namespace=namespace,
