@@ -302,7 +302,7 @@ def sandbox(mode: str, folder: Path) -> Iterator[Sandbox]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy machine starts it slowly
         while True:
             try:
                 httpx.get(f"{base_url}/_sandbox/faults", timeout=1).raise_for_status()
