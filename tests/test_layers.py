@@ -28,6 +28,7 @@ LAYERS: list[list[str]] = [
     ],
     ["orchestrator.services"],
     ["orchestrator.planning", "orchestrator.reporting"],
+    ["orchestrator.tasks"],
     ["orchestrator.intake"],
     ["orchestrator.configuration"],
     ["channels"],

@@ -23,7 +23,9 @@ BENCHMARKS = {
     "ingest": "accounts through POST /v1/accounts:batch on the real server (SQLite, PostgreSQL)",
     "decide": "compliance decisions per second and p99 latency, one core",
     "plan": "planning a generated portfolio on PostgreSQL, 10k to 1M accounts",
-    "dispatch": "end-to-end sends to the sandbox vs a bare Dramatiq actor, Redis and RabbitMQ",
+    "dispatch": "end-to-end sends to the sandbox vs one HTTP request a message, by batch size, "
+    "on Redis and RabbitMQ",
+    "burst": "the morning burst: thousands of SMS at 08:00 smoothed to a provider's rate limit",
     "simulate": "orchestrator simulate on a generated portfolio, wall clock",
     "reporting": "the results and the overview's reads over a seeded portfolio on PostgreSQL",
     "chaos": "the multi-process stack broken while it works; the invariants checked after",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from orchestrator.cli import runtime
+
+if TYPE_CHECKING:
+    from orchestrator.dispatch.dead_letters import DeadLetter
 
 app = typer.Typer(
     help="Inspect and requeue dead-lettered send messages (Redis or RabbitMQ).",
@@ -33,7 +38,7 @@ def dead_letters() -> None:
         table.add_row(
             letter.message_id,
             letter.actor,
-            "-" if letter.task_id is None else str(letter.task_id),
+            _tasks(letter),
             "-" if letter.failed_at is None else letter.failed_at.isoformat(),
             letter.reason,
         )
@@ -63,3 +68,14 @@ def requeue(
     out.print(f"requeued {len(done)} message(s)")
     for message_id in done:
         out.print(f"  {message_id}")
+
+
+def _tasks(letter: DeadLetter) -> str:
+    """The task a message asked to send, or a batch's first ids and how many."""
+    if letter.task_id is not None:
+        return str(letter.task_id)
+    if letter.batch:
+        shown = ", ".join(str(i) for i in letter.batch[:3])
+        more = len(letter.batch) - 3
+        return shown + (f" (+{more})" if more > 0 else "")
+    return "-"

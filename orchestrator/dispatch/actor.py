@@ -1,4 +1,6 @@
-"""The send actor, declared on a given broker (the worker's, or a test's own).
+"""The send actors, declared on a given broker (the worker's, or a test's own):
+``send_tasks(task_ids)`` sends a batch; ``send_task(task_id)`` one task, and is how a task
+of a batch is retried after a backoff (Dramatiq's retries then count that task's own tries).
 
 A retry is ordinary work, not an error: operators alert on ERROR, so a 429, a provider's
 5xx or our own rate limit being used up is one INFO (throttling) or WARNING (a failure) line
@@ -18,7 +20,7 @@ from dramatiq.common import compute_backoff
 from dramatiq.middleware import CurrentMessage
 
 from orchestrator.clock import SystemClock
-from orchestrator.dispatch.broker import SEND_ACTOR, SEND_QUEUE
+from orchestrator.dispatch.broker import SEND_ACTOR, SEND_BATCH_ACTOR, SEND_QUEUE, send_message
 from orchestrator.dispatch.sending import Dispatcher, RetryLater
 from orchestrator.logs import get_logger
 
@@ -41,8 +43,9 @@ def declare_send_actor(
     max_backoff_ms: int = 300_000,
     queue_name: str = SEND_QUEUE,
 ) -> dramatiq.Actor[Any, Any]:
-    """Declare ``send_task(task_id)`` on ``broker``; ``dispatcher`` is called in the worker
-    process (after any fork) to get the process's dispatcher.
+    """Declare ``send_task(task_id)`` and ``send_tasks(task_ids)`` on ``broker``;
+    ``dispatcher`` is called in the worker process (after any fork) to get the process's
+    dispatcher. Returns ``send_task``.
 
     Parameters:
       broker: the broker to declare on; the middleware the actor reads (Dramatiq's
@@ -66,22 +69,50 @@ def declare_send_actor(
             raise
         log.info("task handled", outcome=outcome.value)
 
-    declare = dramatiq.actor(
-        broker=broker,
-        actor_name=SEND_ACTOR,
-        queue_name=queue_name,
-        retry_when=_retry_when,
-        min_backoff=min_backoff_ms,
-        max_backoff=max_backoff_ms,
-        time_limit=600_000,
-    )
-    return declare(send_task)
+    def send_tasks(task_ids: list[int]) -> None:
+        results = dispatcher().send_batch(task_ids)
+        counts: dict[str, int] = {}
+        for task_id, result in results.items():
+            if isinstance(result, RetryLater):
+                # Alone from now on, after its backoff: its own retries are counted.
+                _schedule(result, task_id, min_backoff_ms, max_backoff_ms)
+                broker.enqueue(send_message(task_id, queue_name), delay=result.delay)
+                counts["retry"] = counts.get("retry", 0) + 1
+            elif isinstance(result, Exception):
+                # Reported where it happened (with its tenant); the task stays queued, and
+                # the sweep queues it again, or its send is reconciled.
+                log.warning(
+                    "send failed; left to the sweep or the reconciler",
+                    task=task_id,
+                    error=type(result).__name__,
+                )
+                counts["error"] = counts.get("error", 0) + 1
+            else:
+                counts[result.value] = counts.get(result.value, 0) + 1
+        log.info("batch handled", tasks=len(task_ids), **counts)
+
+    def declare(name: str) -> Any:
+        return dramatiq.actor(
+            broker=broker,
+            actor_name=name,
+            queue_name=queue_name,
+            retry_when=_retry_when,
+            min_backoff=min_backoff_ms,
+            max_backoff=max_backoff_ms,
+            time_limit=600_000,
+        )
+
+    declare(SEND_BATCH_ACTOR)(send_tasks)
+    actor: dramatiq.Actor[Any, Any] = declare(SEND_ACTOR)(send_task)
+    return actor
 
 
 def _schedule(retry: RetryLater, task_id: int, min_backoff_ms: int, max_backoff_ms: int) -> None:
     """Choose when ``retry`` is next attempted (``retry.delay``) and log it in one line."""
     message = CurrentMessage.get_current_message()
     retries = int(message.options.get("retries", 0)) if message is not None else 0
+    if message is not None and message.actor_name == SEND_BATCH_ACTOR:
+        retries = 0  # a batch's retries are not this task's
     fields: dict[str, Any] = {"task": task_id, "provider": retry.provider, "reason": retry.reason}
     if retries >= MAX_RETRIES:
         log.error("send given up after every retry", retries=retries, **fields)

@@ -1,6 +1,9 @@
 """The Dramatiq broker (Redis, or RabbitMQ in production) and the names of the queues and actors.
 
-Only a task's id travels through the broker; the task itself lives in the store. A message
+Only tasks' ids travel through the broker; the tasks themselves live in the store. Due tasks
+go in batches (``send_tasks``, up to :data:`BATCH_SIZE` ids a message), which a worker
+reserves in one transaction and sends concurrently; a task retried after a backoff goes
+alone (``send_task``). A message
 that is lost is re-sent by the scheduler's reconcile sweep; one delivered twice does nothing
 the second time (the worker's claim is a compare-and-set in the store).
 
@@ -24,6 +27,10 @@ if TYPE_CHECKING:
 
 SEND_QUEUE = "send"
 SEND_ACTOR = "send_task"
+SEND_BATCH_ACTOR = "send_tasks"
+# Task ids a message carries: chosen from bench/dispatch.py's figures by batch size
+# (docs/BENCHMARKS.md).
+BATCH_SIZE = 20
 _AMQP_SCHEMES = ("amqp://", "amqps://")
 
 
@@ -64,8 +71,25 @@ def send_message(task_id: int, queue_name: str = SEND_QUEUE) -> Message[None]:
     )
 
 
+def batch_message(task_ids: list[int], queue_name: str = SEND_QUEUE) -> Message[None]:
+    """The message asking a worker to send the tasks ``task_ids`` together."""
+    return Message(
+        queue_name=queue_name,
+        actor_name=SEND_BATCH_ACTOR,
+        args=(list(task_ids),),
+        kwargs={},
+        options={},
+    )
+
+
 def enqueue_tasks(
-    broker: dramatiq.Broker, task_ids: list[int], queue_name: str = SEND_QUEUE
+    broker: dramatiq.Broker,
+    task_ids: list[int],
+    queue_name: str = SEND_QUEUE,
+    *,
+    batch_size: int = BATCH_SIZE,
 ) -> None:
-    for task_id in task_ids:
-        broker.enqueue(send_message(task_id, queue_name))
+    """Put ``task_ids`` on the send queue, ``batch_size`` to a message, in the order given
+    (the sweep gives them earliest first)."""
+    for start in range(0, len(task_ids), batch_size):
+        broker.enqueue(batch_message(task_ids[start : start + batch_size], queue_name))

@@ -35,6 +35,7 @@ class DeadLetter:
       message_id: Dramatiq's message id (what ``requeue`` takes).
       actor: the actor it was for (``send_task``).
       task_id: the task it asked to send, if the message carries one.
+      batch: the tasks a batch message (``send_tasks``) asked to send.
       failed_at: when the broker dead-lettered it, if the broker says.
       reason: the last line of the last recorded traceback, or how the broker dropped it.
     """
@@ -44,6 +45,7 @@ class DeadLetter:
     task_id: int | None
     failed_at: datetime | None
     reason: str
+    batch: tuple[int, ...] = ()
 
 
 class UnknownDeadLetters(LookupError):
@@ -75,9 +77,10 @@ def requeue(settings: Settings, message_ids: Iterable[str] | None) -> list[str]:
 def _describe(message: Message[Any], failed_at: datetime | None, fallback: str) -> DeadLetter:
     args = message.args
     task_id = args[0] if args and isinstance(args[0], int) else None
+    batch = tuple(args[0]) if args and isinstance(args[0], list) else ()
     traceback = str(message.options.get("traceback") or "").strip()
     reason = traceback.splitlines()[-1] if traceback else fallback
-    return DeadLetter(message.message_id, message.actor_name, task_id, failed_at, reason)
+    return DeadLetter(message.message_id, message.actor_name, task_id, failed_at, reason, batch)
 
 
 def _fresh(message: Message[Any], queue_name: str) -> Message[Any]:

@@ -11,7 +11,7 @@ from channels.egress import Egress
 from orchestrator.clock import Clock
 from orchestrator.configuration.source import ConfigSet
 from orchestrator.dispatch.adapters import MAX_ADAPTERS, Adapters, Provider
-from orchestrator.dispatch.limits import CircuitBreaker
+from orchestrator.dispatch.limits import CLOSED, CircuitBreaker
 from orchestrator.domain import Channel
 
 __all__ = ["MAX_ADAPTERS", "Provider", "ProviderPool"]
@@ -82,12 +82,31 @@ class ProviderPool:
         half-open circuit takes its one trial send, which only the send that follows may
         use.
         """
-        ordered = sorted(
+        return self.choose(tenant, channel, avoid=avoid, config=config, closed=set())
+
+    def choose(
+        self,
+        tenant: str,
+        channel: Channel,
+        *,
+        closed: set[str],
+        avoid: frozenset[str] = frozenset(),
+        config: ConfigSet | None = None,
+    ) -> Provider | None:
+        """:meth:`first_available` for one send of a batch: ``closed`` holds the providers
+        whose circuit this batch already found closed (they are not asked again; a half-open
+        circuit is asked every time, and gives its one trial to one send only)."""
+        for provider in sorted(
             self.providers(tenant, channel, config=config), key=lambda p: p.name in avoid
-        )
-        return next(
-            (p for p in ordered if self.breaker.allows(p.limits_key, p.config.breaker)), None
-        )
+        ):
+            if provider.limits_key in closed:
+                return provider
+            state = self.breaker.admits(provider.limits_key, provider.config.breaker)
+            if state == CLOSED:
+                closed.add(provider.limits_key)
+            if state:
+                return provider
+        return None
 
     def describe(self, tenant: str) -> list[dict[str, str]]:
         """Every configured provider and whether it can send: ``ready``, ``circuit open``, or

@@ -33,7 +33,8 @@ from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
 from orchestrator.errors import ProviderError
 from orchestrator.isolation import tenant_failed
 from orchestrator.logs import get_logger
-from orchestrator.store.tables import Attempt, Task, Tenant
+from orchestrator.store.tables import Attempt, Tenant
+from orchestrator.tasks import transitions
 
 log = get_logger(__name__)
 UNKNOWN = "unknown"
@@ -169,11 +170,7 @@ class Reconciler:
             ).rowcount
             if not settled:
                 return False
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id == attempt.task_id, Task.status == TaskStatus.SENDING.value)
-                .values(status=task_status.value, lease_until=None, updated_at=now)
-            )
+            transitions.settle(conn, attempt.task_id, task_status, now)
             ledger.append(conn, [ledger.for_attempt(attempt, at=now, kind=kind, message=message)])
             if kind == ledger.SENT:
                 outbox.attempt_sent(conn, attempt.task_id, attempt.id, now)

@@ -1,19 +1,25 @@
-"""Step 1 of a send: claim the task, check every rule and reserve the contact — atomically.
+"""Step 1 of a send: claim a batch of tasks, check every rule and reserve the contacts —
+atomically.
 
-One transaction locks the account row (every send to the account waits its turn: on
-PostgreSQL a row lock, on SQLite the database write lock), claims the task with a
-compare-and-set (``queued → sending``: a duplicate or redelivered message finds nothing to
-do), re-checks holds and every rule against the contacts made so far, picks the route and
-the provider, renders the message, and inserts the attempt that *reserves* the contact. When
-it commits, the caps count this contact; when it does not, nothing happened.
+One transaction for the whole batch locks the accounts' rows in id order (every send to an
+account waits its turn: on PostgreSQL row locks, on SQLite the database write lock), then the
+tasks still ``queued`` (a duplicate or redelivered message finds nothing to do), reads every
+account's facts and contact history with one query per table, and makes the send-time
+decision (:func:`orchestrator.tasks.decide_task`) for each task in memory, counting the
+contacts the batch itself reserves. Sends are given a provider (circuit breaker) and a
+rate-limit token (taken for the batch in one step), rendered, and *reserved*: their attempts
+inserted in one statement, their tasks moved ``queued → sending`` in another. When it
+commits, the caps count these contacts; when it does not, nothing happened.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import dramatiq
@@ -22,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from channels.base import OutboundMessage
 from orchestrator import ledger, outbox
-from orchestrator.compliance import RulePack
+from orchestrator.compliance import PastContact, RulePack
 from orchestrator.configuration.channel_config import DispatchPolicy
 from orchestrator.configuration.source import ConfigSet
 from orchestrator.dispatch.limits import RateLimiter
@@ -37,7 +43,9 @@ from orchestrator.messages.library import RenderedMessage
 from orchestrator.metrics import BLOCKS, DECISIONS
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
 from orchestrator.planning.routing import choose_route
+from orchestrator.store.db import id_in
 from orchestrator.store.tables import Account, Attempt, Task, Tenant
+from orchestrator.tasks import TaskDecision, Verdict, decide_task, routes_of, transitions
 
 LIMITED_CONTENT_TEMPLATE = "voicemail_limited"
 ABANDONED = "abandoned"  # error code of a send released by the reconciler
@@ -67,6 +75,7 @@ class Throttled:
 
     provider: str
     wait: float
+    room: int = 1  # the bucket's size: how many sends can be granted at once, at most
 
 
 class RetryLater(dramatiq.Retry):
@@ -115,12 +124,31 @@ class Claim:
     policy: DispatchPolicy
 
 
+Reserved = Claim | Outcome | Throttled | RetryLater
+"""What reserving one task came to: a claim to send, an outcome (nothing to send now), our
+rate limit used up, or a retry later (no provider available, its tenant suspended)."""
+
+
+@dataclass(slots=True)
+class _Send:
+    """A task the decision allows now, on its way to a claim."""
+
+    task: Any
+    account: Any
+    loaded: Any
+    decision: TaskDecision
+    pack: RulePack
+    policy: DispatchPolicy
+    provider: Provider | None = None
+
+
 class Reserver:
-    """Claims and reserves tasks.
+    """Claims and reserves tasks, a batch at a time.
 
     Parameters:
       services: the store, the clock, the configuration and the public URL.
       pool: the providers.
+      limiter: the shared per-provider rate limits.
     """
 
     def __init__(self, services: DispatchNeeds, pool: ProviderPool, limiter: RateLimiter) -> None:
@@ -132,18 +160,45 @@ class Reserver:
         self.limiter = limiter
 
     def reserve(self, task_id: int) -> Claim | Outcome | Throttled:
-        """The claim to send, or the outcome when there is nothing to send now.
+        """The claim to send, or the outcome when there is nothing to send now; raises
+        :class:`RetryLater` when it is to be tried again later.
 
         A failure that is not one of dispatch's own outcomes (a tenant's broken config or
         data) is logged and alerted with the tenant before it propagates: the message is
         retried on its own, and no other tenant's task waits on it."""
         try:
-            return self._claim(task_id)
+            result = self._claim([task_id])[task_id]
         except RetryLater:
             raise
         except Exception as exc:
             tenant_failed("dispatch", self._tenant_of(task_id), exc)
             raise
+        if isinstance(result, RetryLater):
+            raise result
+        return result
+
+    def reserve_batch(self, task_ids: Sequence[int]) -> dict[int, Reserved | Exception]:
+        """Each task's result, reserved together in one transaction.
+
+        When the batch fails as a whole (one tenant's broken config or data), each task is
+        reserved alone, so the failure stays with the task that caused it (returned as its
+        exception, alerted with its tenant) and every other task goes on."""
+        ids = list(dict.fromkeys(task_ids))
+        try:
+            return dict(self._claim(ids))
+        except Exception:  # noqa: BLE001 - retried task by task below, where it is reported
+            if len(ids) == 1:
+                try:
+                    return {ids[0]: self.reserve(ids[0])}
+                except Exception as exc:  # noqa: BLE001 - the task's own failure
+                    return {ids[0]: exc}
+        results: dict[int, Reserved | Exception] = {}
+        for task_id in ids:
+            try:
+                results[task_id] = self.reserve(task_id)
+            except Exception as exc:  # noqa: BLE001 - the task's own failure, reported
+                results[task_id] = exc
+        return results
 
     def _tenant_of(self, task_id: int) -> str:
         with self.store.snapshot() as conn:
@@ -154,178 +209,290 @@ class Reserver:
             ).scalar()
         return str(slug or "unknown")
 
-    def _claim(self, task_id: int) -> Claim | Outcome | Throttled:
-        # One read of the configuration for the whole claim: a reload meanwhile must not pair
+    def _claim(self, task_ids: Sequence[int]) -> dict[int, Reserved]:
+        # One read of the configuration for the whole batch: a reload meanwhile must not pair
         # one version's rule pack and providers with another's templates.
         config = self.config.get()
+        results: dict[int, Reserved] = {task_id: Outcome.SKIPPED for task_id in task_ids}
         with self.store.locking_transaction() as conn:
-            # Which account (a task never changes account), read without a lock: the account
-            # is locked first, always, as the API takes the account before its tasks too.
-            account_id = conn.execute(sa.select(Task.account_id).where(Task.id == task_id)).scalar()
-            if account_id is None:
-                return Outcome.SKIPPED
-            account = conn.execute(
-                _lockable(
-                    self.store,
-                    sa.select(*ACCOUNT_COLUMNS, Tenant.slug, Tenant.profile)
-                    .join(Tenant, Tenant.id == Account.tenant_id)
-                    .where(Account.id == account_id),
-                    of=Account,
+            # Which accounts (a task never changes account), read without a lock: accounts
+            # are locked first, always, in id order, as the API takes the account before its
+            # tasks too; two batches sharing accounts then wait for each other, never deadlock.
+            owners = conn.execute(
+                sa.select(Task.account_id).where(id_in(conn, Task.id, task_ids)).distinct()
+            ).scalars()
+            account_ids = sorted(set(owners))
+            if not account_ids:
+                return results
+            accounts = {
+                row.id: row
+                for row in conn.execute(
+                    _lockable(
+                        self.store,
+                        sa.select(*ACCOUNT_COLUMNS, Tenant.slug, Tenant.profile)
+                        .join(Tenant, Tenant.id == Account.tenant_id)
+                        .where(id_in(conn, Account.id, account_ids))
+                        .order_by(Account.id),
+                        of=Account,
+                    )
                 )
-            ).one()
-            task = conn.execute(
-                _lockable(self.store, sa.select(Task).where(Task.id == task_id), of=Task)
-            ).one()
-            if task.status != TaskStatus.QUEUED.value:
-                return Outcome.SKIPPED
-            if account.slug in config.suspended:
-                # Its configuration is refused: nothing is sent for it until it is fixed; the
-                # task stays queued (the sweep re-queues it) or expires.
-                tenant_failed("dispatch", account.slug, config.suspended[account.slug])
-                raise RetryLater(f"tenant {account.slug} is suspended")
+            }
+            tasks = transitions.lock_queued(conn, task_ids, lock=not self.store.is_sqlite)
             now = self.clock.now()
-            policy = config.channels_for(account.slug).dispatch
-            if now >= task.expires_at:
-                return self._close(
-                    conn, task, TaskStatus.EXPIRED, now, "expired before it could be sent", []
-                )
-            if task.attempt_count >= policy.max_attempts:
-                return self._close(
-                    conn,
-                    task,
-                    TaskStatus.FAILED,
-                    now,
-                    f"gave up after {task.attempt_count} attempts",
-                    ["dispatch.max_attempts"],
-                )
-            pack = config.pack_for(account.jurisdiction, account.slug)
-            loaded = load(
-                conn,
-                [account],
-                since=now - config.lookback_for(account.slug),
-                include_pending=False,
-            )[account.id]
-            routes = [(Channel(task.channel), task.template)] + [
-                (Channel(c), t) for c, t in task.fallback
-            ]
-            choice = choose_route(
+            sendable = []
+            for task in tasks:
+                slug = accounts[task.account_id].slug
+                if slug in config.suspended:
+                    # Its configuration is refused: nothing is sent for it until it is
+                    # fixed; the task stays queued (the sweep re-queues it) or expires.
+                    tenant_failed("dispatch", slug, config.suspended[slug])
+                    results[task.id] = RetryLater(f"tenant {slug} is suspended")
+                else:
+                    sendable.append(task)
+            loaded = self._load(conn, config, accounts, sendable, now)
+            sends: list[_Send] = []
+            for task in sendable:
+                account = accounts[task.account_id]
+                outcome = self._decide(conn, config, task, account, loaded[account.id], now)
+                if isinstance(outcome, _Send):
+                    sends.append(outcome)
+                    # The batch's own reservations count against the caps of what follows.
+                    loaded[account.id].history.append(
+                        PastContact(now, _channel_of(outcome), ContactKind.RESERVED)
+                    )
+                else:
+                    results[task.id] = outcome
+            results.update(self._reserve(conn, config, sends, now))
+        return results
+
+    def _load(
+        self,
+        conn: Connection,
+        config: ConfigSet,
+        accounts: dict[int, Any],
+        tasks: Sequence[Any],
+        now: datetime,
+    ) -> dict[int, Any]:
+        """Facts and contact history of the tasks' accounts: one read per table for each
+        lookback the tenants' rule packs ask for."""
+        by_lookback: dict[timedelta, list[Any]] = {}
+        seen: set[int] = set()
+        for task in tasks:
+            account = accounts[task.account_id]
+            if account.id not in seen:
+                seen.add(account.id)
+                by_lookback.setdefault(config.lookback_for(account.slug), []).append(account)
+        loaded: dict[int, Any] = {}
+        for lookback, rows in by_lookback.items():
+            loaded.update(load(conn, rows, since=now - lookback, include_pending=False))
+        return loaded
+
+    def _decide(
+        self,
+        conn: Connection,
+        config: ConfigSet,
+        task: Any,
+        account: Any,
+        loaded: Any,
+        now: datetime,
+    ) -> _Send | Outcome:
+        """The send-time decision for one task: a send, or the task closed or held."""
+        policy = config.channels_for(account.slug).dispatch
+        pack = config.pack_for(account.jurisdiction, account.slug)
+        decision = decide_task(
+            now=now,
+            expires_at=task.expires_at,
+            attempts=task.attempt_count,
+            max_attempts=policy.max_attempts,
+            route=partial(
+                choose_route,
                 loaded.facts,
                 loaded.history,
-                routes,
+                routes_of(task),
                 now,
                 task.expires_at,
                 pack,
                 purpose=Purpose(task.purpose),
+            ),
+        )
+        verdict = decision.verdict
+        if verdict is Verdict.EXPIRE:
+            return _close(
+                conn, task, TaskStatus.EXPIRED, now, "expired before it could be sent", []
             )
-            if choice.route is None or choice.decision is None or choice.send_at is None:
-                for reason in choice.reasons:
-                    BLOCKS.labels(reason.rule_id).inc()
-                DECISIONS.labels("send", task.channel, "blocked").inc()
-                return self._close(
-                    conn,
-                    task,
-                    TaskStatus.BLOCKED,
-                    now,
-                    f"blocked at send time: {choice.explain()}",
-                    [r.rule_id for r in choice.reasons],
+        if verdict is Verdict.GIVE_UP:
+            return _close(
+                conn,
+                task,
+                TaskStatus.FAILED,
+                now,
+                f"gave up after {task.attempt_count} attempts",
+                decision.rules,
+            )
+        if verdict is Verdict.BLOCK:
+            for reason in decision.reasons:
+                BLOCKS.labels(reason.rule_id).inc()
+            DECISIONS.labels("send", task.channel, "blocked").inc()
+            return _close(
+                conn,
+                task,
+                TaskStatus.BLOCKED,
+                now,
+                f"blocked at send time: {decision.explain()}",
+                decision.rules,
+            )
+        if verdict is Verdict.HOLD:
+            return _hold(conn, task, decision, now)
+        return _Send(task, account, loaded, decision, pack, policy)
+
+    def _reserve(
+        self, conn: Connection, config: ConfigSet, sends: list[_Send], now: datetime
+    ) -> dict[int, Reserved]:
+        """Providers, rate-limit tokens, rendering and the reservations for the sends."""
+        results: dict[int, Reserved] = {}
+        if not sends:
+            return results
+        # Providers that failed a task go last; a send we abandoned ourselves (a crash,
+        # reconciled) says nothing against the provider. Every attempt is counted on its
+        # task in the transaction that inserts it: a task never tried has none to read.
+        tried = [s.task.id for s in sends if s.task.attempt_count]
+        failed: dict[int, set[str]] = {}
+        if tried:
+            for failure in conn.execute(
+                sa.select(Attempt.task_id, Attempt.provider).where(
+                    id_in(conn, Attempt.task_id, tried),
+                    Attempt.contact_kind == ContactKind.FAILED.value,
+                    Attempt.error_code != ABANDONED,
                 )
-            route = choice.route
-            if choice.send_at > now:
-                return self._hold(conn, task, choice, now)
-            DECISIONS.labels("send", route.channel.value, "allowed").inc()
-            # Providers that failed this task go last; a send we abandoned ourselves (a crash,
-            # reconciled) says nothing against the provider. Every attempt is counted on its
-            # task in the transaction that inserts it: a task never tried has none to read.
-            avoid = frozenset(
-                conn.execute(
-                    sa.select(Attempt.provider).where(
-                        Attempt.task_id == task.id,
-                        Attempt.contact_kind == ContactKind.FAILED.value,
-                        Attempt.error_code != ABANDONED,
-                    )
-                ).scalars()
-                if task.attempt_count
-                else ()
+            ):
+                failed.setdefault(failure.task_id, set()).add(failure.provider)
+        closed: set[str] = set()
+        by_limit: dict[str, list[_Send]] = {}
+        for send in sends:
+            channel = _channel_of(send)
+            send.provider = self.pool.choose(
+                send.account.slug,
+                channel,
+                avoid=frozenset(failed.get(send.task.id, ())),
+                config=config,
+                closed=closed,
             )
-            provider = self.pool.first_available(
-                account.slug, route.channel, avoid=avoid, config=config
-            )
-            if provider is None:
-                conn.execute(sa.update(Task).where(Task.id == task.id).values(updated_at=now))
+            if send.provider is None:
+                transitions.touch(conn, send.task.id, now)
                 ledger.append(
                     conn,
                     [
                         _entry(
-                            task,
+                            send.task,
                             now,
                             "task.retry",
-                            f"no {route.channel} provider is available (all circuits open); "
+                            f"no {channel} provider is available (all circuits open); "
                             "retrying later",
-                            route.channel.value,
+                            channel.value,
                         )
                     ],
                 )
-                raise RetryLater(f"no {route.channel} provider available (all circuits open)")
-            wait = self.limiter.take(provider.limits_key, provider.config.rate_limit)
-            if wait > 0:
-                return Throttled(provider.limits_key, wait)
-            try:
-                rendered, params = self._render(
-                    conn,
-                    config,
-                    account,
-                    loaded.facts,
-                    pack,
-                    route.channel,
-                    route.template,
-                    provider,
-                    now,
+                results[send.task.id] = RetryLater(
+                    f"no {channel} provider available (all circuits open)"
                 )
+                continue
+            by_limit.setdefault(send.provider.limits_key, []).append(send)
+        granted: list[_Send] = []
+        for key, waiting in by_limit.items():
+            limit = waiting[0].provider.config.rate_limit if waiting[0].provider else None
+            count, wait = self.limiter.take_many(key, limit, len(waiting))
+            granted.extend(waiting[:count])
+            left = waiting[count:]
+            if left and limit is not None:
+                # Come back when the tokens for the rest could be there (up to a bucket
+                # full), not for each token: one claim a token would cost a transaction a
+                # send while the bucket is the bottleneck.
+                wait = max(wait, min(len(left), limit.capacity) / limit.per_second)
+            for send in left:
+                # Nothing is written for it: it stays queued, and is tried again after
+                # ``wait`` with every check made again.
+                results[send.task.id] = Throttled(key, wait, limit.capacity if limit else 1)
+        contacted = _contacted(conn, [s.account.id for s in granted])
+        rows: list[dict[str, Any]] = []
+        ready = []
+        for send in granted:
+            DECISIONS.labels("send", _channel_of(send).value, "allowed").inc()
+            try:
+                rendered, params = self._render(config, send, now, send.account.id in contacted)
             except TemplateError as exc:
-                return self._close(
+                results[send.task.id] = _close(
                     conn,
-                    task,
+                    send.task,
                     TaskStatus.FAILED,
                     now,
                     f"could not render: {exc}",
                     ["template.error"],
                 )
-            ref = f"att_{secrets.token_hex(12)}"
-            attempt_id = conn.execute(
-                sa.insert(Attempt)
-                .values(
-                    ref=ref,
-                    task_id=task.id,
-                    tenant_id=task.tenant_id,
-                    account_id=account.id,
-                    channel=route.channel.value,
-                    provider=provider.name,
-                    address=route.contact_point.address,
-                    at=now,
-                    status=DeliveryStatus.SENDING.value,
-                    contact_kind=ContactKind.RESERVED.value,
-                    segments=rendered.sms.segments if rendered.sms else None,
-                    subject=rendered.subject,
-                    body=rendered.body,
-                    lease_until=now + timedelta(seconds=policy.lease_seconds),
-                    updated_at=now,
-                )
-                .returning(Attempt.id)
-            ).scalar_one()
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id == task.id)
-                .values(
-                    status=TaskStatus.SENDING.value,
-                    channel=route.channel.value,
-                    template=route.template,
-                    fallback=[[c.value, t] for c, t in choice.remaining],
-                    attempt_count=Task.attempt_count + 1,
-                    lease_until=now + timedelta(seconds=policy.lease_seconds),
-                    updated_at=now,
-                )
+                continue
+            route = _route_of(send)
+            assert send.provider is not None
+            rows.append(
+                {
+                    "ref": f"att_{secrets.token_hex(12)}",
+                    "task_id": send.task.id,
+                    "tenant_id": send.task.tenant_id,
+                    "account_id": send.account.id,
+                    "channel": route.channel.value,
+                    "provider": send.provider.name,
+                    "address": route.contact_point.address,
+                    "at": now,
+                    "status": DeliveryStatus.SENDING.value,
+                    "contact_kind": ContactKind.RESERVED.value,
+                    "segments": rendered.sms.segments if rendered.sms else None,
+                    "subject": rendered.subject,
+                    "body": rendered.body,
+                    "lease_until": now + timedelta(seconds=send.policy.lease_seconds),
+                    "updated_at": now,
+                }
             )
-        closes = choice.decision.window_closes_at or task.expires_at
+            ready.append((send, rendered, params))
+        if not rows:
+            return results
+        ids = {
+            ref: attempt_id
+            for ref, attempt_id in conn.execute(
+                sa.insert(Attempt).returning(Attempt.ref, Attempt.id), rows
+            )
+        }
+        transitions.claim(
+            conn,
+            [
+                {
+                    "id": send.task.id,
+                    "channel": row["channel"],
+                    "template": _route_of(send).template,
+                    "fallback": send.decision.remaining,
+                    "lease_until": row["lease_until"],
+                }
+                for (send, _, _), row in zip(ready, rows, strict=True)
+            ],
+            now,
+        )
+        for (send, rendered, params), row in zip(ready, rows, strict=True):
+            results[send.task.id] = self._claim_of(
+                config, send, rendered, params, row["ref"], ids[row["ref"]], now
+            )
+        return results
+
+    def _claim_of(
+        self,
+        config: ConfigSet,
+        send: _Send,
+        rendered: RenderedMessage,
+        params: dict[str, str],
+        ref: str,
+        attempt_id: int,
+        now: datetime,
+    ) -> Claim:
+        task, account, provider = send.task, send.account, send.provider
+        assert provider is not None
+        route = _route_of(send)
+        closes = min(send.decision.not_after or task.expires_at, task.expires_at)
         message = OutboundMessage(
             attempt_ref=ref,
             idempotency_key=f"task-{task.id}",
@@ -346,7 +513,7 @@ class Reserver:
                 "account_ref": account.external_id,
                 "task": str(task.id),
                 "window_opens_at": now.isoformat(),
-                "window_closes_at": min(closes, task.expires_at).isoformat(),
+                "window_closes_at": closes.isoformat(),
             },
         )
         return Claim(
@@ -358,106 +525,120 @@ class Reserver:
             message,
             rendered,
             now,
-            min(closes, task.expires_at),
-            policy,
+            closes,
+            send.policy,
         )
 
     def _render(
-        self,
-        conn: Connection,
-        config: ConfigSet,
-        account: Any,
-        facts: Any,
-        pack: RulePack,
-        channel: Channel,
-        template: str,
-        provider: Provider,
-        now: datetime,
+        self, config: ConfigSet, send: _Send, now: datetime, contacted: bool
     ) -> tuple[RenderedMessage, dict[str, str]]:
         """The message, and the parameters a provider of pre-approved templates sends
         instead of its words (both from one context)."""
-        limited = channel is Channel.CALL and provider.limited_content_only
-        contacted = conn.execute(
-            sa.select(
-                sa.exists().where(
-                    Attempt.account_id == account.id, Attempt.contact_kind.in_(_COUNTED)
-                )
-            )
-        ).scalar()
-        disclosures = pack.required_disclosures(
-            channel, initial=not contacted, limited_content=limited
+        route = _route_of(send)
+        provider = send.provider
+        assert provider is not None
+        limited = route.channel is Channel.CALL and provider.limited_content_only
+        disclosures = send.pack.required_disclosures(
+            route.channel, initial=not contacted, limited_content=limited
         )
-        context = message_context(account, facts, account.profile or {}, now=now)
+        account = send.account
+        context = message_context(account, send.loaded.facts, account.profile or {}, now=now)
         rendered = config.templates.render(
-            LIMITED_CONTENT_TEMPLATE if limited else template,
-            channel,
+            LIMITED_CONTENT_TEMPLATE if limited else route.template,
+            route.channel,
             account.locale,
             context,
             disclosures=disclosures,
         )
         return rendered, template_params(context)
 
-    def _hold(self, conn: Connection, task: Any, choice: Any, now: datetime) -> Outcome:
-        """Not now: back to the store until the next allowed instant (the sweeper re-queues
-        it then), never sent early."""
-        decision = choice.decision
-        not_after = min(decision.window_closes_at or task.expires_at, task.expires_at)
-        changed = conn.execute(
-            sa.update(Task)
-            .where(Task.id == task.id, Task.status == TaskStatus.QUEUED.value)
-            .values(
-                status=TaskStatus.PLANNED.value,
-                not_before=choice.send_at,
-                not_after=not_after,
-                channel=choice.route.channel.value,
-                template=choice.route.template,
-                fallback=[[c.value, t] for c, t in choice.remaining],
-                reasons=[r.rule_id for r in (*choice.reasons, *decision.reasons)],
-                updated_at=now,
-            )
-        ).rowcount
-        if changed:
-            DECISIONS.labels("send", choice.route.channel.value, "held").inc()
-            ledger.append(
-                conn,
-                [
-                    _entry(
-                        task,
-                        now,
-                        "task.held",
-                        f"held until {choice.send_at:%Y-%m-%dT%H:%MZ}: {choice.explain()}",
-                        choice.route.channel.value,
-                        [r.rule_id for r in decision.reasons],
-                    )
-                ],
-            )
-        return Outcome.HELD
 
-    def _close(
-        self,
-        conn: Connection,
-        task: Any,
-        status: TaskStatus,
-        now: datetime,
-        message: str,
-        rules: list[str],
-    ) -> Outcome:
-        changed = conn.execute(
-            sa.update(Task)
-            .where(Task.id == task.id, Task.status == TaskStatus.QUEUED.value)
-            .values(status=status.value, reasons=rules, updated_at=now)
-        ).rowcount
-        if changed:
-            ledger.append(
-                conn, [_entry(task, now, f"task.{status.value}", message, task.channel, rules)]
+def _route_of(send: _Send) -> Any:
+    choice = send.decision.choice
+    assert choice is not None
+    assert choice.route is not None
+    return choice.route
+
+
+def _channel_of(send: _Send) -> Channel:
+    return Channel(_route_of(send).channel)
+
+
+def _contacted(conn: Connection, account_ids: Sequence[int]) -> set[int]:
+    """The accounts with a contact counted already (the first contact carries the initial
+    disclosures)."""
+    if not account_ids:
+        return set()
+    return set(
+        conn.execute(
+            sa.select(Attempt.account_id)
+            .where(
+                id_in(conn, Attempt.account_id, sorted(set(account_ids))),
+                Attempt.contact_kind.in_(_COUNTED),
             )
-            if status is TaskStatus.FAILED:
-                outbox.message_failed(conn, task.id, message, rules, now)
-        return {
-            TaskStatus.BLOCKED: Outcome.BLOCKED,
-            TaskStatus.EXPIRED: Outcome.EXPIRED,
-            TaskStatus.FAILED: Outcome.FAILED,
-        }[status]
+            .distinct()
+        ).scalars()
+    )
+
+
+def _hold(conn: Connection, task: Any, decision: TaskDecision, now: datetime) -> Outcome:
+    """Not now: back to the store until the next allowed instant (the sweeper re-queues it
+    then), never sent early."""
+    choice = decision.choice
+    assert choice is not None
+    assert choice.route is not None
+    assert decision.send_at is not None
+    held = transitions.hold(
+        conn,
+        task.id,
+        {
+            "not_before": decision.send_at,
+            "not_after": decision.not_after,
+            "channel": choice.route.channel.value,
+            "template": choice.route.template,
+            "fallback": decision.remaining,
+            "reasons": decision.rules,
+        },
+        now,
+    )
+    if held:
+        DECISIONS.labels("send", choice.route.channel.value, "held").inc()
+        assert choice.decision is not None
+        ledger.append(
+            conn,
+            [
+                _entry(
+                    task,
+                    now,
+                    "task.held",
+                    f"held until {decision.send_at:%Y-%m-%dT%H:%MZ}: {choice.explain()}",
+                    choice.route.channel.value,
+                    [r.rule_id for r in choice.decision.reasons],
+                )
+            ],
+        )
+    return Outcome.HELD
+
+
+def _close(
+    conn: Connection,
+    task: Any,
+    status: TaskStatus,
+    now: datetime,
+    message: str,
+    rules: list[str],
+) -> Outcome:
+    if transitions.close(conn, task.id, status, rules, now):
+        ledger.append(
+            conn, [_entry(task, now, f"task.{status.value}", message, task.channel, rules)]
+        )
+        if status is TaskStatus.FAILED:
+            outbox.message_failed(conn, task.id, message, rules, now)
+    return {
+        TaskStatus.BLOCKED: Outcome.BLOCKED,
+        TaskStatus.EXPIRED: Outcome.EXPIRED,
+        TaskStatus.FAILED: Outcome.FAILED,
+    }[status]
 
 
 def _callback_url(public_url: str, provider: str, tenant: str, config: ConfigSet) -> str:

@@ -1,8 +1,9 @@
-"""Sending one task: reserve it, send it, record what happened.
+"""Sending tasks, a batch at a time: reserve them, send them, record what happened.
 
 1. **Reserve** (:mod:`orchestrator.dispatch.reserve`): claim, check every rule and reserve the
-   contact in one transaction.
-2. **Send**, with quick in-call retries of errors that certainly left nothing behind
+   contacts of the whole batch in one transaction.
+2. **Send** the batch's messages concurrently over the shared HTTP connection pool, each with
+   quick in-call retries of errors that certainly left nothing behind
    (tenacity), each retry first checking that the window is still open and no event arrived.
 3. **Record** the outcome: sent; or failed and retried later by Dramatiq (the retry re-checks
    everything, and waits for the next window when it would land in quiet hours); or refused
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,12 +31,14 @@ from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.needs import DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
 from orchestrator.dispatch.reserve import Claim, Outcome, Reserver, RetryLater, Throttled
-from orchestrator.domain import ContactKind, DeliveryStatus, EventType, TaskStatus
+from orchestrator.domain import ContactKind, DeliveryStatus, EventType
 from orchestrator.errors import PermanentError, ProviderError, TransientError
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import get_logger, mask_text
 from orchestrator.metrics import SENDS
-from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint, Task
+from orchestrator.store.db import id_in
+from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint
+from orchestrator.tasks import transitions
 
 log = get_logger(__name__)
 
@@ -51,6 +56,8 @@ class Dispatcher:
       limiter: the shared per-provider rate limits.
       enqueue: puts a task id back on the send queue (failover to the next route).
       sleep: how to wait between in-call retries (tests inject a fake).
+      concurrency: a batch's sends in flight at once, over the shared HTTP connection pool
+        (per process, for all of its worker threads).
     """
 
     def __init__(
@@ -61,6 +68,7 @@ class Dispatcher:
         enqueue: Callable[[int], None],
         *,
         sleep: Callable[[float], None] = time.sleep,
+        concurrency: int = 32,
     ) -> None:
         self.store = services.store
         self.clock = services.clock
@@ -69,6 +77,11 @@ class Dispatcher:
         self.enqueue = enqueue
         self.sleep = sleep
         self.reserver = Reserver(services, pool, limiter)
+        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch-send")
+
+    def close(self) -> None:
+        """Let the sends in flight finish, then stop the sending threads."""
+        self._executor.shutdown(wait=True)
 
     def send(self, task_id: int) -> Outcome:
         """Send task ``task_id`` if it is still to be sent. Raises :class:`RetryLater` when a
@@ -87,11 +100,59 @@ class Dispatcher:
             waited += claimed.wait
         if isinstance(claimed, Outcome):
             return claimed
-        return self._deliver(claimed)
+        result = self._record([self._transmit(claimed)])[task_id]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def send_batch(self, task_ids: Sequence[int]) -> dict[int, Outcome | Exception]:
+        """Send the tasks still to be sent, reserved together, sent concurrently and
+        recorded together. Each task's outcome; a :class:`RetryLater` for those to be tried
+        again after a backoff (our rate limit used up for longer than a brief wait, a
+        provider's transient failure), another exception for a task that failed on its own.
+        """
+        results: dict[int, Outcome | Exception] = {}
+        sending: list[tuple[Claim, Future[_Sent]]] = []
+        pending = list(dict.fromkeys(task_ids))
+        later: list[int] = []  # throttled, and not asked again until the bucket has room
+        waited = 0.0
+        while pending:
+            throttled: list[tuple[int, Throttled]] = []
+            for task_id, reserved in self.reserver.reserve_batch(pending).items():
+                if isinstance(reserved, Claim):
+                    sending.append((reserved, self._executor.submit(self._transmit, reserved)))
+                elif isinstance(reserved, Throttled):
+                    throttled.append((task_id, reserved))
+                else:
+                    results[task_id] = reserved
+            if not throttled and not later:
+                break
+            # Our own rate limit: the granted sends are on their way; wait outside any
+            # transaction for the next tokens, then check everything again for as many of
+            # the rest as the bucket can grant at once (the others wait without a claim).
+            wait = min((t.wait for _, t in throttled), default=0.0)
+            if waited + wait > _RATE_LIMIT_WAIT:
+                for task_id, t in throttled:
+                    results[task_id] = RetryLater(
+                        "our rate limit for it is used up", provider=t.provider, throttled=True
+                    )
+                for task_id in later:
+                    results[task_id] = RetryLater("our rate limit is used up", throttled=True)
+                break
+            time.sleep(wait)
+            waited += wait
+            room = max((t.room for _, t in throttled), default=len(later))
+            waiting = [task_id for task_id, _ in throttled] + later
+            pending, later = waiting[:room], waiting[room:]
+        if sending:
+            results.update(self._record([future.result() for _, future in sending]))
+        return results
 
     # --- 2. send ------------------------------------------------------------------------------
 
-    def _deliver(self, claim: Claim) -> Outcome:
+    def _transmit(self, claim: Claim) -> _Sent:
+        """The provider's answer to ``claim``'s message (a receipt, or the error it ended
+        with after the quick retries)."""
         provider = claim.provider
         retry = provider.config.retry
         try:
@@ -105,20 +166,44 @@ class Dispatcher:
             ):
                 with attempt:
                     receipt = provider.adapter.send(claim.message)
-        except TransientError as exc:
-            SENDS.labels(provider.name, "transient").inc()
-            if exc.maybe_delivered:
-                return self._ambiguous(claim, exc)
-            self.pool.breaker.failure(provider.limits_key, provider.config.breaker)
-            return self._retry_later(claim, exc)
-        except PermanentError as exc:
-            SENDS.labels(provider.name, "permanent").inc()
-            return self._refused(claim, exc)
-        except _WindowClosed as exc:
-            return self._retry_later(claim, exc.error)
-        SENDS.labels(provider.name, "accepted").inc()
-        self.pool.breaker.success(provider.limits_key)
-        return self._sent(claim, receipt)
+        except Exception as exc:  # noqa: BLE001 - each kind is recorded by _record
+            return _Sent(claim, None, exc)
+        return _Sent(claim, receipt, None)
+
+    def _record(self, answers: Sequence[_Sent]) -> dict[int, Outcome | Exception]:
+        """Record what each send came to: the accepted ones together in one transaction,
+        the rest (rare) one by one."""
+        results: dict[int, Outcome | Exception] = {}
+        accepted = []
+        for answer in answers:
+            claim, provider = answer.claim, answer.claim.provider
+            error = answer.error
+            if answer.receipt is not None:
+                SENDS.labels(provider.name, "accepted").inc()
+                accepted.append((claim, answer.receipt))
+            elif isinstance(error, TransientError):
+                SENDS.labels(provider.name, "transient").inc()
+                if error.maybe_delivered:
+                    results[claim.task_id] = self._ambiguous(claim, error)
+                else:
+                    self.pool.breaker.failure(provider.limits_key, provider.config.breaker)
+                    results[claim.task_id] = self._retry_later(claim, error)
+            elif isinstance(error, PermanentError):
+                SENDS.labels(provider.name, "permanent").inc()
+                results[claim.task_id] = self._refused(claim, error)
+            elif isinstance(error, _WindowClosed):
+                results[claim.task_id] = self._retry_later(claim, error.error)
+            else:
+                # Not a provider's answer (a fault of ours): the attempt stays ``sending``
+                # and the reconciler resolves it; never resent blindly.
+                assert error is not None
+                results[claim.task_id] = error
+        # One success closes a provider's circuit: said once per provider for the batch.
+        for key in {claim.provider.limits_key for claim, _ in accepted}:
+            self.pool.breaker.success(key)
+        if accepted:
+            results.update(self._sent_all(accepted))
+        return results
 
     def _sleep_unless_closed(self, claim: Claim) -> Callable[[float], None]:
         def sleep(seconds: float) -> None:
@@ -154,79 +239,57 @@ class Dispatcher:
     # --- 3. record ----------------------------------------------------------------------------
 
     def _sent(self, claim: Claim, receipt: Receipt) -> Outcome:
+        """One accepted send recorded (see :meth:`_sent_all`)."""
+        return self._sent_all([(claim, receipt)])[claim.task_id]
+
+    def _sent_all(self, accepted: Sequence[tuple[Claim, Receipt]]) -> dict[int, Outcome]:
+        """Accepted by their providers: attempts, tasks and ledger entries, each in one
+        statement for the batch (the attempts one per receipt status, nearly always one)."""
         now = self.clock.now()
         with self.store.transaction() as conn:
-            moved = conn.execute(
-                sa.update(Attempt)
-                .where(
-                    Attempt.id == claim.attempt_id, Attempt.status == DeliveryStatus.SENDING.value
+            moved: set[int] = set()
+            by_status: dict[str, list[tuple[Claim, Receipt]]] = {}
+            for claim, receipt in accepted:
+                by_status.setdefault(receipt.status.value, []).append((claim, receipt))
+            for status, group in by_status.items():
+                message_ids = {c.attempt_id: r.provider_message_id for c, r in group}
+                moved.update(
+                    conn.execute(
+                        sa.update(Attempt)
+                        .where(
+                            id_in(conn, Attempt.id, list(message_ids)),
+                            Attempt.status == DeliveryStatus.SENDING.value,
+                        )
+                        .values(
+                            status=status,
+                            provider_message_id=sa.case(message_ids, value=Attempt.id),
+                            contact_kind=ContactKind.ATTEMPT.value,
+                            lease_until=None,
+                            updated_at=now,
+                        )
+                        .returning(Attempt.id)
+                    ).scalars()
                 )
-                .values(
-                    status=receipt.status.value,
-                    provider_message_id=receipt.provider_message_id,
-                    contact_kind=ContactKind.ATTEMPT.value,
-                    lease_until=None,
-                    updated_at=now,
-                )
-            ).rowcount
-            if not moved and ledger.sent_recorded(conn, claim.account_id, claim.attempt_id):
-                # A fast report (or the reconciler) got there first and recorded the send.
-                return Outcome.SENT
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id == claim.task_id, Task.status == TaskStatus.SENDING.value)
-                .values(status=TaskStatus.SENT.value, lease_until=None, updated_at=now)
-            )
-            message = claim.message
-            extra = []
-            if claim.rendered.sms:
-                extra.append(
-                    f"{claim.rendered.sms.segments} segment(s) {claim.rendered.sms.encoding}"
-                )
-            if claim.rendered.disclosures:
-                extra.append(
-                    "with "
-                    + ", ".join(
-                        d.value if hasattr(d, "value") else str(d)
-                        for d in claim.rendered.disclosures
-                    )
-                )
-            if claim.provider.adapter.delivery_note:
-                extra.append(claim.provider.adapter.delivery_note)
-            ledger.append(
-                conn,
-                [
-                    ledger.entry(
-                        tenant_id=claim.tenant_id,
-                        account_id=claim.account_id,
-                        at=claim.reserved_at,
-                        kind=ledger.SENT,
-                        message=(
-                            f"sent {message.channel} {claim.rendered.template} "
-                            f"via {claim.provider.name} "
-                            f"to {mask_text(message.to)} ({receipt.provider_message_id})"
-                            + (f"; {'; '.join(extra)}" if extra else "")
-                        ),
-                        channel=message.channel.value,
-                        task_id=claim.task_id,
-                        attempt_id=claim.attempt_id,
-                    )
-                ],
-            )
-            outbox.attempt_sent(conn, claim.task_id, claim.attempt_id, now)
-        return Outcome.SENT
+            recorded = [
+                (claim, receipt)
+                for claim, receipt in accepted
+                if claim.attempt_id in moved
+                # A fast report (or the reconciler) may have got there first and recorded it.
+                or not ledger.sent_recorded(conn, claim.account_id, claim.attempt_id)
+            ]
+            transitions.mark_sent(conn, [claim.task_id for claim, _ in recorded], now)
+            ledger.append(conn, [_sent_entry(claim, receipt) for claim, receipt in recorded])
+            for claim, _ in recorded:
+                outbox.attempt_sent(conn, claim.task_id, claim.attempt_id, now)
+        return {claim.task_id: Outcome.SENT for claim, _ in accepted}
 
-    def _retry_later(self, claim: Claim, error: TransientError) -> Outcome:
+    def _retry_later(self, claim: Claim, error: TransientError) -> RetryLater:
         """Nothing left the building: release the reservation and let Dramatiq retry (the retry
         re-checks every rule and waits for the next window if needed)."""
         now = self.clock.now()
         with self.store.transaction() as conn:
             self._fail_attempt(conn, claim, error, now)
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id == claim.task_id, Task.status == TaskStatus.SENDING.value)
-                .values(status=TaskStatus.QUEUED.value, lease_until=None, updated_at=now)
-            )
+            transitions.release(conn, claim.task_id, now)
             ledger.append(
                 conn,
                 [
@@ -238,7 +301,7 @@ class Dispatcher:
                     )
                 ],
             )
-        raise RetryLater(
+        return RetryLater(
             f"{error.code}: {error.message[:120]}",
             provider=claim.provider.name,
             throttled=error.retry_after is not None or error.code == "429",
@@ -283,11 +346,7 @@ class Dispatcher:
             # A refusal never opens the circuit: it says this message (its sender, its
             # address, one tenant's configuration) is wrong, not that the provider is down;
             # counting it would let one tenant's bad sender stop every tenant on the account.
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id == claim.task_id, Task.status == TaskStatus.SENDING.value)
-                .values(status=TaskStatus.QUEUED.value, lease_until=None, updated_at=now)
-            )
+            transitions.release(conn, claim.task_id, now)
             notes.append("trying the next provider or channel")
             ledger.append(
                 conn, [self._attempt_entry(claim, now, "attempt.refused", "; ".join(notes))]
@@ -353,6 +412,46 @@ class Dispatcher:
             task_id=claim.task_id,
             attempt_id=claim.attempt_id,
         )
+
+
+def _sent_entry(claim: Claim, receipt: Receipt) -> dict[str, Any]:
+    """The ``attempt.sent`` ledger entry: what went, how, to whom (masked)."""
+    message = claim.message
+    extra = []
+    if claim.rendered.sms:
+        extra.append(f"{claim.rendered.sms.segments} segment(s) {claim.rendered.sms.encoding}")
+    if claim.rendered.disclosures:
+        extra.append(
+            "with "
+            + ", ".join(
+                d.value if hasattr(d, "value") else str(d) for d in claim.rendered.disclosures
+            )
+        )
+    if claim.provider.adapter.delivery_note:
+        extra.append(claim.provider.adapter.delivery_note)
+    return ledger.entry(
+        tenant_id=claim.tenant_id,
+        account_id=claim.account_id,
+        at=claim.reserved_at,
+        kind=ledger.SENT,
+        message=(
+            f"sent {message.channel} {claim.rendered.template} via {claim.provider.name} "
+            f"to {mask_text(message.to)} ({receipt.provider_message_id})"
+            + (f"; {'; '.join(extra)}" if extra else "")
+        ),
+        channel=message.channel.value,
+        task_id=claim.task_id,
+        attempt_id=claim.attempt_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A provider's answer to one claim: its receipt, or the error the send ended with."""
+
+    claim: Claim
+    receipt: Receipt | None
+    error: Exception | None
 
 
 class _WindowClosed(Exception):

@@ -30,11 +30,11 @@ from orchestrator.inbound.delivery import (
     ledger_entry,
     move_status,
     record_sent,
-    statuses_before,
 )
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import mask_text
-from orchestrator.store.tables import Attempt, Task
+from orchestrator.store.tables import Attempt
+from orchestrator.tasks import transitions
 
 _CALL_EVENTS = {
     CallOutcome.PROMISE_TO_PAY: EventType.PROMISE_TO_PAY,
@@ -82,10 +82,12 @@ def apply_call(
         )
         .values(call_outcome=outcome.value, contact_kind=kind.value, updated_at=now)
     ).rowcount
-    conn.execute(
-        sa.update(Task)
-        .where(Task.id == attempt.task_id, Task.status.in_(statuses_before(TaskStatus.DELIVERED)))
-        .values(status=TASK_AFTER.get(status, TaskStatus.DELIVERED).value, updated_at=now)
+    transitions.report(
+        conn,
+        attempt.task_id,
+        TASK_AFTER.get(status, TaskStatus.DELIVERED),
+        now,
+        moves_from=TaskStatus.DELIVERED,
     )
     counted = (
         kind

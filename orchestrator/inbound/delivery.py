@@ -24,6 +24,7 @@ from orchestrator.inbound.changes import Changed
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import mask_text
 from orchestrator.store.tables import Attempt, ContactPoint, Task
+from orchestrator.tasks import transitions
 
 _FAILED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
 TASK_AFTER = {
@@ -153,11 +154,7 @@ def apply_delivery(
         task_status = None
         notes.append("trying the next channel")
     if task_status is not None:
-        closed = conn.execute(
-            sa.update(Task)
-            .where(Task.id == attempt.task_id, Task.status.in_(statuses_before(task_status)))
-            .values(status=task_status.value, updated_at=now)
-        ).rowcount
+        closed = transitions.report(conn, attempt.task_id, task_status, now)
         if closed and task_status is TaskStatus.FAILED:
             outbox.message_failed(
                 conn,
@@ -175,40 +172,12 @@ def apply_delivery(
     )
 
 
-def statuses_before(status: TaskStatus) -> list[str]:
-    """Task statuses a report may move on from (never back from a final one)."""
-    order = [TaskStatus.SENDING, TaskStatus.UNKNOWN, TaskStatus.SENT]
-    if status is TaskStatus.SENT:
-        return [s.value for s in order[:2]]
-    return [s.value for s in order]
-
-
 def _fail_over(conn: Connection, attempt: Any, now: datetime) -> bool:
     """A refusal for good (a hard bounce, an opted-out recipient) on a task that has fallback
     routes left: plan the next one now (the sweeper queues it, dispatch re-checks every rule
     for the new channel)."""
     task = conn.execute(sa.select(Task).where(Task.id == attempt.task_id)).one()
-    if not task.fallback or task.expires_at <= now:
-        return False
-    (channel, template), *rest = task.fallback
-    return bool(
-        conn.execute(
-            sa.update(Task)
-            .where(
-                Task.id == task.id,
-                Task.status.in_([TaskStatus.SENT.value, TaskStatus.SENDING.value]),
-            )
-            .values(
-                status=TaskStatus.PLANNED.value,
-                channel=channel,
-                template=template,
-                fallback=rest,
-                not_before=now,
-                not_after=task.expires_at,
-                updated_at=now,
-            )
-        ).rowcount
-    )
+    return transitions.fail_over(conn, task, now)
 
 
 def invalidate(

@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from orchestrator.compliance import AccountFacts, PastContact, Reason, RulePack, explain
 from orchestrator.compliance.localtime import zone
 from orchestrator.configuration.strategies import Segment, Step, Strategy, Variant
 from orchestrator.domain import Channel, ContactKind, EventType, Purpose, TaskStatus
-from orchestrator.planning.routing import Route, choose_route
+from orchestrator.planning.routing import choose_route
+from orchestrator.tasks.decision import Route, Verdict, decide_task
 
 STOPPED = "strategy.stop_on"
 PAUSED = "strategy.pause_after_payment"
-EXPIRED = "strategy.step_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,27 +194,44 @@ def _plan_step(
     stopper = _stopped_by(facts, step, account.due_date + timedelta(days=ladder_start), now)
     if stopper is not None:
         return outcome(TaskStatus.CANCELLED, [stopper], f"cancelled: {stopper.message}")
-    if deadline <= now:
-        reason = Reason(EXPIRED, "strategy", f"its window ended {_iso(deadline)}")
-        return outcome(TaskStatus.EXPIRED, [reason], f"expired: {reason.message}")
-
     pause = _payment_pause(facts, strategy, wanted)
     if pause is not None:
         wanted = max(wanted, pause.until or wanted)
 
-    choice = choose_route(
-        facts, history, step.routes(), wanted, deadline, pack, purpose=step.purpose
+    decided = decide_task(
+        now=now,
+        expires_at=deadline,
+        at=wanted,
+        route=partial(
+            choose_route,
+            facts,
+            history,
+            step.routes(),
+            wanted,
+            deadline,
+            pack,
+            purpose=step.purpose,
+        ),
     )
-    if choice.route is None or choice.decision is None or choice.send_at is None:
-        line = "; ".join(f"{r.rule_id} — {r.message}" for r in choice.reasons)
-        return outcome(TaskStatus.BLOCKED, choice.reasons, f"blocked: {line}")
+    if decided.verdict is Verdict.EXPIRE:
+        reason = decided.reasons[0]
+        return outcome(TaskStatus.EXPIRED, [reason], f"expired: {reason.message}")
+    if decided.verdict is Verdict.BLOCK or decided.choice is None:
+        line = "; ".join(f"{r.rule_id} — {r.message}" for r in decided.reasons)
+        return outcome(TaskStatus.BLOCKED, decided.reasons, f"blocked: {line}")
 
+    # Send or hold alike: planned for its window.
+    choice = decided.choice
     decision = choice.decision
-    not_after = min(decision.window_closes_at or deadline, deadline)
-    moved = [*choice.reasons, *decision.reasons] + ([pause] if pause else [])
+    route = choice.route
+    assert decision is not None
+    assert route is not None
+    assert decided.send_at is not None
+    not_after = decided.not_after or deadline
+    moved = [*decided.reasons] + ([pause] if pause else [])
     text = (
-        f"planned {choice.route.channel} {choice.route.template} for "
-        f"{_local(choice.send_at, facts.zones[0])}, send by {_iso(not_after)}"
+        f"planned {route.channel} {route.template} for "
+        f"{_local(decided.send_at, facts.zones[0])}, send by {_iso(not_after)}"
     )
     if moved:
         text += " — moved: " + "; ".join(f"{r.rule_id} ({r.message})" for r in moved)
@@ -223,9 +241,9 @@ def _plan_step(
         TaskStatus.PLANNED,
         moved,
         text,
-        chosen=choice.route,
+        chosen=route,
         fallback=choice.remaining,
-        window=(choice.send_at, not_after),
+        window=(decided.send_at, not_after),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from orchestrator.compliance import AccountFacts
 from orchestrator.compliance.localtime import zone
 from orchestrator.configuration.source import ConfigSet
 from orchestrator.configuration.strategies import Strategy
-from orchestrator.domain import Channel, Purpose, TaskStatus
+from orchestrator.domain import Purpose, TaskStatus
 from orchestrator.isolation import tenant_failed
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
 from orchestrator.planning.planner import (
@@ -36,6 +37,7 @@ from orchestrator.planning.planner import (
 from orchestrator.planning.routing import choose_route
 from orchestrator.store.db import Store, id_in, insert_rows
 from orchestrator.store.tables import Account, Task, Tenant
+from orchestrator.tasks import decide_task, revise, routes_of, transitions
 
 CHUNK = 5_000
 # Every time zone's local date is within a day of the UTC date.
@@ -218,29 +220,29 @@ class PortfolioPlanner:
                 if task.status not in PENDING:
                     continue
                 others = [c for c in item.history if not _is_reservation_of(c, task)]
-                routes = [(Channel(task.channel), task.template)] + [
-                    (Channel(c), t) for c, t in task.fallback
-                ]
                 at = max(task.not_before, now)
-                choice = choose_route(
-                    item.facts,
-                    others,
-                    routes,
-                    at,
-                    task.expires_at,
-                    pack,
-                    purpose=Purpose(task.purpose),
+                decision = decide_task(
+                    now=now,
+                    expires_at=task.expires_at,
+                    at=at,
+                    route=partial(
+                        choose_route,
+                        item.facts,
+                        others,
+                        routes_of(task),
+                        at,
+                        task.expires_at,
+                        pack,
+                        purpose=Purpose(task.purpose),
+                    ),
                 )
-                message, update = _revision(task, choice, now)
-                if update is None:
+                revision = revise(task, decision, now=now, cancelled=TaskStatus.CANCELLED.value)
+                if revision is None:
                     continue
-                changed = conn.execute(
-                    sa.update(Task)
-                    .where(Task.id == task.id, Task.status.in_(PENDING))
-                    .values(**update, updated_at=now)
-                ).rowcount
-                if not changed:
+                if not transitions.revise(conn, task.id, revision.values, now):
                     continue  # dispatch claimed it meanwhile; it re-checks at send time
+                update = revision.values
+                message = revision.message
                 stats.add(f"revised.{update.get('status', 'rescheduled')}")
                 entries.append(
                     ledger.entry(
@@ -306,34 +308,6 @@ def _with_unplanned_steps(
 
 def _is_reservation_of(contact: Any, task: Any) -> bool:
     return bool(contact.at == task.not_before and contact.channel.value == task.channel)
-
-
-def _revision(task: Any, choice: Any, now: datetime) -> tuple[str, dict[str, Any] | None]:
-    if choice.route is None:
-        rules = [r.rule_id for r in choice.reasons]
-        return (
-            f"cancelled {task.channel} {task.template} ({task.step}): {choice.explain()}",
-            {"status": TaskStatus.CANCELLED.value, "reasons": rules},
-        )
-    send_at = choice.send_at
-    route = choice.route
-    if send_at == max(task.not_before, now) and route.channel.value == task.channel:
-        return "", None
-    if send_at <= task.not_before and route.channel.value == task.channel:
-        return "", None
-    not_after = min(choice.decision.window_closes_at or task.expires_at, task.expires_at)
-    return (
-        f"rescheduled {route.channel} {route.template} ({task.step}) to "
-        f"{send_at:%Y-%m-%dT%H:%MZ}: {choice.explain()}",
-        {
-            "not_before": send_at,
-            "not_after": not_after,
-            "channel": route.channel.value,
-            "template": route.template,
-            "fallback": [[c.value, t] for c, t in choice.remaining],
-            "reasons": [r.rule_id for r in (*choice.reasons, *choice.decision.reasons)],
-        },
-    )
 
 
 def strategy_tag(config: ConfigSet, tenant: str) -> str:

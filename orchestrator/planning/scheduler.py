@@ -28,19 +28,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from redis.exceptions import LockError
 from redis.lock import Lock
 
 from orchestrator import ledger
 from orchestrator.clock import Clock, SystemClock
-from orchestrator.domain import TaskStatus
 from orchestrator.logs import get_logger
 from orchestrator.planning.portfolio import PortfolioPlanner
 from orchestrator.retention import IDEMPOTENCY_TTL, expire_idempotency_records
 from orchestrator.store.db import Store
-from orchestrator.store.tables import Task
+from orchestrator.tasks import transitions
 
 log = get_logger(__name__)
 
@@ -98,41 +96,11 @@ def sweep(store: Store, now: datetime, *, limit: int = 1_000, stale: timedelta) 
     """Queue tasks whose time has come, re-queue queued ones whose message may be lost, and
     expire tasks whose deadline passed unsent."""
     with store.transaction() as conn:
-        due = (
-            sa.select(Task.id)
-            .where(Task.status == TaskStatus.PLANNED.value, Task.not_before <= now)
-            .order_by(Task.not_before)
-            .limit(limit)
-        )
-        if not store.is_sqlite:
-            due = due.with_for_update(skip_locked=True)
-        queued = list(
-            conn.execute(
-                sa.update(Task)
-                .where(Task.id.in_(due.scalar_subquery()), Task.status == TaskStatus.PLANNED.value)
-                .values(status=TaskStatus.QUEUED.value, updated_at=now)
-                .returning(Task.id)
-            ).scalars()
-        )
+        queued = transitions.queue_due(conn, now, limit=limit, skip_locked=not store.is_sqlite)
         # A queued task untouched for a while may have lost its message (a crash between
         # commit and enqueue, a Redis restart): queue it again; a duplicate is harmless.
-        requeued = list(
-            conn.execute(
-                sa.update(Task)
-                .where(Task.status == TaskStatus.QUEUED.value, Task.updated_at < now - stale)
-                .values(updated_at=now)
-                .returning(Task.id)
-            ).scalars()
-        )
-        expired_rows = conn.execute(
-            sa.update(Task)
-            .where(
-                Task.status.in_([TaskStatus.PLANNED.value, TaskStatus.QUEUED.value]),
-                Task.expires_at < now,
-            )
-            .values(status=TaskStatus.EXPIRED.value, updated_at=now)
-            .returning(Task.id, Task.tenant_id, Task.account_id, Task.channel, Task.step)
-        ).all()
+        requeued = transitions.requeue_stale(conn, now, stale=stale)
+        expired_rows = transitions.expire_overdue(conn, now)
         ledger.append(
             conn,
             (

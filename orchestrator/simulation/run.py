@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import IO, Any
 
 import orjson
@@ -41,6 +42,7 @@ from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import event_row, locate
 from orchestrator.planning.planner import PlannedContact, PlanningAccount, plan_account
 from orchestrator.planning.routing import choose_route
+from orchestrator.tasks.decision import Verdict, decide_task
 
 _PLAN_AT = time(0, 5)  # each zone is planned just after its local midnight
 _CALL_LENGTH = timedelta(minutes=4)
@@ -319,17 +321,23 @@ class Simulation:
         if reservation in account.history:
             account.history.remove(reservation)
         routes = ((contact.channel, contact.template), *contact.fallback)
-        choice = choose_route(
-            account.facts,
-            account.history,
-            routes,
-            at,
-            contact.expires_at,
-            account.pack,
-            purpose=contact.purpose,
+        # The dispatch decision itself (tasks.decision), on the simulated facts.
+        decided = decide_task(
+            now=at,
+            expires_at=contact.expires_at,
+            route=partial(
+                choose_route,
+                account.facts,
+                account.history,
+                routes,
+                at,
+                contact.expires_at,
+                account.pack,
+                purpose=contact.purpose,
+            ),
         )
-        if choice.route is None or choice.send_at is None:
-            self._cite(choice.reasons)
+        if decided.verdict is not Verdict.SEND and decided.verdict is not Verdict.HOLD:
+            self._cite(decided.reasons)
             self._log(
                 account,
                 contact,
@@ -337,22 +345,28 @@ class Simulation:
                 contact.channel,
                 contact.template,
                 "blocked",
-                [r.rule_id for r in choice.reasons],
+                decided.rules,
                 None,
             )
             return
-        if choice.send_at > at:
+        choice = decided.choice
+        assert choice is not None
+        assert choice.route is not None
+        assert decided.send_at is not None
+        if decided.verdict is Verdict.HOLD:
             # Not now (a window, a cap, a new hold that ends): wait, as dispatch does.
             moved = replace(
                 contact,
                 channel=choice.route.channel,
                 template=choice.route.template,
                 fallback=choice.remaining,
-                not_before=choice.send_at,
+                not_before=decided.send_at,
             )
-            account.history.append(PastContact(choice.send_at, moved.channel, ContactKind.RESERVED))
+            account.history.append(
+                PastContact(decided.send_at, moved.channel, ContactKind.RESERVED)
+            )
             account.history.sort(key=lambda c: c.at)
-            self._push(choice.send_at, "send", (index, moved))
+            self._push(decided.send_at, "send", (index, moved))
             return
         channel = choice.route.channel
         outcome, kind = self._outcome(account, channel, at)

@@ -30,7 +30,7 @@ from orchestrator.api.app import create_app
 from orchestrator.configuration.source import ConfigSource
 from orchestrator.dispatch import Dispatcher, Reconciler, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
-from orchestrator.dispatch.broker import enqueue_tasks, send_queue
+from orchestrator.dispatch.broker import BATCH_SIZE, enqueue_tasks, send_queue
 from orchestrator.planning.scheduler import sweep
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
@@ -144,8 +144,10 @@ class Stack:
         channel: str = "sms",
         template: str = "overdue_notice",
         fallback: list[list[str]] | None = None,
+        batch_size: int = BATCH_SIZE,
     ) -> list[int]:
-        """``count`` tasks for one account, queued and due now, on the send queue."""
+        """``count`` tasks for one account, queued and due now, on the send queue
+        (``batch_size`` to a message; 0: stored queued, not put on the queue)."""
         now = self.clock.now()
         rows = [
             {
@@ -171,7 +173,8 @@ class Stack:
         ]
         with self.store.transaction() as conn:
             ids = list(conn.execute(sa.insert(Task).returning(Task.id), rows).scalars())
-        enqueue_tasks(self.broker, ids, self.queue)
+        if batch_size:
+            enqueue_tasks(self.broker, ids, self.queue, batch_size=batch_size)
         return ids
 
     def worker_process(self, *, processes: int = 1, threads: int = 4) -> subprocess.Popen[bytes]:

@@ -73,8 +73,13 @@ def token_of(process) -> str:
 
 
 def queued_task_ids(client, namespace) -> Counter:
-    payloads = client.hvals(f"{namespace}:send.msgs")
-    return Counter(json.loads(p)["args"][0] for p in payloads)
+    """How many times each task id is on the send queue (a message carries a batch of ids,
+    or one id for a retry)."""
+    found: Counter = Counter()
+    for payload in client.hvals(f"{namespace}:send.msgs"):
+        ids = json.loads(payload)["args"][0]
+        found.update(ids if isinstance(ids, list) else [ids])
+    return found
 
 
 def wait_for(condition, timeout=30, what=""):

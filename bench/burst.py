@@ -1,0 +1,367 @@
+"""The morning burst: thousands of tasks become sendable at the same instant, when the window
+opens at 08:00 in the borrowers' zone, against a provider that takes R messages a second.
+
+The workload: N New York borrowers whose payment-plan SMS is planned for 07:00 local (the
+default strategy, that step moved earlier), so the real planner plans every one for 08:00,
+when the quiet hours end. A clock that runs at real speed starts at 07:59:50; the bench
+sweeps every second as the scheduler does (``planned → queued``, ids on the queue in
+batches) and Dramatiq workers run the real dispatch path, every check on, against the
+provider sandbox in its own process, the SMS provider's rate limit set to R a second with a
+bucket of ``--burst`` tokens.
+
+Reported, from the sandbox's own record of when each message arrived (and from the attempts,
+which say when each send was decided):
+
+- sends before the window opened (must be 0, in either record);
+- the sustained rate as a share of R, over the drain (first message to the last);
+- the highest rate in any one-second window, against R (at most 1.1 R);
+- the drain time: from the window opening to the last message;
+- exactly once: as many attempts, ``attempt.sent`` entries and sandbox messages as tasks.
+
+    python bench/burst.py --tasks 10000 --rate 100
+    orchestrator bench burst --tasks 10000 --rate 100 --processes 2 --workers 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from bisect import bisect_left
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlalchemy as sa
+import yaml
+from dramatiq.brokers.redis import RedisBroker
+from rich.console import Console
+from rich.table import Table
+
+from bench.dispatch import (
+    DEFAULT_DATABASE,
+    DEFAULT_REDIS,
+    PROFILE,
+    TENANT,
+    Job,
+    account_document,
+    environment,
+    fresh_database,
+    ledger_counts,
+    platform_config,
+    redis_namespace,
+    sandbox,
+    statuses,
+    workers,
+)
+from channels.sandbox.credentials import sandbox_credentials
+from orchestrator import logs
+from orchestrator.clock import ScaledClock, VirtualClock
+from orchestrator.configuration import versions as config_versions
+from orchestrator.configuration.source import ConfigSource, Kind
+from orchestrator.dispatch.broker import enqueue_tasks
+from orchestrator.intake.document import AccountDocument
+from orchestrator.intake.upsert import prepare, write_accounts
+from orchestrator.planning.scheduler import sweep
+from orchestrator.services import Services
+from orchestrator.settings import Settings, load_settings
+from orchestrator.store.db import Store
+from orchestrator.store.tables import Attempt, Task
+from orchestrator.tenancy import create_tenant
+
+# Monday 2026-11-23 in New York (EST, UTC-5): planned at 07:00, the window opens at 08:00.
+PLANNED_AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+OPENS = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+LEAD = timedelta(seconds=10)  # the clock starts this long before the window opens
+STEP = re.compile(
+    r'(\{id: plan_offer, day: 20, channel: sms, template: payment_plan_offer, at: )"11:00"'
+)
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def strategy_at_seven(settings: Settings) -> str:
+    """The shipped strategy with the day-20 payment-plan SMS asked for at 07:00: inside the
+    quiet hours, so the planner moves every one to 08:00, when they open."""
+    text = (settings.config_dir / "strategies" / "default.yaml").read_text(encoding="utf-8")
+    moved, count = STEP.subn(r'\1"07:00"', text)
+    if not count:
+        raise RuntimeError("the default strategy has no day-20 plan_offer SMS at 11:00 any more")
+    return moved
+
+
+def channels_at_rate(settings: Settings, rate: float, burst: int) -> str:
+    """The shipped channel config with the SMS providers at ``rate`` a second, a bucket of
+    ``burst``; every other provider unthrottled (the burst is SMS)."""
+    document = yaml.safe_load((settings.config_dir / "channels.yaml").read_text(encoding="utf-8"))
+    for name, channel in document["channels"].items():
+        for provider in channel["providers"]:
+            if name == "sms":
+                provider["rate_limit"] = {"per_second": rate, "burst": burst}
+            else:
+                provider["rate_limit"] = {"per_second": 100_000, "burst": 100_000}
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def populate(store: Store, settings: Settings, count: int, rate: float, burst: int) -> int:
+    """Tenant, its strategy and channels, ``count`` accounts planned by the real planner;
+    how many tasks wait for 08:00."""
+    with store.transaction() as conn:
+        tenant_id = create_tenant(
+            conn, TENANT, name="Bench Lending", now=PLANNED_AT, profile=PROFILE
+        )
+        for kind, content in (
+            (Kind.STRATEGY, strategy_at_seven(settings)),
+            (Kind.CHANNELS, channels_at_rate(settings, rate, burst)),
+        ):
+            config_versions.append(
+                conn, TENANT, kind, content, created_by="bench", now=PLANNED_AT, after=None
+            )
+        prepared = [
+            prepare(AccountDocument.model_validate(account_document(i)), now=PLANNED_AT)
+            for i in range(count)
+        ]
+        write_accounts(conn, tenant_id, prepared, now=PLANNED_AT, source="import")
+    config = ConfigSource(
+        settings.config_dir, settings.templates_dir, store, now=lambda: PLANNED_AT
+    )
+    services = Services.build(settings, clock=VirtualClock(PLANNED_AT), store=store, config=config)
+    stats = services.planner.plan(PLANNED_AT)
+    services.redis.close()
+    if stats.planned != count:
+        raise RuntimeError(f"planned {stats.planned} tasks for {count} accounts: {stats}")
+    with store.snapshot() as conn:
+        at_eight = conn.execute(
+            sa.select(sa.func.count()).select_from(Task).where(Task.not_before == OPENS)
+        ).scalar_one()
+    if at_eight != count:
+        raise RuntimeError(f"{at_eight} of {count} tasks wait for 08:00")
+    return int(at_eight)
+
+
+@dataclass
+class Burst:
+    tasks: int
+    rate: float
+    burst: int
+    processes: int
+    threads: int
+    before_window: int  # sandbox messages, and attempts decided, before 08:00
+    drain_seconds: float  # window opening to the last message
+    sustained_share: float  # sends a second over the drain, as a share of R
+    peak_one_second: int
+    peak_share: float
+    sent: int
+    attempts: int
+    ledger_sent: int
+    provider_messages: int
+    provider_recipients: int
+    other_statuses: dict[str, int]
+    per_second: list[int]
+
+    @property
+    def exactly_once(self) -> bool:
+        return (
+            self.sent
+            == self.attempts
+            == self.ledger_sent
+            == self.provider_messages
+            == self.provider_recipients
+            == self.tasks
+        )
+
+
+def peak(times: list[float], width: float = 1.0) -> int:
+    """The most events in any window of ``width`` seconds (sliding, not bucketed)."""
+    ordered = sorted(times)
+    return max((bisect_left(ordered, t + width) - i for i, t in enumerate(ordered)), default=0)
+
+
+@contextmanager
+def sweeping(store: Store, settings: Settings, clock: ScaledClock) -> Iterator[None]:
+    """The scheduler's sweep, every second on the run's clock, in this process."""
+    import threading
+
+    broker = RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            result = sweep(store, clock.now(), stale=timedelta(minutes=5))
+            enqueue_tasks(broker, result.queued + result.requeued)
+            stop.wait(1.0)
+
+    thread = threading.Thread(target=loop, name="sweep", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+        broker.close()
+
+
+def run(args: argparse.Namespace) -> Burst:
+    burst = args.burst if args.burst is not None else max(1, int(args.rate / 10))
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-burst-")))
+        stack.enter_context(environment(sandbox_credentials()))
+        url = stack.enter_context(fresh_database(args.database_url))
+        namespace = stack.enter_context(redis_namespace(args.redis_url))
+        console.log("starting the sandbox")
+        provider = stack.enter_context(sandbox("process", folder))
+        stack.enter_context(
+            environment(
+                {
+                    "ORCHESTRATOR_SANDBOX_URL": provider.base_url,
+                    "ORCHESTRATOR_SANDBOX_SMTP": provider.smtp,
+                }
+            )
+        )
+        shipped = load_settings()
+        channels = channels_at_rate(shipped, args.rate, burst)
+        settings = load_settings(
+            config_dir=platform_config(shipped, folder, channels),
+            database_url=url,
+            redis_url=args.redis_url,
+            queue_namespace=namespace,
+            public_url="http://127.0.0.1:9",
+            log_level=args.log_level,
+        )
+        store = Store.connect(url)
+        stack.callback(store.dispose)
+        console.log(f"planning {args.tasks:,} accounts at 07:00 New York time")
+        populate(store, settings, args.tasks, args.rate, burst)
+
+        # One clock for every process: 07:59:50 now, running at real speed.
+        anchor = time.time() + 5  # the workers start meanwhile
+        clock = ScaledClock(OPENS - LEAD, 1.0, anchor)
+        opens_wall = anchor + LEAD.total_seconds()
+        job = Job("dispatch", settings, args.workers, 100, clock_setting=clock.setting)
+        console.log(f"the window opens in {opens_wall - time.time():.0f} s; R = {args.rate:g}/s")
+        with workers(job, args.processes), sweeping(store, settings, clock):
+            deadline = time.monotonic() + args.timeout
+            while statuses(store)["sent"] < args.tasks:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not drained after {args.timeout:.0f} s: {statuses(store)}")
+                time.sleep(0.5)
+        messages = provider.messages()
+        received = [
+            datetime.fromisoformat(m["received_at"]).timestamp() - opens_wall for m in messages
+        ]
+        with store.snapshot() as conn:
+            decided = [
+                (at.replace(tzinfo=UTC) if at.tzinfo is None else at) - OPENS
+                for at in conn.execute(sa.select(Attempt.at)).scalars()
+            ]
+        counts = statuses(store)
+        attempts, _, ledger_sent = ledger_counts(store)
+    drain = max(received, default=0.0)
+    first = min(received, default=0.0)
+    seconds = int(drain) + 1
+    per_second = [0] * seconds
+    for t in received:
+        if t >= 0:
+            per_second[int(t)] += 1
+    top = peak(received)
+    sent = counts.pop("sent", 0)
+    return Burst(
+        tasks=args.tasks,
+        rate=args.rate,
+        burst=burst,
+        processes=args.processes,
+        threads=args.workers,
+        before_window=sum(t < 0 for t in received) + sum(d < timedelta(0) for d in decided),
+        drain_seconds=round(drain, 2),
+        sustained_share=round(len(received) / max(drain - first, 1e-9) / args.rate, 3),
+        peak_one_second=top,
+        peak_share=round(top / args.rate, 3),
+        sent=sent,
+        attempts=attempts,
+        ledger_sent=ledger_sent,
+        provider_messages=len(messages),
+        provider_recipients=len({m["to"] for m in messages}),
+        other_statuses=dict(counts),
+        per_second=per_second,
+    )
+
+
+def report(result: Burst) -> None:
+    table = Table(title=f"The morning burst: {result.tasks:,} SMS at 08:00, R = {result.rate:g}/s")
+    for column in ("measure", "figure", "target", ""):
+        table.add_column(column, justify="right")
+    ideal = result.tasks / result.rate
+
+    def row(name: str, figure: str, target: str, ok: bool) -> None:
+        table.add_row(name, figure, target, "[green]pass[/]" if ok else "[red]miss[/]")
+
+    row("sends before 08:00", f"{result.before_window}", "0", result.before_window == 0)
+    row(
+        "sustained rate",
+        f"{result.sustained_share:.3f} R",
+        "≥ 0.9 R",
+        result.sustained_share >= 0.9,
+    )
+    row(
+        "highest one-second rate",
+        f"{result.peak_one_second} ({result.peak_share:.2f} R)",
+        "≤ 1.1 R",
+        result.peak_share <= 1.1,
+    )
+    row("drain time", f"{result.drain_seconds:.1f} s", f"≈ {ideal:.0f} s (N / R)", True)
+    row("exactly once", "yes" if result.exactly_once else "no", "yes", result.exactly_once)
+    Console().print(table)
+    Console().print(
+        f"{result.processes} × {result.threads} threads; bucket of {result.burst}; sends per "
+        f"second from 08:00: {result.per_second[:10]} … {result.per_second[-5:]}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; the exit code is 1 when a send went out before the window or a task
+    was not sent exactly once (a missed rate target is reported, not an error).
+
+    Parameters:
+      argv: command-line arguments (see ``--help``).
+    """
+    parser = argparse.ArgumentParser(
+        prog="orchestrator bench burst",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--tasks", type=int, default=10_000, help="SMS due at 08:00 (10,000)")
+    parser.add_argument("--rate", type=float, default=100, help="the provider's R a second (100)")
+    parser.add_argument("--burst", type=int, default=None, help="the rate limit's bucket (R / 10)")
+    parser.add_argument("--workers", type=int, default=8, help="worker threads a process (8)")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes (2)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE),
+        help="PostgreSQL: a schema of the run's own in this database, dropped after",
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for it")
+    parser.add_argument("--log-level", default="WARNING", help="the workers' log level")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    logs.configure(level=args.log_level, fmt="json")
+    result = run(args)
+    if args.json:
+        print(json.dumps({**asdict(result), "exactly_once": result.exactly_once}))
+    else:
+        report(result)
+    return 0 if result.before_window == 0 and result.exactly_once else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

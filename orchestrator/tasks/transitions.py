@@ -1,0 +1,260 @@
+"""Every change of a task's state, each a compare-and-set on the status it moves from.
+
+This is the only module that writes the ``tasks`` table after a task is planned (planning
+inserts them). Each function names the transition it makes, checks the state it moves from
+in the same ``UPDATE`` and returns what actually moved: a caller that raced another worker,
+a report or the sweep finds nothing moved and does nothing more.
+
+::
+
+    planned ──queue_due──▶ queued ──claim──▶ sending ──mark_sent──▶ sent ──report──▶ ...
+       ▲                     │  ▲               │
+       └────────hold─────────┘  └───release─────┘     settle: sending ─▶ sent | queued | unknown
+    planned/queued ──revise──▶ (moved) | cancelled     queued ──close──▶ blocked | expired | failed
+    planned/queued ──expire_overdue──▶ expired          sent/sending ──fail_over──▶ planned
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator.domain import TaskStatus
+from orchestrator.store.db import id_in
+from orchestrator.store.tables import Task
+
+PENDING = (TaskStatus.PLANNED.value, TaskStatus.QUEUED.value)
+_QUEUED = TaskStatus.QUEUED.value
+_SENDING = TaskStatus.SENDING.value
+
+
+# --- the scheduler's sweep --------------------------------------------------------------------
+
+
+def queue_due(conn: Connection, now: datetime, *, limit: int, skip_locked: bool) -> list[int]:
+    """``planned → queued`` for tasks whose time has come, earliest first; their ids."""
+    due = (
+        sa.select(Task.id)
+        .where(Task.status == TaskStatus.PLANNED.value, Task.not_before <= now)
+        .order_by(Task.not_before)
+        .limit(limit)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return list(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id.in_(due.scalar_subquery()), Task.status == TaskStatus.PLANNED.value)
+            .values(status=_QUEUED, updated_at=now)
+            .returning(Task.id)
+        ).scalars()
+    )
+
+
+def requeue_stale(conn: Connection, now: datetime, *, stale: timedelta) -> list[int]:
+    """Queued tasks untouched for ``stale`` (their message may be lost) touched again; their
+    ids, to be queued again (a duplicate message is harmless: the claim is a compare-and-set)."""
+    return list(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.status == _QUEUED, Task.updated_at < now - stale)
+            .values(updated_at=now)
+            .returning(Task.id)
+        ).scalars()
+    )
+
+
+def expire_overdue(conn: Connection, now: datetime) -> list[Any]:
+    """``planned | queued → expired`` past the deadline; the rows moved (id, tenant_id,
+    account_id, channel, step)."""
+    return list(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.status.in_(PENDING), Task.expires_at < now)
+            .values(status=TaskStatus.EXPIRED.value, updated_at=now)
+            .returning(Task.id, Task.tenant_id, Task.account_id, Task.channel, Task.step)
+        ).all()
+    )
+
+
+# --- re-planning ----------------------------------------------------------------------------
+
+
+def revise(conn: Connection, task_id: int, values: dict[str, Any], now: datetime) -> bool:
+    """A pending task moved or cancelled by re-planning (``values`` from
+    :func:`orchestrator.tasks.decision.revise`); ``False`` when dispatch claimed it first."""
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status.in_(PENDING))
+            .values(**values, updated_at=now)
+        ).rowcount
+    )
+
+
+# --- dispatch -------------------------------------------------------------------------------
+
+
+def lock_queued(conn: Connection, task_ids: Sequence[int], *, lock: bool) -> list[Any]:
+    """The tasks among ``task_ids`` still ``queued``, locked (``FOR UPDATE``, when ``lock``)
+    until the transaction ends, in id order. The caller has locked their accounts first."""
+    query = (
+        sa.select(Task).where(id_in(conn, Task.id, list(task_ids)), Task.status == _QUEUED)
+    ).order_by(Task.id)
+    if lock:
+        query = query.with_for_update(of=Task)
+    return list(conn.execute(query).all())
+
+
+def touch(conn: Connection, task_id: int, now: datetime) -> None:
+    """Mark a queued task as seen now (the sweep re-queues tasks left untouched)."""
+    conn.execute(sa.update(Task).where(Task.id == task_id).values(updated_at=now))
+
+
+def hold(conn: Connection, task_id: int, values: dict[str, Any], now: datetime) -> bool:
+    """``queued → planned`` until ``values["not_before"]``: not now, never early."""
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status == _QUEUED)
+            .values(status=TaskStatus.PLANNED.value, **values, updated_at=now)
+        ).rowcount
+    )
+
+
+def close(
+    conn: Connection, task_id: int, status: TaskStatus, rules: list[str], now: datetime
+) -> bool:
+    """``queued → blocked | expired | failed``: for good."""
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status == _QUEUED)
+            .values(status=status.value, reasons=rules, updated_at=now)
+        ).rowcount
+    )
+
+
+def claim(conn: Connection, claims: Sequence[dict[str, Any]], now: datetime) -> None:
+    """``queued → sending`` for tasks locked by :func:`lock_queued`, each with its route
+    and lease, and one more attempt counted: one statement for the batch.
+
+    Each of ``claims`` has ``id``, ``channel``, ``template``, ``fallback`` and
+    ``lease_until``.
+    """
+    if not claims:
+        return
+    statement = (
+        sa.update(Task)
+        .where(Task.id == sa.bindparam("task_id"), Task.status == _QUEUED)
+        .values(
+            status=_SENDING,
+            channel=sa.bindparam("new_channel"),
+            template=sa.bindparam("new_template"),
+            fallback=sa.bindparam("new_fallback", type_=Task.fallback.type),
+            attempt_count=Task.attempt_count + 1,
+            lease_until=sa.bindparam("new_lease"),
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "task_id": c["id"],
+                "new_channel": c["channel"],
+                "new_template": c["template"],
+                "new_fallback": c["fallback"],
+                "new_lease": c["lease_until"],
+            }
+            for c in claims
+        ],
+    )
+
+
+def mark_sent(conn: Connection, task_ids: Iterable[int], now: datetime) -> None:
+    """``sending → sent`` for tasks whose provider accepted the message."""
+    ids = list(task_ids)
+    if ids:
+        conn.execute(
+            sa.update(Task)
+            .where(id_in(conn, Task.id, ids), Task.status == _SENDING)
+            .values(status=TaskStatus.SENT.value, lease_until=None, updated_at=now)
+        )
+
+
+def release(conn: Connection, task_id: int, now: datetime) -> bool:
+    """``sending → queued``: nothing left the building; the task is tried again (a retry,
+    the next provider or channel)."""
+    return settle(conn, task_id, TaskStatus.QUEUED, now)
+
+
+def settle(conn: Connection, task_id: int, status: TaskStatus, now: datetime) -> bool:
+    """``sending → status``: what an interrupted or answered send came to."""
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status == _SENDING)
+            .values(status=status.value, lease_until=None, updated_at=now)
+        ).rowcount
+    )
+
+
+# --- what providers report ------------------------------------------------------------------
+
+
+def report(
+    conn: Connection,
+    task_id: int,
+    status: TaskStatus,
+    now: datetime,
+    *,
+    moves_from: TaskStatus | None = None,
+) -> bool:
+    """A provider's report moves the task forward to ``status``, never back from a final
+    state (``sending | unknown | sent → delivered | failed``; ``sending | unknown → sent``).
+    ``moves_from``: move from the statuses before this one instead of before ``status``."""
+    before = statuses_before(moves_from or status)
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status.in_(before))
+            .values(status=status.value, updated_at=now)
+        ).rowcount
+    )
+
+
+def statuses_before(status: TaskStatus) -> list[str]:
+    """Task statuses a report may move on from (never back from a final one)."""
+    order = [TaskStatus.SENDING, TaskStatus.UNKNOWN, TaskStatus.SENT]
+    if status is TaskStatus.SENT:
+        return [s.value for s in order[:2]]
+    return [s.value for s in order]
+
+
+def fail_over(conn: Connection, task: Any, now: datetime) -> bool:
+    """``sent | sending → planned`` on the task's next route, due now: the address can never
+    take the message (a hard bounce, an opt-out). ``False`` when it has no route left or its
+    deadline passed."""
+    if not task.fallback or task.expires_at <= now:
+        return False
+    (channel, template), *rest = task.fallback
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task.id, Task.status.in_([TaskStatus.SENT.value, _SENDING]))
+            .values(
+                status=TaskStatus.PLANNED.value,
+                channel=channel,
+                template=template,
+                fallback=rest,
+                not_before=now,
+                not_after=task.expires_at,
+                updated_at=now,
+            )
+        ).rowcount
+    )
