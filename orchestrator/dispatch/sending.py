@@ -34,6 +34,7 @@ from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import get_logger, mask_text
 from orchestrator.metrics import SENDS
 from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint, Task
+from orchestrator.store.types import address_lookup
 
 log = get_logger(__name__)
 
@@ -258,7 +259,7 @@ class Dispatcher:
                     .where(
                         ContactPoint.account_id == claim.account_id,
                         ContactPoint.channel == message.channel.value,
-                        ContactPoint.address == message.to,
+                        address_lookup(ContactPoint.address_hash, message.to, conn.dialect),
                     )
                     .values(
                         invalid_at=now,
