@@ -57,3 +57,11 @@ def test_simulate_benchmark_times_the_real_command(capsys):
     assert figures["accounts"] == 40
     assert figures["seconds"] > 0
     assert sum(figures["log_lines"].values()) > 0
+
+
+def test_sealing_benchmark_reports_both_modes(capsys):
+    from bench import sealing
+
+    assert sealing.main(["--accounts", "40", "--database", "sqlite", "--repeat", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines[1:]] == [["sqlite", "off"], ["sqlite", "on"]]
