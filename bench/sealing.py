@@ -24,14 +24,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import DEFAULT_PG, fresh_database, payloads  # noqa: E402
-from orchestrator.intake.document import AccountDocument  # noqa: E402
-from orchestrator.intake.upsert import prepare, write_accounts  # noqa: E402
-from orchestrator.store.db import Store  # noqa: E402
-from orchestrator.store.keys import Keyring, development_environment  # noqa: E402
-from orchestrator.store.migrate import upgrade  # noqa: E402
-from orchestrator.store.tables import Account, ContactPoint  # noqa: E402
-from orchestrator.tenancy import create_tenant  # noqa: E402
+from bench.ingest import DEFAULT_PG, fresh_database, payloads
+from orchestrator.intake.document import AccountDocument
+from orchestrator.intake.upsert import prepare, write_accounts
+from orchestrator.store.db import Store
+from orchestrator.store.keys import Keyring, development_environment
+from orchestrator.store.migrate import upgrade
+from orchestrator.store.tables import Account, ContactPoint
+from orchestrator.tenancy import create_tenant
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
@@ -55,7 +55,8 @@ def run(kind: str, pg_url: str, documents: list, *, enabled: bool) -> tuple[floa
             accounts = conn.execute(sa.select(Account)).all()
             points = conn.execute(sa.select(ContactPoint)).all()
         read = time.perf_counter() - started
-        assert len(accounts) == len(documents) and points
+        if len(accounts) != len(documents) or not points:
+            raise RuntimeError("the accounts did not all land")
         store.dispose()
     n = len(documents)
     return written / n * 1e6, read / n * 1e6
