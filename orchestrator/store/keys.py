@@ -237,14 +237,6 @@ class Keyring:
                 "a sealed value does not open: it was altered, or moved from another column"
             ) from None
 
-    def needs_rotation(self, stored: bytes | str | None) -> bool:
-        """Whether ``stored`` is not sealed under the current KEK (or not sealed at all)."""
-        if stored is None:
-            return False
-        if isinstance(stored, str) or not stored or stored[0] != SEALED:
-            return self.enabled
-        return split(stored)[0] != self.provider.current_id
-
     def _data_key(self) -> _DataKey:
         current = self._current
         if current is not None and current.header.startswith(self._kek_prefix()):
