@@ -19,6 +19,11 @@ PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
+# Personal data is sealed at rest: the suite (and every process it starts) uses the
+# published development keys unless the environment names others.
+os.environ.setdefault("ORCHESTRATOR_KEK", "b3JjaGVzdHJhdG9yLWRldmVsb3BtZW50LWtlay0zMmI=")
+os.environ.setdefault("ORCHESTRATOR_LOOKUP_KEY", "b3JjaGVzdHJhdG9yLWRldmVsb3BtZW50LWxvb2t1cCE=")
+
 
 def _with_search_path(url: str, schema: str) -> str:
     sep = "&" if "?" in url else "?"

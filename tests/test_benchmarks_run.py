@@ -78,3 +78,11 @@ def test_reporting_benchmark_seeds_times_and_cleans_up(capsys):
     results = figures["queries"][0]
     assert results["answer"].startswith("500 accounts")
     assert all(q["median_s"] > 0 for q in figures["queries"])
+
+
+def test_sealing_benchmark_reports_both_modes(capsys):
+    from bench import sealing
+
+    assert sealing.main(["--accounts", "40", "--database", "sqlite", "--repeat", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines[1:]] == [["sqlite", "off"], ["sqlite", "on"]]

@@ -21,10 +21,12 @@ from orchestrator.api.schemas import (
     AccountWritten,
     BatchWritten,
     EventRecorded,
+    PersonalDataErased,
     Timeline,
 )
 from orchestrator.errors import Problem, problems_from
 from orchestrator.intake import accounts as account_store
+from orchestrator.intake import erasure
 from orchestrator.intake.batch import BatchRequest, BatchShapeError, check_batch_body
 from orchestrator.intake.document import UNKEYED_PAYMENT, AccountDocument, EventDocument
 from orchestrator.intake.plausibility import document_warnings
@@ -308,6 +310,54 @@ def get_timeline(
                 422, "invalid_request", str(exc), [Problem("before", "not a cursor")]
             ) from None
     return JSONResponse({"external_id": external_id, "entries": entries, "next": cursor})
+
+
+@router.delete(
+    "/accounts/{external_id}/personal-data",
+    summary="Erase the borrower's personal data (GDPR art. 17, PIPL art. 47)",
+    response_model=PersonalDataErased,
+    responses={
+        409: {
+            "model": ErrorBody,
+            "description": "A message to the borrower is being sent right now; nothing was "
+            "erased, retry shortly",
+        },
+        **documented(401, 404, 413, 422),
+    },
+)
+def erase_personal_data(
+    who: Caller, store: StoreDep, clock: ClockDep, external_id: str = ExternalIdPath
+) -> JSONResponse:
+    """Remove the borrower's name, address, contact points, the text and addresses of the
+    messages sent and the providers' payloads about them; cancel pending contacts; never
+    contact or fill the account again. The facts a collector must keep (the debt, each
+    contact's channel, time and outcome, every decision and its rules, events' types and
+    times) stay, and the ledger records the erasure. Erasing again answers the first
+    erasure (``already_erased``)."""
+    with store.locking_transaction() as conn:
+        account = account_store.find_account(conn, who.tenant_id, external_id)
+        if account is None:
+            raise _not_found(external_id)
+        try:
+            done = erasure.erase_personal_data(conn, account, now=clock.now())
+        except erasure.SendInFlight as exc:
+            error = ApiError(409, "send_in_flight", str(exc))
+            error.headers["Retry-After"] = "60"
+            raise error from None
+    return JSONResponse(
+        {
+            "external_id": external_id,
+            "erased_at": done.erased_at.isoformat().replace("+00:00", "Z"),
+            "already_erased": done.already,
+            "removed": {
+                "contact_points": done.contact_points,
+                "messages": done.messages,
+                "reports": done.reports,
+            },
+            "tasks_cancelled": done.tasks_cancelled,
+            "kept": erasure.KEPT,
+        }
+    )
 
 
 def _account_view(conn: Connection, who: Principal, external_id: str) -> dict[str, Any]:

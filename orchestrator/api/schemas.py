@@ -94,6 +94,9 @@ class AccountView(BaseModel):
     events: list[EventView]
     created_at: str | None
     updated_at: str | None
+    erased_at: str | None = Field(
+        None, description="when the borrower's personal data was erased (then never contacted)"
+    )
 
 
 class AccountWritten(BaseModel):
@@ -370,3 +373,20 @@ class SimulationComparison(BaseModel):
     proposed: StrategyRun
     changed_accounts: int = Field(description="accounts whose treatment changes")
     changes: list[TreatmentChange] = Field(description="the first `limit` of them")
+
+
+class ErasedCounts(BaseModel):
+    contact_points: int
+    messages: int
+    reports: int
+
+
+class PersonalDataErased(BaseModel):
+    """What ``DELETE /v1/accounts/{id}/personal-data`` did (or did the first time)."""
+
+    external_id: str
+    erased_at: str
+    already_erased: bool
+    removed: ErasedCounts
+    tasks_cancelled: int
+    kept: str

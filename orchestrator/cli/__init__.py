@@ -36,6 +36,7 @@ def _register() -> None:
         config,
         db,
         demo,
+        keys,
         preview,
         queue,
         results,
@@ -56,6 +57,7 @@ def _register() -> None:
     app.add_typer(accounts.app, name="accounts")
     app.add_typer(bench.app, name="bench")
     app.add_typer(queue.app, name="queue")
+    app.add_typer(keys.app, name="keys")
     serve.register(app)
     simulate.register(app)
     results.register(app)

@@ -11,6 +11,7 @@ environment variables; whether those are set is checked when a service builds th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Self
 
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from channels.registry import adapter_class
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError, Problem, problems_from
+from orchestrator.retention import RetentionRule
 
 
 class _Config(BaseModel):
@@ -108,10 +110,30 @@ class DispatchPolicy(_Config):
     unknown_after_seconds: float = Field(900, ge=60, le=86_400)
 
 
+class RetentionPolicy(_Config):
+    """How long personal data kept for the record of a contact is kept
+    (:mod:`orchestrator.retention`; docs/security.md, Retention).
+
+    Parameters:
+      message_bodies_days: the text of each message sent (90 by default).
+      provider_payloads_days: what providers reported about them (30 by default).
+    """
+
+    message_bodies_days: int = Field(90, ge=1, le=3650)
+    provider_payloads_days: int = Field(30, ge=1, le=3650)
+
+    def rule(self) -> RetentionRule:
+        return RetentionRule(
+            message_bodies=timedelta(days=self.message_bodies_days),
+            provider_payloads=timedelta(days=self.provider_payloads_days),
+        )
+
+
 class ChannelsConfig(_Config):
     version: int = 1
     channels: dict[Channel, ChannelConfig]
     dispatch: DispatchPolicy = Field(default_factory=DispatchPolicy)
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
 
     @model_validator(mode="after")
     def _adapters_fit(self) -> Self:

@@ -56,6 +56,7 @@ from orchestrator.planning.scheduler import Scheduler
 from orchestrator.services import Services
 from orchestrator.settings import Settings
 from orchestrator.store.db import Store
+from orchestrator.store.keys import development_environment
 from orchestrator.store.migrate import upgrade
 from orchestrator.store.tables import Account, Attempt, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
@@ -112,6 +113,11 @@ class Demo:
                 port = _free_port()
             api_url = f"http://127.0.0.1:{port}"
             os.environ.update(sandbox_credentials())
+            # The demo's throwaway database is sealed with the published development keys
+            # unless the environment has real ones (never the case in a deployment: a
+            # service refuses to start without ORCHESTRATOR_KEK).
+            for name, value in development_environment().items():
+                os.environ.setdefault(name, value)
             outcomes = OutcomeRates(delivered=0.93, bounced=0.03, stop_reply=0.02)
             sandbox = stack.enter_context(
                 running_sandbox(

@@ -38,6 +38,7 @@ from orchestrator.logs import get_logger, mask_text
 from orchestrator.metrics import SENDS
 from orchestrator.store.db import id_in
 from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint
+from orchestrator.store.types import address_lookup
 from orchestrator.tasks import transitions
 
 log = get_logger(__name__)
@@ -323,7 +324,7 @@ class Dispatcher:
                     .where(
                         ContactPoint.account_id == claim.account_id,
                         ContactPoint.channel == message.channel.value,
-                        ContactPoint.address == message.to,
+                        address_lookup(ContactPoint.address_hash, message.to, conn.dialect),
                         ContactPoint.invalid_at.is_(None),
                     )
                     .values(invalid_at=now, invalid_reason=reason)

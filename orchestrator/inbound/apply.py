@@ -35,6 +35,7 @@ from orchestrator.logs import mask_text
 from orchestrator.metrics import DELIVERY_REPORTS
 from orchestrator.store.db import dialect_insert
 from orchestrator.store.tables import Account, Attempt, ContactPoint, DeliveryReport
+from orchestrator.store.types import address_lookup
 
 AccountsChanged = Callable[[Connection, int, set[int], datetime], None]
 
@@ -153,14 +154,17 @@ def _attempt_for(
 
 
 def _accounts_for(conn: Connection, report: Report, tenants: Sequence[int] | None) -> list[Any]:
-    """The accounts an inbound message concerns: those with its sender's number, on a
-    tenant's route only that tenant's."""
+    """The accounts an inbound message concerns: those with its sender's number (by its
+    keyed hash: the numbers are sealed), on a tenant's route only that tenant's."""
     if not report.sender:
         return []
     query = (
         sa.select(Account.id, Account.tenant_id)
         .join(ContactPoint, ContactPoint.account_id == Account.id)
-        .where(ContactPoint.channel == Channel.SMS.value, ContactPoint.address == report.sender)
+        .where(
+            ContactPoint.channel == Channel.SMS.value,
+            address_lookup(ContactPoint.address_hash, report.sender, conn.dialect),
+        )
     )
     if tenants is not None:
         query = query.where(Account.tenant_id.in_(tenants))

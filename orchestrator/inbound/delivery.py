@@ -24,6 +24,7 @@ from orchestrator.inbound.changes import Changed
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import mask_text
 from orchestrator.store.tables import Attempt, ContactPoint, Task
+from orchestrator.store.types import address_lookup
 from orchestrator.tasks import transitions
 
 _FAILED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
@@ -197,7 +198,7 @@ def invalidate(
             .where(
                 ContactPoint.account_id == attempt.account_id,
                 ContactPoint.channel.in_(wanted),
-                ContactPoint.address == attempt.address,
+                address_lookup(ContactPoint.address_hash, attempt.address, conn.dialect),
                 ContactPoint.invalid_at.is_(None),
             )
             .values(invalid_at=now, invalid_reason=reason[:200])

@@ -137,6 +137,7 @@ def account_json(
         "events": [event_json(e) for e in history],
         "created_at": _iso(account.created_at),
         "updated_at": _iso(account.updated_at),
+        "erased_at": _iso(account.erased_at),
     }
 
 

@@ -27,6 +27,7 @@ from orchestrator.intake.postgres import copy_accounts
 from orchestrator.intake.prepared import IntakeResult, PreparedAccount
 from orchestrator.store.db import dialect_insert
 from orchestrator.store.tables import Account, AccountEvent, ContactPoint
+from orchestrator.store.types import keyring_for
 
 # Events that lift a hold take effect at the *latest* start of their day across the candidate
 # zones, those that start one at the *earliest*: either way the stricter reading.
@@ -261,9 +262,12 @@ def _write_chunk(
     result: IntakeResult,
 ) -> None:
     existing = {
-        row.external_id: (row.id, row.document_hash)
+        # An erased account is never filled again: its document counts as unchanged.
+        row.external_id: (row.id, "erased" if row.erased_at else row.document_hash)
         for row in conn.execute(
-            sa.select(Account.id, Account.external_id, Account.document_hash).where(
+            sa.select(
+                Account.id, Account.external_id, Account.document_hash, Account.erased_at
+            ).where(
                 Account.tenant_id == tenant_id,
                 Account.external_id.in_([a.external_id for a in accounts]),
             )
@@ -273,7 +277,8 @@ def _write_chunk(
     changed = [
         a
         for a in accounts
-        if a.external_id in existing and existing[a.external_id][1] != a.row["document_hash"]
+        if a.external_id in existing
+        and existing[a.external_id][1] not in (a.row["document_hash"], "erased")
     ]
     result.unchanged += len(accounts) - len(new) - len(changed)
     result.account_ids.update({key: value[0] for key, value in existing.items()})
@@ -347,8 +352,9 @@ def _upsert_rows(
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "external_id"],
         set_={c: stmt.excluded[c] for c in updatable},
-        # A concurrent writer with the same content wins quietly: nothing changes.
-        where=Account.document_hash != stmt.excluded.document_hash,
+        # A concurrent writer with the same content wins quietly: nothing changes; an
+        # erased account is not filled again.
+        where=(Account.document_hash != stmt.excluded.document_hash) & Account.erased_at.is_(None),
     ).returning(Account.id, Account.external_id)
     return {row.external_id: row.id for row in conn.execute(stmt, rows)}
 
@@ -372,12 +378,14 @@ def _replace_contact_points(
     }
     conn.execute(sa.delete(ContactPoint).where(ContactPoint.account_id.in_(account_ids)))
     rows = []
+    keyring = keyring_for(conn.dialect)
     for account_id, account in accounts:
         for point in account.contact_points:
             mark = invalid.get((account_id, point["channel"], point["address"]), (None, None))
             rows.append(
                 {
                     **point,
+                    "address_hash": keyring.lookup_hash(point["address"]),
                     "account_id": account_id,
                     "invalid_at": mark[0],
                     "invalid_reason": mark[1],

@@ -122,6 +122,8 @@ class PortfolioPlanner:
                         Account.tenant_id == tenant_id,
                         Account.due_date.in_(dates),
                         Account.id > after,
+                        # Erased accounts are never contacted again (intake/erasure.py).
+                        Account.erased_at.is_(None),
                     )
                     .order_by(Account.id)
                     .limit(self.chunk)
@@ -150,7 +152,8 @@ class PortfolioPlanner:
         for start in range(0, len(ids), self.chunk):
             rows = conn.execute(
                 sa.select(*ACCOUNT_COLUMNS).where(
-                    id_in(conn, Account.id, ids[start : start + self.chunk])
+                    id_in(conn, Account.id, ids[start : start + self.chunk]),
+                    Account.erased_at.is_(None),
                 )
             ).all()
             loaded = self._plan_rows(conn, slug, rows, now, config, stats)

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from redis.exceptions import LockError
 from redis.lock import Lock
@@ -36,8 +37,13 @@ from orchestrator import ledger
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.logs import get_logger
 from orchestrator.planning.portfolio import PortfolioPlanner
-from orchestrator.retention import IDEMPOTENCY_TTL, expire_idempotency_records
+from orchestrator.retention import (
+    IDEMPOTENCY_TTL,
+    apply_retention,
+    expire_idempotency_records,
+)
 from orchestrator.store.db import Store
+from orchestrator.store.tables import Tenant
 from orchestrator.tasks import transitions
 
 log = get_logger(__name__)
@@ -226,14 +232,25 @@ class Scheduler:
         return result
 
     def expire_now(self) -> int:
-        """Delete stored answers past their time to live (personal data kept no longer than
-        needed); how many."""
+        """Delete stored answers past their time to live, and message texts and provider
+        payloads past their tenant's retention (personal data kept no longer than needed);
+        how many answers were deleted."""
         if not self.leader:
             return 0
+        now = self.clock.now()
         with self.store.transaction() as conn:
-            expired = expire_idempotency_records(conn, self.clock.now(), self.idempotency_ttl)
+            expired = expire_idempotency_records(conn, now, self.idempotency_ttl)
         if expired:
             log.info("idempotency records expired", count=expired)
+        config = self.planner.config()
+        with self.store.transaction() as conn:
+            rules = {
+                row.id: config.channels_for(row.slug).retention.rule()
+                for row in conn.execute(sa.select(Tenant.id, Tenant.slug))
+            }
+            removed = apply_retention(conn, now, rules, config.channels_for("").retention.rule())
+        if removed.bodies or removed.payloads:
+            log.info("retention applied", bodies=removed.bodies, payloads=removed.payloads)
         return expired
 
     def expire_if_due(self) -> int | None:

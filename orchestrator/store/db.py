@@ -21,26 +21,38 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from orchestrator.errors import ServiceUnavailable
+from orchestrator.store.keys import Keyring
+from orchestrator.store.types import keyring_for
 
 _IMMEDIATE = "orchestrator_begin_immediate"
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, keyring: Keyring | None = None
+) -> Engine:
     """An engine for ``url`` with the settings each database needs.
 
     Parameters:
       url: a SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
       pool_size: connections kept per process (PostgreSQL).
+      keyring: seals and opens personal data in this engine's columns; default: the
+        process's, from the environment (``Keyring.from_environment``), when first needed.
     """
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo=echo)
-    return sa.create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        echo=echo,
-    )
+        engine = _sqlite_engine(url, echo=echo)
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            echo=echo,
+        )
+    if keyring is not None:
+        # Where the sealed column types look (store/types.keyring_for): they see only the
+        # dialect.
+        engine.dialect.orchestrator_keyring = keyring  # type: ignore[attr-defined]
+    return engine
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
@@ -92,10 +104,22 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 10) -> Store:
-        store = cls(create_engine(url, pool_size=pool_size))
+    def connect(cls, url: str, *, pool_size: int = 10, keyring: Keyring | None = None) -> Store:
+        """Connect, and refuse at once (saying what to set) when the keys for personal data
+        are missing, rather than at the first borrower written.
+
+        Parameters:
+          keyring: seals and opens personal data; default: the environment's, read now.
+        """
+        keyring = keyring or Keyring.from_environment()
+        store = cls(create_engine(url, pool_size=pool_size, keyring=keyring))
         store.check()
         return store
+
+    @property
+    def keyring(self) -> Keyring:
+        """What seals and opens this store's personal data (and hashes addresses)."""
+        return keyring_for(self.engine.dialect)
 
     @property
     def dialect(self) -> str:

@@ -13,7 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from orchestrator.store.types import JSONDocument, Money, UTCDateTime
+from orchestrator.store.types import (
+    EncryptedJSON,
+    EncryptedText,
+    JSONDocument,
+    LookupHash,
+    Money,
+    UTCDateTime,
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -78,12 +85,14 @@ class Account(Base):
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
     external_id: Mapped[str] = mapped_column(sa.String(128))
     jurisdiction: Mapped[str] = mapped_column(sa.String(16))
-    borrower_name: Mapped[str] = mapped_column(sa.String(200))
+    # Personal data is sealed at rest (store/types.py): read and written as plain values,
+    # never compared in SQL.
+    borrower_name: Mapped[str] = mapped_column(EncryptedText("accounts.borrower_name"))
     locale: Mapped[str] = mapped_column(sa.String(35))
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     country: Mapped[str | None] = mapped_column(sa.String(2))
     region: Mapped[str | None] = mapped_column(sa.String(8))
-    postal_code: Mapped[str | None] = mapped_column(sa.String(16))
+    postal_code: Mapped[str | None] = mapped_column(EncryptedText("accounts.postal_code"))
     # Candidate IANA zones, primary first, space-separated (resolved at intake).
     zones: Mapped[str] = mapped_column(sa.String(400))
     amount_due: Mapped[Decimal]
@@ -93,24 +102,29 @@ class Account(Base):
     risk_score: Mapped[float | None] = mapped_column(sa.Float)
     # The normalised document (without events), and its hash: an identical re-send changes
     # nothing (not even updated_at).
-    document: Mapped[dict[str, Any]]
+    document: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("accounts.document"))
     document_hash: Mapped[str] = mapped_column(sa.String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set when the borrower's personal data was erased (orchestrator/erasure.py): the
+    # account keeps its facts and can no longer be contacted or re-filled.
+    erased_at: Mapped[datetime | None]
 
 
 class ContactPoint(Base):
     """A number, email address or push token of an account."""
 
     __tablename__ = "contact_points"
-    __table_args__ = (sa.UniqueConstraint("account_id", "channel", "address"),)
+    __table_args__ = (sa.UniqueConstraint("account_id", "channel", "address_hash"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(sa.String(8))
-    address: Mapped[str] = mapped_column(sa.String(4096))
+    address: Mapped[str] = mapped_column(EncryptedText("contact_points.address"))
+    # The address's keyed hash (Keyring.lookup_hash): what finds a sender, never the address.
+    address_hash: Mapped[str] = mapped_column(LookupHash, index=True)
     consent: Mapped[bool] = mapped_column(default=False)
     workplace: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
@@ -224,7 +238,7 @@ class Attempt(Base):
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(sa.String(8))
     provider: Mapped[str] = mapped_column(sa.String(64))
-    address: Mapped[str] = mapped_column(sa.String(4096))
+    address: Mapped[str] = mapped_column(EncryptedText("attempts.address"))
     at: Mapped[datetime]  # the instant the contact was reserved (and checked)
     status: Mapped[str] = mapped_column(sa.String(16))  # DeliveryStatus or unknown/abandoned
     contact_kind: Mapped[str] = mapped_column(sa.String(16))  # ContactKind, what rules count
@@ -235,8 +249,8 @@ class Attempt(Base):
     segments: Mapped[int | None]
     # What was said, as sent: the record of the communication, and what lets a send a crash
     # left ambiguous be looked up at the provider. NULL means it was never handed over.
-    subject: Mapped[str | None] = mapped_column(sa.Text)
-    body: Mapped[str | None] = mapped_column(sa.Text)
+    subject: Mapped[str | None] = mapped_column(EncryptedText("attempts.subject"))
+    body: Mapped[str | None] = mapped_column(EncryptedText("attempts.body"))
     lease_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
@@ -268,6 +282,8 @@ class LedgerEntry(Base):
     rules: Mapped[list[Any]] = mapped_column(default=list)
     message: Mapped[str] = mapped_column(sa.Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The trace (OpenTelemetry, 32 hex digits) the decision was made in, when one was.
+    trace_id: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class DeliveryReport(Base):
@@ -280,7 +296,10 @@ class DeliveryReport(Base):
     """
 
     __tablename__ = "delivery_reports"
-    __table_args__ = (sa.UniqueConstraint("provider", "route", "dedupe_key", "matched"),)
+    __table_args__ = (
+        sa.UniqueConstraint("provider", "route", "dedupe_key", "matched"),
+        sa.Index("ix_delivery_reports_received_at", "received_at"),  # retention
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(sa.String(64))
@@ -290,7 +309,10 @@ class DeliveryReport(Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     attempt_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
     status: Mapped[str | None] = mapped_column(sa.String(16))
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # NULL once erased or past the tenant's retention (orchestrator/retention.py).
+    payload: Mapped[dict[str, Any] | None] = mapped_column(
+        EncryptedJSON("delivery_reports.payload"), default=dict
+    )
     received_at: Mapped[datetime]
 
 
@@ -322,7 +344,7 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(sa.String(64))
     status_code: Mapped[int]
-    response: Mapped[dict[str, Any]]
+    response: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("idempotency_keys.response"))
     created_at: Mapped[datetime]
 
 

@@ -228,6 +228,21 @@ def report(
     )
 
 
+def cancel_pending(conn: Connection, account_id: int, reasons: list[str], now: datetime) -> int:
+    """Every task of the account not yet handed to a provider (planned or queued) is
+    cancelled with ``reasons``: the account may no longer be contacted. How many."""
+    return int(
+        conn.execute(
+            sa.update(Task)
+            .where(
+                Task.account_id == account_id,
+                Task.status.in_([TaskStatus.PLANNED.value, TaskStatus.QUEUED.value]),
+            )
+            .values(status=TaskStatus.CANCELLED.value, reasons=reasons, updated_at=now)
+        ).rowcount
+    )
+
+
 def statuses_before(status: TaskStatus) -> list[str]:
     """Task statuses a report may move on from (never back from a final one)."""
     order = [TaskStatus.SENDING, TaskStatus.UNKNOWN, TaskStatus.SENT]

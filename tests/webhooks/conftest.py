@@ -32,7 +32,7 @@ from orchestrator.planning.facts import ACCOUNT_COLUMNS, Loaded, load
 from orchestrator.services import Services
 from orchestrator.settings import load_settings
 from orchestrator.store.db import Store
-from orchestrator.store.tables import Account, Attempt, Base, Task
+from orchestrator.store.tables import Account, Attempt, Base, ContactPoint, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
 from tests.e2e.conftest import (  # noqa: F401
     broker_kind,
@@ -202,12 +202,15 @@ class World:
             ).first()
             assert task is not None, f"the account has no pending {channel} task to send"
             if address is None:
+                # Through the table (addresses are sealed at rest, opened by the column type).
                 address = conn.execute(
-                    sa.text(
-                        "SELECT address FROM contact_points WHERE account_id = :a AND channel = :c "
-                        "ORDER BY position LIMIT 1"
-                    ),
-                    {"a": account_id, "c": channel.value},
+                    sa.select(ContactPoint.address)
+                    .where(
+                        ContactPoint.account_id == account_id,
+                        ContactPoint.channel == channel.value,
+                    )
+                    .order_by(ContactPoint.position)
+                    .limit(1)
                 ).scalar_one()
             ref = f"att_{secrets.token_hex(12)}"
             conn.execute(
