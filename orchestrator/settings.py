@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         outside never runs with it.
       ORCHESTRATOR_IDEMPOTENCY_TTL_HOURS: how long an ``Idempotency-Key``'s stored answer
         is kept (24); a retry after that is a new request.
+      ORCHESTRATOR_LINK_SECRET: the key borrowers' self-service links are signed with (at
+        least 32 characters). Unset: messages carry no self-service link and the page
+        answers 404. Changing it revokes every link at once.
+      ORCHESTRATOR_SELF_SERVICE_URL: where borrowers reach the page (the API's public
+        address, short: it goes in text messages). Default: ORCHESTRATOR_PUBLIC_URL.
+      ORCHESTRATOR_LINK_TTL_DAYS: how long a new self-service link lives (30).
     """
 
     model_config = SettingsConfigDict(
@@ -94,6 +100,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
 
     allow_loopback_providers: bool = False
+    link_secret: str | None = Field(default=None, min_length=32, repr=False)
+    self_service_url: str | None = None
+    link_ttl_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("broker_url")
     @classmethod
@@ -138,6 +147,11 @@ class Settings(BaseSettings):
         if value not in ("console", "json"):
             raise ValueError("ORCHESTRATOR_LOG_FORMAT must be 'console' or 'json'")
         return value
+
+    @property
+    def self_service_base(self) -> str:
+        """The page's address without a trailing slash; links are ``{base}/s/{token}``."""
+        return (self.self_service_url or self.public_url).rstrip("/")
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channels.base import OutboundMessage
-from orchestrator import ledger
+from orchestrator import ledger, links
 from orchestrator.compliance import RulePack
 from orchestrator.configuration.channel_config import DispatchPolicy
 from orchestrator.configuration.source import ConfigSet
@@ -128,6 +128,9 @@ class Reserver:
         self.clock = services.clock
         self.config: CurrentConfig = services.config
         self.public_url = services.settings.public_url
+        self.link_secret = services.settings.link_secret
+        self.self_service_base = services.settings.self_service_base
+        self.link_ttl = timedelta(days=services.settings.link_ttl_days)
         self.pool = pool
         self.limiter = limiter
 
@@ -387,7 +390,20 @@ class Reserver:
         disclosures = pack.required_disclosures(
             channel, initial=not contacted, limited_content=limited
         )
-        context = message_context(account, facts, account.profile or {}, now=now)
+        link = None
+        if self.link_secret:
+            token = links.issue(
+                conn,
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                secret=self.link_secret,
+                now=now,
+                ttl=self.link_ttl,
+            )
+            link = f"{self.self_service_base}/s/{token}"
+        context = message_context(
+            account, facts, account.profile or {}, now=now, self_service_url=link
+        )
         rendered = config.templates.render(
             LIMITED_CONTENT_TEMPLATE if limited else template,
             channel,

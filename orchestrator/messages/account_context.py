@@ -23,7 +23,12 @@ PROFILE_FIELDS = (
 
 
 def message_context(
-    account: Any, facts: AccountFacts, profile: Mapping[str, Any], *, now: datetime
+    account: Any,
+    facts: AccountFacts,
+    profile: Mapping[str, Any],
+    *,
+    now: datetime,
+    self_service_url: str | None = None,
 ) -> MessageContext:
     """Parameters:
     account: the account row (external_id, borrower_name, amount_due, currency, due_date).
@@ -31,6 +36,7 @@ def message_context(
     profile: the tenant's profile; ``payment_url`` and ``unsubscribe_url`` may contain
       ``{reference}``.
     now: the send instant (days past due are counted on the borrower's local date).
+    self_service_url: the borrower's signed self-service link, when the deployment has one.
     """
     missing = [name for name in ("support_phone", "payment_url") if not profile.get(name)]
     if missing:
@@ -62,4 +68,5 @@ def message_context(
             if profile.get("unsubscribe_url")
             else None
         ),
+        self_service_url=self_service_url,
     )

@@ -44,6 +44,9 @@ class MessageContext:
         voicemail must name one (12 CFR 1006.2(j)(1)(iii)) and refuses to render without.
       unsubscribe_url: a link that opts this email address out; the email opt-out
         disclosure offers it when present, a reply or a call otherwise.
+      self_service_url: the borrower's signed link to the self-service page (see, pay,
+        choose a plan, promise, dispute, set contact preferences); ``None`` when the
+        deployment has no link secret.
     """
 
     borrower_name: str
@@ -59,6 +62,7 @@ class MessageContext:
     promise_amount: Decimal | None = None
     contact_person: str | None = None
     unsubscribe_url: str | None = None
+    self_service_url: str | None = None
 
     def __post_init__(self) -> None:
         if not _CURRENCY_CODE.fullmatch(self.currency) or not is_currency(self.currency):
@@ -123,5 +127,6 @@ def sample_context(**overrides: object) -> MessageContext:
         promise_amount=Decimal("300.00"),
         contact_person="Jordan Smith",
         unsubscribe_url="https://pay.example.com/unsubscribe/abc123",
+        self_service_url="https://pay.example.com/s/4fZq9XbT2mKp7RwY",
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
