@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from orchestrator import __version__
-from orchestrator.api import accounts, config, dashboard, errors, health, webhooks
+from orchestrator.api import accounts, config, dashboard, errors, health, self_service, webhooks
 from orchestrator.api.body_limits import BodyLimits
 from orchestrator.api.responses import JSONResponse
 from orchestrator.dispatch.adapters import Adapters
@@ -46,6 +46,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(config.router)
     app.include_router(dashboard.router)
     app.include_router(health.router)
+    app.include_router(self_service.router)
     # Added first, so it runs inside the timing middleware: refused bodies are measured too.
     app.add_middleware(BodyLimits)
 
