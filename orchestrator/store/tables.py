@@ -193,6 +193,8 @@ class Attempt(Base):
         sa.Index("ix_attempts_account_id_at", "account_id", "at"),
         sa.Index("ix_attempts_provider_message", "provider", "provider_message_id"),
         sa.Index("ix_attempts_status_lease_until", "status", "lease_until"),
+        # Recent first contacts, for the notices they call for (planning/notices.py).
+        sa.Index("ix_attempts_tenant_id_at", "tenant_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,7 +1,8 @@
-"""self-service links
+"""self-service links, recent contacts by tenant
 
 A borrower's signed, expiring, revocable link to the self-service page: the token's hash,
-the nonce it is derived from, and its life.
+the nonce it is derived from, and its life. Attempts indexed by tenant and instant: the
+scheduler finds recent first contacts, which call for a validation notice.
 
 Revision ID: 0004
 Revises: 0002b
@@ -57,8 +58,13 @@ def upgrade() -> None:
             batch_op.f("ix_self_service_links_account_id"), ["account_id"], unique=False
         )
 
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_attempts_tenant_id_at", ["tenant_id", "at"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_attempts_tenant_id_at")
     with op.batch_alter_table("self_service_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_self_service_links_account_id"))
     op.drop_table("self_service_links")
