@@ -63,6 +63,8 @@ class Settings(BaseSettings):
       ORCHESTRATOR_SELF_SERVICE_URL: where borrowers reach the page (the API's public
         address, short: it goes in text messages). Default: ORCHESTRATOR_PUBLIC_URL.
       ORCHESTRATOR_LINK_TTL_DAYS: how long a new self-service link lives (30).
+      ORCHESTRATOR_SELF_SERVICE_SESSION_MINUTES: how long the second factor keeps the page
+        open (15), on the service's clock.
     """
 
     model_config = SettingsConfigDict(
@@ -103,6 +105,7 @@ class Settings(BaseSettings):
     link_secret: str | None = Field(default=None, min_length=32, repr=False)
     self_service_url: str | None = None
     link_ttl_days: int = Field(default=30, ge=1, le=365)
+    self_service_session_minutes: int = Field(default=15, ge=1, le=100_000)
 
     @field_validator("broker_url")
     @classmethod

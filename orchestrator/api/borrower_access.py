@@ -91,9 +91,9 @@ def _mac(secret: str, purpose: str, *parts: object) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def open_session(secret: str, link_id: int, now: float) -> str:
+def open_session(secret: str, link_id: int, now: float, seconds: int = SESSION_SECONDS) -> str:
     """A session cookie's value: the link, when it ends, and their MAC."""
-    until = int(now) + SESSION_SECONDS
+    until = int(now) + seconds
     return f"{link_id}.{until}.{_mac(secret, 'session', link_id, until)}"
 
 

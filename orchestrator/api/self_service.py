@@ -231,7 +231,9 @@ async def verify(token: str, request: Request, services: ServicesDep) -> Respons
     _cookie(
         response,
         access.SESSION_COOKIE,
-        access.open_session(secret, visit.link.id, now),
+        access.open_session(
+            secret, visit.link.id, now, services.settings.self_service_session_minutes * 60
+        ),
         token,
         request,
     )
