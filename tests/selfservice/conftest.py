@@ -22,6 +22,7 @@ class Borrower:
     services: object
     account_id: int
     token: str
+    app: object = None
 
     @property
     def url(self) -> str:
@@ -94,7 +95,7 @@ def make_borrower(store, clock, redis_url, redis_namespace, file_config, documen
             now=clock.now(),
             ttl=timedelta(days=30),
         )
-    return Borrower(TestClient(app), lender, services, account.id, token)
+    return Borrower(TestClient(app), lender, services, account.id, token, app)
 
 
 @pytest.fixture
