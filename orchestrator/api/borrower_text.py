@@ -13,7 +13,7 @@ EN: dict[str, str] = {
     "verify_intro": "To protect your information, enter the last four digits of the phone "
     "number this message was sent to (or any phone number you gave us).",
     "verify_label": "Last four digits of your phone number",
-    "verify_hint": "Four digits, for example 0123.",
+    "verify_hint": "Four digits.",
     "verify_button": "Continue",
     "verify_wrong": "Those digits do not match. Please check and try again.",
     "verify_no_phone": "We cannot confirm your identity on this page. Please call us.",
@@ -116,7 +116,7 @@ ZH: dict[str, str] = {
     "verify_intro": "为保护您的信息，请输入接收本消息的手机号码"
     "（或您留给我们的任一电话号码）的后四位。",
     "verify_label": "手机号码后四位",
-    "verify_hint": "4位数字，例如0123。",
+    "verify_hint": "4位数字。",
     "verify_button": "继续",
     "verify_wrong": "号码不匹配，请核对后重试。",
     "verify_no_phone": "无法在此页面确认您的身份，请致电我们。",

@@ -23,6 +23,7 @@ class Borrower:
     account_id: int
     token: str
     app: object = None
+    tenant_id: int = 0
 
     @property
     def url(self) -> str:
@@ -95,7 +96,7 @@ def make_borrower(store, clock, redis_url, redis_namespace, file_config, documen
             now=clock.now(),
             ttl=timedelta(days=30),
         )
-    return Borrower(TestClient(app), lender, services, account.id, token, app)
+    return Borrower(TestClient(app), lender, services, account.id, token, app, tenant_id)
 
 
 @pytest.fixture

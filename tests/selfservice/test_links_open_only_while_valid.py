@@ -15,7 +15,7 @@ def _issue(borrower, now, ttl=timedelta(days=30)):
     with borrower.services.store.transaction() as conn:
         return links.issue(
             conn,
-            tenant_id=1,
+            tenant_id=borrower.tenant_id,
             account_id=borrower.account_id,
             secret=SECRET,
             now=now,

@@ -59,7 +59,7 @@ def test_a_session_cookie_opens_only_its_own_link(borrower, clock):
         links.revoke(conn, borrower.account_id, now=clock.now(), reason="test")
         token = links.issue(
             conn,
-            tenant_id=1,
+            tenant_id=borrower.tenant_id,
             account_id=borrower.account_id,
             secret=SECRET,
             now=clock.now(),
