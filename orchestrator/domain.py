@@ -6,6 +6,7 @@ in these names, so a value read in the ledger means the same thing everywhere.
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from functools import cache
 
@@ -48,6 +49,8 @@ class EventType(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     CONTACT_PREFERENCE = "contact_preference"
+    CALLBACK_REQUEST = "callback_request"  # the borrower asks a person to call them
+    NO_WORK_CONTACT = "no_work_contact"  # "do not contact me at work" (1006.6(b)(3))
 
     @property
     def needs_channel(self) -> bool:
@@ -155,6 +158,12 @@ class Purpose(StrEnum):
     DISPUTE_VERIFICATION = "dispute_verification"  # 12 CFR 1006.38(d)(2)
     CEASE_CONFIRMATION = "cease_confirmation"  # 12 CFR 1006.6(c)(2)
     OPT_OUT_CONFIRMATION = "opt_out_confirmation"  # reply confirming a STOP
+
+
+def contact_point_key(channel: str, address: str) -> str:
+    """A contact point's stable name that is not its address (events and pages name a
+    point by it, so no number or email address is copied into them)."""
+    return hashlib.sha256(f"{channel}|{address}".encode()).hexdigest()[:16]
 
 
 @cache

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         (sent over HTTPS only); ``false`` only for plain-http development.
       ORCHESTRATOR_IDEMPOTENCY_TTL_HOURS: how long an ``Idempotency-Key``'s stored answer
         is kept (24); a retry after that is a new request.
+      ORCHESTRATOR_LINK_SECRET: the key borrowers' self-service links are signed with (at
+        least 32 characters). Unset: messages carry no self-service link and the page
+        answers 404. Changing it revokes every link at once.
+      ORCHESTRATOR_SELF_SERVICE_URL: where borrowers reach the page (the API's public
+        address, short: it goes in text messages). Default: ORCHESTRATOR_PUBLIC_URL.
+      ORCHESTRATOR_LINK_TTL_DAYS: how long a new self-service link lives (30).
+      ORCHESTRATOR_SELF_SERVICE_SESSION_MINUTES: how long the second factor keeps the page
+        open (15), on the service's clock.
     """
 
     model_config = SettingsConfigDict(
@@ -97,6 +105,10 @@ class Settings(BaseSettings):
 
     allow_loopback_providers: bool = False
     console_secure_cookies: bool = True
+    link_secret: str | None = Field(default=None, min_length=32, repr=False)
+    self_service_url: str | None = None
+    link_ttl_days: int = Field(default=30, ge=1, le=365)
+    self_service_session_minutes: int = Field(default=15, ge=1, le=100_000)
 
     @field_validator("broker_url")
     @classmethod
@@ -147,6 +159,11 @@ class Settings(BaseSettings):
         if value not in ("console", "json"):
             raise ValueError("ORCHESTRATOR_LOG_FORMAT must be 'console' or 'json'")
         return value
+
+    @property
+    def self_service_base(self) -> str:
+        """The page's address without a trailing slash; links are ``{base}/s/{token}``."""
+        return (self.self_service_url or self.public_url).rstrip("/")
 
     @cached_property
     def effective_database_url(self) -> str:

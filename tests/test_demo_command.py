@@ -30,6 +30,12 @@ def test_the_demo_runs_everything_and_summarises_what_happened(tmp_path, redis_u
     ):
         assert heading in out
     assert "/v1/accounts/demo-" in out
+    # The borrower opened the link from their SMS, chose a plan, and a contact was cancelled.
+    assert "Self-service" in out
+    assert "demo-borrower opened http://127.0.0.1:" in out
+    assert "passed the second factor and chose:" in out
+    assert "recorded (source self_service):" in out
+    assert "cancelled email final_notice (standard.final_email): us.hold.promise_to_pay" in out
     assert "Traceback" not in result.stderr
     # The providers really received messages, and none twice.
     journal = [

@@ -35,6 +35,7 @@ LAYERS: list[list[str]] = [
     ["orchestrator.messages"],
     [
         "orchestrator.ledger",
+        "orchestrator.links",
         "orchestrator.timeline",
         "orchestrator.retention",
         "orchestrator.tenancy",

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
+from orchestrator import links
 from orchestrator.api.auth import Caller
 from orchestrator.api.dependencies import ClockDep, ReplanDep, SettingsDep, StoreDep
 from orchestrator.api.errors import ApiError, ErrorBody, documented
@@ -358,6 +359,26 @@ def erase_personal_data(
             "kept": erasure.KEPT,
         }
     )
+
+
+@router.delete(
+    "/accounts/{external_id}/self-service-link",
+    summary="Revoke the borrower's self-service link",
+    status_code=200,
+    responses=documented(401, 404, 413, 422),
+)
+def revoke_link(
+    who: Caller, store: StoreDep, clock: ClockDep, external_id: str = ExternalIdPath
+) -> JSONResponse:
+    """Every live self-service link of the account stops opening at once (a borrower says
+    their phone was lost, a message went to the wrong number); the next message carries a
+    new link."""
+    with store.transaction() as conn:
+        account = account_store.find_account(conn, who.tenant_id, external_id)
+        if account is None:
+            raise _not_found(external_id)
+        revoked = links.revoke(conn, account.id, now=clock.now(), reason="revoked by the lender")
+    return JSONResponse({"external_id": external_id, "revoked": revoked})
 
 
 def _account_view(conn: Connection, who: Principal, external_id: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from orchestrator.api import (
     health,
     lender_events,
     results,
+    self_service,
     webhooks,
 )
 from orchestrator.api.body_limits import BodyLimits
@@ -59,6 +60,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(results.router)
     app.include_router(health.router)
+    app.include_router(self_service.router)
     console.install(app)
     # Added first, so it runs inside the timing middleware: refused bodies are measured too.
     app.add_middleware(BodyLimits)

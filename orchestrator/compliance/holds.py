@@ -189,7 +189,7 @@ def holds_at(
         )
     for promise in promises:
         end = promise_end(promise, table.grace)
-        if promise.at <= at < end:
+        if promise.at <= at < end and not _plan_broken(promise, promises, payments, at, table):
             found.append(
                 table.make(
                     HoldKind.PROMISE_TO_PAY,
@@ -200,6 +200,27 @@ def holds_at(
                 )
             )
     return tuple(found)
+
+
+def _plan_broken(
+    promise: AccountEvent,
+    promises: list[AccountEvent],
+    payments: list[AccountEvent],
+    at: datetime,
+    table: HoldTable,
+) -> bool:
+    """Whether an earlier instalment of the promise's repayment plan ended unpaid by ``at``:
+    a plan is a series of promises, and a missed one ends the pause of the ones after it."""
+    plan = promise.details.get("plan")
+    if not plan:
+        return False
+    return any(
+        other.details.get("plan") == plan
+        and other.at < promise.at
+        and promise_end(other, table.grace) <= at
+        and not promise_kept(other, payments, table.grace)
+        for other in promises
+    )
 
 
 def promise_end(promise: AccountEvent, grace: timedelta) -> datetime:

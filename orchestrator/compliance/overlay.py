@@ -263,6 +263,14 @@ def merge(base: RulePack, overlay: RulePack, *, source: str = "") -> RulePack:
       source: where the overlay came from, for the error message.
     """
     problems = loosenings(base, overlay)
+    legal = {n.id: n for n in base.notices if not n.policy}
+    problems += [
+        Problem(
+            f"notices.{n.id}.within", f"{n.within} is later than the law's {legal[n.id].within}"
+        )
+        for n in overlay.notices
+        if n.id in legal and n.within > legal[n.id].within
+    ]
     if problems:
         raise ConfigError(source or overlay.id, problems)
     disabled = set(overlay.disable)
@@ -297,6 +305,7 @@ def merge(base: RulePack, overlay: RulePack, *, source: str = "") -> RulePack:
                 subsequent=_union(base.disclosures.subsequent, overlay.disclosures.subsequent),
                 electronic=_union(base.disclosures.electronic, overlay.disclosures.electronic),
             ),
+            "notices": _merge_rules(base.notices, overlay.notices, disabled),
             "disable": (),
         }
     )

@@ -262,6 +262,33 @@ class Holds(_Frozen):
         return value if isinstance(value, HoldRule) else None
 
 
+NOTICE_TRIGGERS = ("initial_communication", "dispute", "dispute_resolved", "cease_communication")
+
+
+class NoticeRule(Rule):
+    """A notice the law requires when something happens, and by when.
+
+    Parameters:
+      trigger: ``initial_communication`` (the first contact made about the debt; not
+        required when that contact was itself this notice), or an event: ``dispute``,
+        ``dispute_resolved``, ``cease_communication``.
+      purpose: what the message is for (holds let some purposes through, never the caps).
+      template: the message template, tried on ``channels`` in order.
+      within: the deadline after the trigger.
+    """
+
+    trigger: Literal["initial_communication", "dispute", "dispute_resolved", "cease_communication"]
+    purpose: Purpose
+    template: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    within: timedelta
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+
 class Disclosures(_Frozen):
     """Disclosure names a message must carry; their texts live with the templates."""
 
@@ -292,6 +319,7 @@ class RulePack(_Frozen):
       holds: the hold table; contact_points: consent/workplace/invalid/third-party rules.
       preference: the rule id and citation under which a borrower's stated times are kept.
       disclosures: which disclosure names messages must carry.
+      notices: the notices the law requires on a trigger, with their deadlines.
       disable: ids of *policy* rules of the extended pack this overlay switches off.
     """
 
@@ -308,6 +336,7 @@ class RulePack(_Frozen):
     contact_points: ContactPointRules = ContactPointRules()
     preference: PreferenceRule | None = None
     disclosures: Disclosures = Disclosures()
+    notices: tuple[NoticeRule, ...] = ()
     disable: tuple[str, ...] = ()
 
     _compiled: Any = PrivateAttr(default=None)
@@ -324,8 +353,9 @@ class RulePack(_Frozen):
         return max(spans, default=timedelta(0))
 
     def rules(self) -> tuple[Rule, ...]:
-        """Every rule this pack defines (holds and contact-point rules included)."""
+        """Every rule this pack defines (notices, holds and contact-point rules included)."""
         found: list[Rule] = [*self.windows, *self.holidays, *self.caps, *self.cooldowns]
+        found += list(self.notices)
         found += [r for kind in HOLD_KINDS if (r := self.holds.rule(kind)) is not None]
         points = self.contact_points
         found += [

@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.configuration.ranges import Range
+from orchestrator.configuration.repayment import PlanRule
 from orchestrator.domain import Channel, Purpose
 from orchestrator.errors import ConfigError, Problem, problems_from
 
@@ -38,26 +40,6 @@ Identifier = Annotated[str, Field(pattern=_ID)]
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Range(_Config):
-    """An inclusive range; either end may be left open."""
-
-    min: Decimal | None = None
-    max: Decimal | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is greater than max {self.max}")
-        return self
-
-    def contains(self, value: Decimal | int | float | None) -> bool:
-        if value is None:
-            return self.min is None and self.max is None
-        if self.min is not None and value < self.min:
-            return False
-        return self.max is None or value <= self.max
 
 
 class Conditions(_Config):
@@ -214,6 +196,8 @@ class Strategy(_Config):
         account arrived) is still planned up to this many days late.
       pause_after_payment_days: after a partial payment, steps wait this many days.
       segments: tried in order; the first that matches applies.
+      repayment_plans: the plans the self-service page offers, rules tried in order
+        (:mod:`orchestrator.configuration.repayment`); none: the page offers none.
     """
 
     name: Identifier
@@ -221,11 +205,13 @@ class Strategy(_Config):
     catch_up_days: int = Field(default=1, ge=0, le=14)
     pause_after_payment_days: int = Field(default=3, ge=0, le=60)
     segments: tuple[Segment, ...] = Field(min_length=1)
+    repayment_plans: tuple[PlanRule, ...] = ()
     _offsets: frozenset[int] = PrivateAttr(default=frozenset())
 
     @model_validator(mode="after")
     def _unique_segments(self) -> Self:
         _unique((s.id for s in self.segments), "segment")
+        _unique((r.id for r in self.repayment_plans), "repayment plan")
         return self
 
     def model_post_init(self, _context: Any) -> None:

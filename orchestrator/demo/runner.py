@@ -46,6 +46,7 @@ from orchestrator import logs
 from orchestrator.api.app import create_app
 from orchestrator.clock import ScaledClock
 from orchestrator.configuration.source import ConfigSource
+from orchestrator.demo import borrower
 from orchestrator.demo.samples import sample_portfolio
 from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
@@ -95,6 +96,7 @@ class Demo:
         self.settings = settings
         self.options = options
         self.console = console
+        self.visit: borrower.BorrowerVisit | None = None
 
     def run(self) -> int:
         options = self.options
@@ -145,6 +147,12 @@ class Demo:
                     "redis_url": redis_url,
                     "queue_namespace": namespace,
                     "public_url": api_url,
+                    # Messages carry the borrower's self-service link (demo only: a fresh
+                    # secret each run; production reads ORCHESTRATOR_LINK_SECRET).
+                    "link_secret": secrets.token_urlsafe(32),
+                    "self_service_url": api_url,
+                    # Fifteen real minutes on the demo's fast clock.
+                    "self_service_session_minutes": int(15 * options.speed),
                 }
             )
             store = Store.connect(settings.effective_database_url)
@@ -199,10 +207,11 @@ class Demo:
             scheduler.start()
             stack.callback(scheduler.stop)
             end = start + timedelta(days=options.days)
-            self._progress(store, clock, start, end)
+            self._progress(store, clock, start, end, data / "sandbox.jsonl", api_url)
             scheduler.stop()
             worker.stop(timeout=10_000)
             self._summary(store, api_url, key, data, port)
+            self._borrower_summary(api_url, key)
             if options.keep_running:
                 self.console.print(
                     "\n[bold]The API stays up[/] for you to explore; press Ctrl-C to stop."
@@ -264,6 +273,11 @@ class Demo:
 
     def _seed(self, http: httpx.Client, today: Any, clock: ScaledClock) -> None:
         docs = sample_portfolio(self.options.accounts, today=today)
+        # First, so the clock has not moved on (seeding takes virtual hours at demo speed).
+        response = http.put(
+            f"/v1/accounts/{borrower.EXTERNAL_ID}", json=borrower.borrower_document(today)
+        )
+        response.raise_for_status()
         with self.console.status(
             f"Seeding {len(docs)} accounts through POST /v1/accounts:batch ..."
         ):
@@ -273,10 +287,19 @@ class Demo:
                 )
                 response.raise_for_status()
         self.console.print(
-            f"Seeded tenant [bold]{TENANT}[/] with {len(docs)} accounts in 10 jurisdictions."
+            f"Seeded tenant [bold]{TENANT}[/] with {len(docs)} accounts in 10 jurisdictions, "
+            f"and [bold]{borrower.EXTERNAL_ID}[/], who will answer from their phone."
         )
 
-    def _progress(self, store: Store, clock: ScaledClock, start: datetime, end: datetime) -> None:
+    def _progress(
+        self,
+        store: Store,
+        clock: ScaledClock,
+        start: datetime,
+        end: datetime,
+        journal: Path,
+        api_url: str,
+    ) -> None:
         def view() -> Panel:
             now = clock.now()
             done = min(1.0, (now - start) / (end - start))
@@ -294,12 +317,27 @@ class Demo:
             )
             return Panel(table, title="orchestrator demo", border_style="cyan")
 
+        # As soon as the demo borrower's SMS arrives, they open its link and choose a plan.
         with Live(view(), console=self.console, refresh_per_second=4) as live:
             while clock.now() < end:
                 time.sleep(0.5)
+                if self.visit is None:
+                    self.visit = borrower.visit(journal, api_url, store, clock.now())
+                live.update(view())
+            # On a busy machine the borrower's SMS may still be on its way: wait for it a
+            # little (real seconds), so the run shows the borrower's side too.
+            patience = time.monotonic() + 30
+            while self.visit is None and time.monotonic() < patience:
+                time.sleep(0.5)
+                self.visit = borrower.visit(journal, api_url, store, clock.now())
                 live.update(view())
             time.sleep(1.0)  # the last callbacks land
             live.update(view())
+
+    def _borrower_summary(self, api_url: str, key: str) -> None:
+        self.console.print("\n[bold]Self-service[/] (a borrower answers from their phone):")
+        for line in _borrower_lines(self.visit, api_url, key):
+            self.console.print(line, soft_wrap=True, highlight=False, markup=False)
 
     def _summary(self, store: Store, api_url: str, key: str, data: Path, port: int) -> None:
         with store.snapshot() as conn:
@@ -386,6 +424,31 @@ class Demo:
             soft_wrap=True,
             highlight=False,
         )
+
+
+def _borrower_lines(visit: borrower.BorrowerVisit | None, api_url: str, key: str) -> list[str]:
+    """The self-service part of the summary, one line each."""
+    if visit is None:
+        return [
+            f"  {borrower.EXTERNAL_ID}'s SMS had not been sent when the run ended "
+            "(its final notice goes at noon New York time; try more --days)."
+        ]
+    lines = [f"  {visit.external_id} opened {visit.link} (from the SMS of {visit.sms_at[:16]})"]
+    if visit.problem:
+        return [*lines, f"  and stopped: {visit.problem}."]
+    lines.append(f"  passed the second factor and chose: {visit.plan}")
+    lines.append(f"  recorded (source self_service): {len(visit.events)} promise(s) to pay")
+    lines += [f"    {event}" for event in visit.events]
+    if visit.changed:
+        lines.append("  its contacts changed at once:")
+        lines += [f"    {change}" for change in visit.changed[:6]]
+    else:
+        lines.append("  it had no contact pending; its next steps wait for the promises.")
+    lines.append(
+        f"  timeline: curl -s -H 'Authorization: Bearer {key}' "
+        f"{api_url}/v1/accounts/{visit.external_id}/timeline"
+    )
+    return lines
 
 
 def orchestrator_command(

@@ -32,6 +32,18 @@ class DispatchSettings(Protocol):
     def queue_namespace(self) -> str:
         """The Redis key prefix of the deployment."""
 
+    @property
+    def link_secret(self) -> str | None:
+        """The key self-service links are signed with (none: messages carry no link)."""
+
+    @property
+    def self_service_base(self) -> str:
+        """Where borrowers reach the self-service page."""
+
+    @property
+    def link_ttl_days(self) -> int:
+        """How long a new self-service link lives."""
+
 
 class DispatchNeeds(Protocol):
     """What a dispatcher, a reserver and a reconciler read."""

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channels.base import OutboundMessage
-from orchestrator import ledger, outbox
+from orchestrator import ledger, links, outbox
 from orchestrator.compliance import PastContact, RulePack
 from orchestrator.configuration.channel_config import DispatchPolicy
 from orchestrator.configuration.source import ConfigSet
@@ -156,6 +156,9 @@ class Reserver:
         self.clock = services.clock
         self.config: CurrentConfig = services.config
         self.public_url = services.settings.public_url
+        self.link_secret = services.settings.link_secret
+        self.self_service_base = services.settings.self_service_base
+        self.link_ttl = timedelta(days=services.settings.link_ttl_days)
         self.pool = pool
         self.limiter = limiter
 
@@ -418,7 +421,9 @@ class Reserver:
         for send in granted:
             DECISIONS.labels("send", _channel_of(send).value, "allowed").inc()
             try:
-                rendered, params = self._render(config, send, now, send.account.id in contacted)
+                rendered, params = self._render(
+                    conn, config, send, now, send.account.id in contacted
+                )
             except TemplateError as exc:
                 results[send.task.id] = _close(
                     conn,
@@ -530,7 +535,7 @@ class Reserver:
         )
 
     def _render(
-        self, config: ConfigSet, send: _Send, now: datetime, contacted: bool
+        self, conn: Connection, config: ConfigSet, send: _Send, now: datetime, contacted: bool
     ) -> tuple[RenderedMessage, dict[str, str]]:
         """The message, and the parameters a provider of pre-approved templates sends
         instead of its words (both from one context)."""
@@ -542,7 +547,20 @@ class Reserver:
             route.channel, initial=not contacted, limited_content=limited
         )
         account = send.account
-        context = message_context(account, send.loaded.facts, account.profile or {}, now=now)
+        link = None
+        if self.link_secret:
+            token = links.issue(
+                conn,
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                secret=self.link_secret,
+                now=now,
+                ttl=self.link_ttl,
+            )
+            link = f"{self.self_service_base}/s/{token}"
+        context = message_context(
+            account, send.loaded.facts, account.profile or {}, now=now, self_service_url=link
+        )
         rendered = config.templates.render(
             LIMITED_CONTENT_TEMPLATE if limited else route.template,
             route.channel,

@@ -404,10 +404,12 @@ class EventDocument(_Strict):
             raise ValueError("amount must not be negative")
         if self.until is not None and kind is not EventType.PROMISE_TO_PAY:
             raise ValueError(f"`until` only applies to promise_to_pay, not {kind}")
-        if self.details and kind is not EventType.CONTACT_PREFERENCE:
-            raise ValueError(f"`details` only applies to contact_preference, not {kind}")
+        if self.details and kind not in _DETAILS:
+            raise ValueError(f"`details` only applies to {', '.join(sorted(_DETAILS))}, not {kind}")
         if kind is EventType.CONTACT_PREFERENCE:
             _check_preference(self.details)
+        elif kind in _DETAILS:
+            _check_details(kind, self.details)
         return self
 
     @property
@@ -421,6 +423,42 @@ UNKEYED_PAYMENT = (
     "a payment needs `event_id` (your payment's own id) or `at` (when it was paid): without "
     "either, a retry cannot be told from a second payment"
 )
+
+
+DISPUTE_REASONS = ("not_mine", "wrong_amount", "already_paid", "other")
+
+# Which details each event type takes (contact_preference is checked on its own).
+_DETAILS: dict[EventType, frozenset[str]] = {
+    EventType.CONTACT_PREFERENCE: frozenset({"not_before", "not_after", "days"}),
+    EventType.DISPUTE: frozenset({"reason", "text"}),
+    EventType.PROMISE_TO_PAY: frozenset({"plan", "instalment"}),
+    EventType.CALLBACK_REQUEST: frozenset({"not_before", "not_after"}),
+    EventType.NO_WORK_CONTACT: frozenset({"points"}),
+}
+
+
+def _check_details(kind: EventType, details: dict[str, str]) -> None:
+    unknown = set(details) - _DETAILS[kind]
+    if unknown:
+        raise ValueError(
+            f"unknown {kind} details: {', '.join(sorted(unknown))}; "
+            f"use {', '.join(sorted(_DETAILS[kind]))}"
+        )
+    if "reason" in details and details["reason"] not in DISPUTE_REASONS:
+        raise ValueError(f"dispute reason must be one of {', '.join(DISPUTE_REASONS)}")
+    if len(details.get("text", "")) > 1000:
+        raise ValueError("dispute text is longer than 1000 characters")
+    if "plan" in details and not re.fullmatch(r"[a-z0-9_\-]{1,48}", details["plan"]):
+        raise ValueError("plan must be a plan id (a-z, 0-9, _ and -)")
+    if "instalment" in details and not re.fullmatch(r"\d{1,3}/\d{1,3}", details["instalment"]):
+        raise ValueError("instalment must read N/M, e.g. 1/3")
+    for key in ("not_before", "not_after"):
+        if key in details and not _HHMM.fullmatch(details[key]):
+            raise ValueError(f"{key} {details[key]!r} is not a 24-hour time HH:MM")
+    if "points" in details:
+        points = details["points"].split(",")
+        if not all(re.fullmatch(r"[0-9a-f]{16}", p) for p in points):
+            raise ValueError("points must be contact point keys (16 hex digits), comma-separated")
 
 
 def _check_preference(details: dict[str, str]) -> None:

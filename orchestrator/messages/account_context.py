@@ -4,7 +4,7 @@ account, its events and the tenant's profile (who writes, how to pay, whom to ca
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.compliance import AccountFacts
@@ -12,6 +12,9 @@ from orchestrator.compliance.localtime import local_date, zone
 from orchestrator.domain import EventType
 from orchestrator.errors import TemplateError
 from orchestrator.messages.context import MessageContext
+
+# 12 CFR 1006.34(b)(5): 30 days after receipt, assumed five days after sending.
+RESPONSE_PERIOD = timedelta(days=35)
 
 PROFILE_FIELDS = (
     "lender_name",
@@ -23,7 +26,12 @@ PROFILE_FIELDS = (
 
 
 def message_context(
-    account: Any, facts: AccountFacts, profile: Mapping[str, Any], *, now: datetime
+    account: Any,
+    facts: AccountFacts,
+    profile: Mapping[str, Any],
+    *,
+    now: datetime,
+    self_service_url: str | None = None,
 ) -> MessageContext:
     """Parameters:
     account: the account row (external_id, borrower_name, amount_due, currency, due_date).
@@ -31,6 +39,7 @@ def message_context(
     profile: the tenant's profile; ``payment_url`` and ``unsubscribe_url`` may contain
       ``{reference}``.
     now: the send instant (days past due are counted on the borrower's local date).
+    self_service_url: the borrower's signed self-service link, when the deployment has one.
     """
     missing = [name for name in ("support_phone", "payment_url") if not profile.get(name)]
     if missing:
@@ -62,4 +71,6 @@ def message_context(
             if profile.get("unsubscribe_url")
             else None
         ),
+        respond_by=local_date(now, facts.zones[0]) + RESPONSE_PERIOD,
+        self_service_url=self_service_url,
     )

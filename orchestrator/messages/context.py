@@ -44,6 +44,11 @@ class MessageContext:
         voicemail must name one (12 CFR 1006.2(j)(1)(iii)) and refuses to render without.
       unsubscribe_url: a link that opts this email address out; the email opt-out
         disclosure offers it when present, a reply or a call otherwise.
+      respond_by: the end of the validation period (12 CFR 1006.34(b)(5)): 30 days after
+        the borrower is assumed to receive a notice sent now (five days, 1006.34(b)(5)).
+      self_service_url: the borrower's signed link to the self-service page (see, pay,
+        choose a plan, promise, dispute, set contact preferences); ``None`` when the
+        deployment has no link secret.
     """
 
     borrower_name: str
@@ -59,6 +64,8 @@ class MessageContext:
     promise_amount: Decimal | None = None
     contact_person: str | None = None
     unsubscribe_url: str | None = None
+    respond_by: date | None = None
+    self_service_url: str | None = None
 
     def __post_init__(self) -> None:
         if not _CURRENCY_CODE.fullmatch(self.currency) or not is_currency(self.currency):
@@ -123,5 +130,7 @@ def sample_context(**overrides: object) -> MessageContext:
         promise_amount=Decimal("300.00"),
         contact_person="Jordan Smith",
         unsubscribe_url="https://pay.example.com/unsubscribe/abc123",
+        respond_by=date(2026, 11, 20),
+        self_service_url="https://pay.example.com/s/4fZq9XbT2mKp7RwY",
     )
     return replace(base, **overrides)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orchestrator.compliance import AccountEvent, AccountFacts, ContactPointFacts, PastContact
-from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus
+from orchestrator.domain import Channel, ContactKind, EventType, TaskStatus, contact_point_key
 from orchestrator.store.db import id_in
 from orchestrator.store.tables import Account, Attempt, ContactPoint, Task
 from orchestrator.store.tables import AccountEvent as EventRow
@@ -133,6 +133,16 @@ def _task_query(conn: Connection, ids: list[int], since: Any) -> Any:
 
 
 def account_facts(row: Any, points: Iterable[Any], events: Iterable[Any]) -> AccountFacts:
+    events = list(events)
+    # "Do not contact me at work": the points the borrower named are at the workplace, and
+    # the pack's workplace rule (12 CFR 1006.6(b)(3)) blocks them like a lender's flag.
+    at_work = {
+        key
+        for e in events
+        if e.type == EventType.NO_WORK_CONTACT.value
+        for key in (e.details or {}).get("points", "").split(",")
+        if key
+    }
     return AccountFacts(
         jurisdiction=row.jurisdiction,
         zones=tuple(row.zones.split()),
@@ -154,7 +164,7 @@ def account_facts(row: Any, points: Iterable[Any], events: Iterable[Any]) -> Acc
                 channel=Channel(p.channel),
                 address=p.address,
                 consent=p.consent,
-                workplace=p.workplace,
+                workplace=p.workplace or contact_point_key(p.channel, p.address) in at_work,
                 invalid=p.invalid_at is not None,
             )
             for p in points

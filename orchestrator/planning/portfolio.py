@@ -21,11 +21,13 @@ from sqlalchemy.engine import Connection
 from orchestrator import ledger
 from orchestrator.compliance import AccountFacts
 from orchestrator.compliance.localtime import zone
+from orchestrator.compliance.pack import NoticeRule
 from orchestrator.configuration.source import ConfigSet
 from orchestrator.configuration.strategies import Strategy
-from orchestrator.domain import Purpose, TaskStatus
+from orchestrator.domain import ContactKind, Purpose, TaskStatus
 from orchestrator.isolation import tenant_failed
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
+from orchestrator.planning.notices import RECORD_MISSED, FirstContact, plan_notices
 from orchestrator.planning.planner import (
     DueStep,
     PlannedContact,
@@ -36,7 +38,8 @@ from orchestrator.planning.planner import (
 )
 from orchestrator.planning.routing import choose_route
 from orchestrator.store.db import Store, id_in, insert_rows
-from orchestrator.store.tables import Account, Task, Tenant
+from orchestrator.store.tables import Account, Attempt, Task, Tenant
+from orchestrator.store.tables import AccountEvent as EventRow
 from orchestrator.tasks import decide_task, revise, routes_of, transitions
 
 CHUNK = 5_000
@@ -134,6 +137,19 @@ class PortfolioPlanner:
             after = rows[-1].id
             if progress is not None:
                 progress(len(rows))
+        notices = _notice_rules(config, slug)
+        if notices:
+            # Triggers that arrived without a re-plan (a first contact made by dispatch, an
+            # event in an import): their notices are planned here.
+            with self.store.transaction() as conn:
+                ids = _notice_candidates(conn, tenant_id, now, notices)
+                for start in range(0, len(ids), self.chunk):
+                    rows = conn.execute(
+                        sa.select(*ACCOUNT_COLUMNS).where(
+                            id_in(conn, Account.id, ids[start : start + self.chunk])
+                        )
+                    ).all()
+                    self._plan_rows(conn, slug, rows, now, config, stats, notices_only=True)
 
     def plan_accounts(
         self, conn: Connection, tenant_id: int, account_ids: Iterable[int], now: datetime
@@ -170,9 +186,11 @@ class PortfolioPlanner:
         stats: PlanStats,
         *,
         busy_only: bool = False,
+        notices_only: bool = False,
     ) -> dict[int, Loaded]:
         """Plan ``rows``; with ``busy_only``, read facts and history only for the accounts
-        with a due step that has no task yet (the rest have nothing to plan)."""
+        with a due step that has no task yet (the rest have nothing to plan); with
+        ``notices_only``, plan only the notices the law requires."""
         strategy = config.strategy_for(tenant)
         earliest = now.date() - timedelta(days=strategy.catch_up_days + _ZONE_SKEW)
         stats.accounts += len(rows)
@@ -181,22 +199,38 @@ class PortfolioPlanner:
             rows, steps = _with_unplanned_steps(conn, rows, strategy, now, earliest)
         loaded = load(conn, rows, since=now - config.lookback_for(tenant), tasks_since=earliest)
         planned: list[tuple[Loaded, PlannedContact]] = []
+        firsts = first_contacts(conn, list(loaded)) if _needs_first(config, tenant) else {}
         for item in loaded.values():
             row = item.row
             account = PlanningAccount(
                 row.id, row.external_id, item.facts, row.due_date, row.product, row.risk_score
             )
             existing = {(t.step, t.local_date) for t in item.tasks}
-            contacts = plan_account(
-                account,
-                strategy=strategy,
-                pack=config.pack_for(row.jurisdiction, tenant),
-                history=item.history,
-                existing=existing,
-                now=now,
-                due=steps.get(row.id),
+            contacts = (
+                []
+                if notices_only
+                else plan_account(
+                    account,
+                    strategy=strategy,
+                    pack=config.pack_for(row.jurisdiction, tenant),
+                    history=item.history,
+                    existing=existing,
+                    now=now,
+                    due=steps.get(row.id),
+                )
             )
             planned.extend((item, contact) for contact in contacts)
+            pack = config.pack_for(row.jurisdiction, tenant)
+            if pack.notices:
+                notices = plan_notices(
+                    account,
+                    pack=pack,
+                    history=item.history,
+                    first=firsts.get(row.id),
+                    existing=existing,
+                    now=now,
+                )
+                planned.extend((item, contact) for contact in notices)
         stats.considered += len(planned)
         if planned:
             for status, count in _write_tasks(
@@ -307,6 +341,88 @@ def _with_unplanned_steps(
             else:
                 del due[account_id]
     return [row for row in rows if row.id in due], due
+
+
+_COUNTED = (
+    ContactKind.ATTEMPT.value,
+    ContactKind.CONVERSATION.value,
+    ContactKind.LIMITED_CONTENT.value,
+    ContactKind.RESERVED.value,
+)
+
+
+def _notice_rules(config: ConfigSet, tenant: str) -> list[NoticeRule]:
+    """The notice rules of every pack that may apply to the tenant."""
+    packs = [*config.rules.packs.values()]
+    overlay = config.tenant_overlays.get(tenant)
+    if overlay is not None:
+        packs.append(overlay)
+    return [n for p in packs for n in p.notices]
+
+
+def _needs_first(config: ConfigSet, tenant: str) -> bool:
+    """Whether any pack that may apply to the tenant has a notice on the first contact."""
+    return any(n.trigger == "initial_communication" for n in _notice_rules(config, tenant))
+
+
+def first_contacts(conn: Connection, ids: list[int]) -> dict[int, FirstContact]:
+    """Each account's first contact made about the debt (the initial communication)."""
+    if not ids:
+        return {}
+    first = (
+        sa.select(Attempt.account_id, sa.func.min(Attempt.id).label("id"))
+        .where(id_in(conn, Attempt.account_id, ids), Attempt.contact_kind.in_(_COUNTED))
+        .group_by(Attempt.account_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(Attempt.account_id, Attempt.at, Task.purpose)
+        .join(first, first.c.id == Attempt.id)
+        .join(Task, Task.id == Attempt.task_id)
+    )
+    return {r.account_id: FirstContact(r.at, Purpose(r.purpose)) for r in rows}
+
+
+def _notice_candidates(
+    conn: Connection, tenant_id: int, now: datetime, rules: list[NoticeRule]
+) -> list[int]:
+    """Accounts with a trigger recent enough for a notice to be planned
+    (:func:`~orchestrator.planning.notices.plan_notices` decides which): a trigger event,
+    or a first contact made on an account that has no such notice yet."""
+    since = now - max(r.within for r in rules) - RECORD_MISSED
+    found: set[int] = set()
+    events = {r.trigger for r in rules} - {"initial_communication"}
+    if events:
+        found.update(
+            conn.execute(
+                sa.select(EventRow.account_id)
+                .where(
+                    EventRow.tenant_id == tenant_id,
+                    EventRow.type.in_(sorted(events)),
+                    EventRow.at >= since,
+                    EventRow.at <= now,
+                )
+                .distinct()
+            ).scalars()
+        )
+    purposes = sorted({r.purpose.value for r in rules if r.trigger == "initial_communication"})
+    if purposes:
+        noticed = sa.exists().where(
+            Task.account_id == Attempt.account_id, Task.purpose.in_(purposes)
+        )
+        found.update(
+            conn.execute(
+                sa.select(Attempt.account_id)
+                .where(
+                    Attempt.tenant_id == tenant_id,
+                    Attempt.at >= since,
+                    Attempt.contact_kind.in_(_COUNTED),
+                    ~noticed,
+                )
+                .distinct()
+            ).scalars()
+        )
+    return sorted(found)
 
 
 def _is_reservation_of(contact: Any, task: Any) -> bool:

@@ -478,3 +478,27 @@ class OpsSession(Base):
     seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class SelfServiceLink(Base):
+    """A borrower's signed link to the self-service page.
+
+    The token itself is never stored: it is an HMAC of the account and ``nonce`` under the
+    deployment's link secret, so the same link can be put in every message while it lives,
+    and is looked up by its SHA-256 (``token_hash``). Revoking or expiring it makes the next
+    message carry a new one.
+    """
+
+    __tablename__ = "self_service_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    nonce: Mapped[str] = mapped_column(sa.String(32))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(200))

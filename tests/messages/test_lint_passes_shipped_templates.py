@@ -13,6 +13,7 @@ DEFAULT_STRATEGY = [
     ("final_notice", Channel.EMAIL),
     ("dispute_verification", Channel.EMAIL),
     ("cease_confirmation", Channel.EMAIL),
+    ("validation_notice", Channel.EMAIL),
     ("due_today", Channel.SMS),
     ("overdue_notice", Channel.SMS),
     ("payment_plan_offer", Channel.SMS),

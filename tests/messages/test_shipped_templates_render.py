@@ -41,13 +41,19 @@ def test_renders_complete_parts(
 def test_payment_messages_tell_how_to_pay_and_how_to_reach_a_person(
     shipped: TemplateLibrary, locale: str
 ) -> None:
+    # Without a self-service link, the lender's payment link; with one, the link (the page
+    # carries the payment link, and the plans, and everything else).
+    without = sample_context(self_service_url=None)
     context = sample_context()
     for name, channel in DEFAULT_STRATEGY:
         if name in ("overdue_notice", "final_notice", "formal_notice", "due_today") and (
             channel is not Channel.PUSH
         ):
+            body = shipped.render(name, channel, locale, without).body
+            assert without.payment_url in body, name
+            assert without.support_phone in body, name
             body = shipped.render(name, channel, locale, context).body
-            assert context.payment_url in body, name
+            assert context.self_service_url in body, name
             assert context.support_phone in body, name
 
 
