@@ -16,6 +16,7 @@ from channels.sandbox.control import Control
 from channels.sandbox.dialer import Dialer
 from channels.sandbox.fcm import Fcm
 from channels.sandbox.jpush import Jpush
+from channels.sandbox.lob import Lob
 from channels.sandbox.sendgrid import Sendgrid
 from channels.sandbox.settings import SandboxSettings
 from channels.sandbox.smtp import start_smtp
@@ -54,7 +55,7 @@ def create_app(settings: SandboxSettings, *, clock: Clock | None = None) -> Star
         return Response(status_code=499)
 
     routes = [Route("/_sandbox/health", health)]
-    for provider in (Twilio, Aliyun, Sendgrid, Fcm, Jpush, Dialer, Control):
+    for provider in (Twilio, Aliyun, Sendgrid, Fcm, Jpush, Dialer, Lob, Control):
         routes.extend(provider(state).routes())
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: client_gone}

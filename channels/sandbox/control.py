@@ -38,6 +38,7 @@ PROVIDERS = frozenset(
         "fcm_push",
         "jpush_push",
         "dialer_call",
+        "lob_letter",
     }
 )
 

@@ -20,6 +20,7 @@ DEFAULT_STRATEGY = [
     ("opt_out_confirmation", Channel.SMS),
     ("reminder_call", Channel.CALL),
     ("voicemail_limited", Channel.CALL),
+    ("final_notice", Channel.LETTER),
 ]
 
 
