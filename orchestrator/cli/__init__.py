@@ -35,6 +35,7 @@ def _register() -> None:
         config,
         db,
         demo,
+        letters,
         preview,
         queue,
         scheduler,
@@ -52,6 +53,7 @@ def _register() -> None:
     app.add_typer(accounts.app, name="accounts")
     app.add_typer(bench.app, name="bench")
     app.add_typer(queue.app, name="queue")
+    app.add_typer(letters.app, name="letters")
     serve.register(app)
     simulate.register(app)
     scheduler.register(app)
