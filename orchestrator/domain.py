@@ -57,6 +57,7 @@ class Channel(str, metaclass=_Registered):
     PUSH: ClassVar[Channel]
     CALL: ClassVar[Channel]
     LETTER: ClassVar[Channel]
+    WECHAT: ClassVar[Channel]
 
     def __new__(cls, value: object) -> Channel:
         if isinstance(value, Channel):
@@ -127,6 +128,7 @@ Channel.EMAIL = _intern("email")
 Channel.PUSH = _intern("push")
 Channel.CALL = _intern("call")
 Channel.LETTER = _intern("letter")
+Channel.WECHAT = _intern("wechat")
 
 _by_name: tuple[Mapping[str, ChannelType], dict[str, Channel]] | None = None
 

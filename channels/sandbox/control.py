@@ -39,6 +39,7 @@ PROVIDERS = frozenset(
         "jpush_push",
         "dialer_call",
         "lob_letter",
+        "wechat_official",
     }
 )
 

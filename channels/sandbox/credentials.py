@@ -43,6 +43,8 @@ def sandbox_credentials() -> dict[str, str]:
         "DIALER_SECRET": secrets.token_urlsafe(32),
         "LOB_API_KEY": "test_" + secrets.token_hex(16),
         "LOB_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        "WECHAT_APP_SECRET": secrets.token_hex(16),
+        "WECHAT_CALLBACK_TOKEN": secrets.token_urlsafe(16),
     }
 
 

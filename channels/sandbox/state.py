@@ -46,6 +46,9 @@ class SandboxState:
     dialer_tasks: dict[str, str] = field(default_factory=dict)
     lob_letters: dict[str, dict[str, Any]] = field(default_factory=dict)
     lob_keys: dict[str, str] = field(default_factory=dict)  # Idempotency-Key → letter id
+    wechat_tokens: set[str] = field(default_factory=set)
+    wechat_token_fetches: int = 0
+    wechat_sent: dict[str, int] = field(default_factory=dict)  # openid:client_msg_id → msgid
 
     @classmethod
     def build(cls, settings: SandboxSettings, clock: Clock) -> SandboxState:
@@ -80,6 +83,9 @@ class SandboxState:
         self.dialer_tasks.clear()
         self.lob_letters.clear()
         self.lob_keys.clear()
+        self.wechat_tokens.clear()
+        self.wechat_token_fetches = 0
+        self.wechat_sent.clear()
 
 
 def new_id(prefix: str, hex_chars: int = 32) -> str:

@@ -85,6 +85,8 @@ class ChannelType:
         numbers with the borrower's country and the zone resolver reads them.
       postal_address: its addresses are postal addresses (a letter, a visit): intake takes
         them as objects, and fills one left out from the borrower's own address and name.
+      needs_consent: a contact point is taken only with ``consent: true`` (an app's user id
+        that reaches the borrower only because they agreed, such as a WeChat openid).
       address_help: what an address on it is, for people (the API's field description).
     """
 
@@ -94,6 +96,7 @@ class ChannelType:
     normalise: Callable[[str], str] = field(default=any_address, compare=False)
     phone_address: bool = False
     postal_address: bool = False
+    needs_consent: bool = False
     address_help: str = ""
 
     def __post_init__(self) -> None:
@@ -146,7 +149,7 @@ def reload_channel_types() -> Mapping[str, ChannelType]:
         return _registry
 
 
-BUILT_IN_ORDER: tuple[str, ...] = ("sms", "email", "push", "call", "letter")
+BUILT_IN_ORDER: tuple[str, ...] = ("sms", "email", "push", "call", "letter", "wechat")
 
 
 def _load() -> dict[str, ChannelType]:

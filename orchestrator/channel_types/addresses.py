@@ -203,3 +203,18 @@ def _postal_fields(text: str) -> dict[str, str]:
 def postal_address(value: str) -> str:
     """A postal address given as its JSON object text, in the canonical stored form."""
     return PostalAddress.parse(value).text()
+
+
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def wechat_openid(value: str) -> str:
+    """A WeChat openid: the borrower's id for one Official Account (28 characters of
+    letters, digits, ``-`` and ``_`` as issued; 16 to 64 accepted)."""
+    text = value.strip()
+    if not _OPENID.fullmatch(text):
+        raise ValueError(
+            "a WeChat openid is 16 to 64 letters, digits, '-' or '_' "
+            "(e.g. oUpF8uMuAJO_M2pxb1Q9zNjWeS6o), as the lender's Official Account issued it"
+        )
+    return text

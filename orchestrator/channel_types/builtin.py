@@ -9,6 +9,7 @@ from orchestrator.channel_types.addresses import (
     phone_number,
     postal_address,
     push_token,
+    wechat_openid,
 )
 
 SMS = ChannelType(
@@ -50,5 +51,16 @@ LETTER = ChannelType(
     address_help=(
         "postal address: an object with name, line1, line2, city, region, postal_code and "
         "country (the borrower's name and address by default)"
+    ),
+)
+WECHAT = ChannelType(
+    name="wechat",
+    kind=ChannelKind.MESSAGE,
+    template_kind="text",
+    normalise=wechat_openid,
+    needs_consent=True,
+    address_help=(
+        "the borrower's openid for the lender's WeChat Official Account, given with the "
+        "borrower's consent (consent: true)"
     ),
 )

@@ -161,6 +161,9 @@ def sample_portfolio(count: int, *, today: date, seed: int = 7) -> list[dict[str
             points.append({"channel": "push", "address": f"demo-push-token-{index:06d}"})
         if address:  # a letter goes to the borrower's own address
             points.append({"channel": "letter"})
+        if locale.startswith("zh"):  # followed the lender's Official Account, and agreed
+            openid = f"oDemo{index:06d}WeChatOpenId0000"[:28]
+            points.append({"channel": "wechat", "address": openid, "consent": True})
         dpd = rng.choice([-3, -3, 0, 0, 3, 7, 7, 10, 15, 20, 30, 45]) - rng.randint(0, 1)
         amount = rng.choice([45, 80, 350, 1250, 2800, 6400])
         doc: dict[str, Any] = {

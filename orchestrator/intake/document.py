@@ -257,6 +257,15 @@ class ContactPointDocument(_Strict):
             return _cached_phone(value)
         return channel.type.normalise(value)
 
+    @model_validator(mode="after")
+    def _consented(self) -> Self:
+        if self.channel.type.needs_consent and not self.consent:
+            raise ValueError(
+                f"a {self.channel} contact point is taken only with the borrower's consent: "
+                "set consent: true once they agreed to be reached there"
+            )
+        return self
+
 
 # The store keeps 16 digits before the decimal point (NUMERIC(20, 4)).
 MAX_AMOUNT_DUE = Decimal(10**15)

@@ -70,6 +70,8 @@ def credentials(
         "DIALER_SECRET": "dialer-shared-secret",
         "LOB_API_KEY": "test_lob_key_for_tests",
         "LOB_WEBHOOK_SECRET": "lob-webhook-secret",
+        "WECHAT_APP_SECRET": "wechat-app-secret",
+        "WECHAT_CALLBACK_TOKEN": "wechat-callback-token",
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in values.items():

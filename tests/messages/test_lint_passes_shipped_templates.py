@@ -21,6 +21,7 @@ DEFAULT_STRATEGY = [
     ("reminder_call", Channel.CALL),
     ("voicemail_limited", Channel.CALL),
     ("final_notice", Channel.LETTER),
+    ("repayment_reminder", Channel.WECHAT),
 ]
 
 
