@@ -57,6 +57,7 @@ class DeliveryRates(_Rates):
     email: float = Field(0.93, ge=0, le=1)
     push: float = Field(0.90, ge=0, le=1)
     letter: float = Field(0.97, ge=0, le=1)
+    wechat: float = Field(0.95, ge=0, le=1)
     other: float = Field(0.95, ge=0, le=1)  # a channel type a package added
 
     def rate(self, channel: Channel) -> float:
@@ -384,6 +385,9 @@ class Simulation:
             if channel in (Channel.PUSH, Channel.LETTER):
                 # A token no longer registered; a letter returned to sender.
                 account.invalidate(channel)
+            if channel is Channel.WECHAT:  # the borrower refused the account's messages
+                refused = AccountEvent(EventType.OPT_OUT, at, channel=Channel.WECHAT)
+                self._schedule(account, at, refused)
             return ("bounced" if channel is Channel.EMAIL else "undelivered"), ContactKind.ATTEMPT
         if channel is Channel.SMS and self.random.random() < model.reply_stop:
             self._schedule(

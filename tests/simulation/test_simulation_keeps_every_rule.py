@@ -121,6 +121,9 @@ def accounts(draw, index):
         points.append({"channel": "push", "address": f"push-token-{index:06d}-abcdef"})
     if address and draw(st.booleans()):
         points.append({"channel": "letter"})  # to the borrower's address
+    if currency == "CNY" and draw(st.booleans()):
+        openid = f"oSim{index:06d}WeChatOpenId000000"[:28]
+        points.append({"channel": "wechat", "address": openid, "consent": True})
     events = []
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(
@@ -140,7 +143,9 @@ def accounts(draw, index):
         day = START + timedelta(days=draw(st.integers(-5, 50)), hours=draw(st.integers(0, 23)))
         event = {"type": kind, "at": day.isoformat().replace("+00:00", "Z")}
         if kind == "opt_out":
-            event["channel"] = draw(st.sampled_from(["sms", "email", "call", "push", "letter"]))
+            event["channel"] = draw(
+                st.sampled_from(["sms", "email", "call", "push", "letter", "wechat"])
+            )
         if kind == "promise_to_pay":
             event["until"] = (day + timedelta(days=draw(st.integers(1, 10)))).date().isoformat()
         if kind == "payment":
@@ -319,3 +324,33 @@ def test_the_late_stage_posts_letters_and_keeps_every_rule():
         if line["decision"] == "sent" and line["channel"] == "letter"
     }
     assert letters == {doc["external_id"] for doc in portfolio}
+
+
+def test_the_china_segment_reminds_through_wechat_and_keeps_every_rule():
+    jurisdiction, address, prefix, currency, locale = next(p for p in PLACES if p[3] == "CNY")
+    portfolio = [
+        {
+            "external_id": f"cn-{i}",
+            "jurisdiction": jurisdiction,
+            "borrower": {"name": "王芳", "locale": locale, "address": address},
+            "contact_points": [
+                {"channel": "sms", "address": phone(prefix, i), "consent": True},
+                {"channel": "wechat", "address": f"oSim{i:06d}WeChatOpenId000000"[:28],
+                 "consent": True},
+            ],
+            "debt": {
+                "amount_due": "1250.00",
+                "currency": currency,
+                "due_date": (START.date() - timedelta(days=dpd)).isoformat(),
+            },
+        }
+        for i, dpd in enumerate((-3, 3, 30))
+    ]  # fmt: skip
+    sim, log = run(portfolio, OutcomeModel.silent(), days=2)
+    check_log(sim, log)
+    wechat = {
+        line["external_id"]
+        for line in log
+        if line["decision"] == "sent" and line["channel"] == "wechat"
+    }
+    assert wechat == {"cn-0", "cn-1", "cn-2"}
