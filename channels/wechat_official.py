@@ -96,9 +96,11 @@ class WechatSettings(AdapterSettings):
       app_secret_env: the variable holding the AppSecret.
       callback_token_env: the variable holding the Token set in 服务器配置 (signs pushes).
       templates: our template name → :class:`WechatTemplate`.
-      redis_url_env: the variable naming the Redis that holds the shared token (empty: one
-        token per process, for a single worker).
-      token_key_prefix: prepended to the token's Redis keys.
+      shared_token: keep the token in the deployment's Redis (``REDIS_URL``, or
+        ``ORCHESTRATOR_REDIS_URL``), fetched by one worker for all; off (or no Redis
+        configured), each process keeps its own, which suits a single worker only.
+      token_key_prefix: prepended to the token's Redis keys (default: the deployment's
+        ``ORCHESTRATOR_QUEUE_NAMESPACE`` and a colon).
       callback_max_age_seconds: refuse pushes whose timestamp is older.
     """
 
@@ -110,7 +112,7 @@ class WechatSettings(AdapterSettings):
     app_secret_env: str = "WECHAT_APP_SECRET"  # noqa: S105 - a variable's name
     callback_token_env: str = "WECHAT_CALLBACK_TOKEN"  # noqa: S105 - a variable's name
     templates: dict[str, WechatTemplate] = Field(default_factory=dict)
-    redis_url_env: str = "REDIS_URL"
+    shared_token: bool = True
     token_key_prefix: str = ""
     callback_max_age_seconds: int = 600
 
@@ -132,12 +134,18 @@ class WechatOfficial(HttpAdapter):
         self.callback_token = secret(
             self.settings.callback_token_env, setting=f"{self.name}.callback_token_env"
         )
-        url = os.environ.get(self.settings.redis_url_env) if self.settings.redis_url_env else None
-        self.tokens: TokenStore = (
-            RedisTokens(redis.Redis.from_url(url), prefix=self.settings.token_key_prefix)
-            if url
-            else LocalTokens(self.clock)
+        url = (
+            os.environ.get("REDIS_URL") or os.environ.get("ORCHESTRATOR_REDIS_URL")
+            if self.settings.shared_token
+            else None
         )
+        namespace = os.environ.get("ORCHESTRATOR_QUEUE_NAMESPACE", "orchestrator")
+        prefix = self.settings.token_key_prefix or f"{namespace}:"
+        self.tokens: TokenStore = LocalTokens(self.clock)
+        if url:
+            self.tokens = RedisTokens(redis.Redis.from_url(url), prefix=prefix)
+        # A token belongs to an account at one endpoint (the platform, or a sandbox).
+        self.account = f"{self.settings.appid}@{urlsplit(self.settings.base_url).netloc}"
 
     def _fetch_token(self) -> tuple[str, int]:
         response = self.request(
@@ -194,7 +202,7 @@ class WechatOfficial(HttpAdapter):
 
     def send(self, message: OutboundMessage) -> Receipt:
         body = self.payload(message)
-        token = self.tokens.token(self.settings.appid, self._fetch_token)
+        token = self.tokens.token(self.account, self._fetch_token)
         response = self.request(
             "POST",
             "/cgi-bin/message/template/send",
@@ -206,7 +214,7 @@ class WechatOfficial(HttpAdapter):
         if response.status_code == 200 and code == "0" and answer.get("msgid") is not None:
             return Receipt(self.name, str(answer["msgid"]), DeliveryStatus.QUEUED)
         if code in BAD_TOKEN:
-            self.tokens.drop(self.settings.appid, token)
+            self.tokens.drop(self.account, token)
         raise self.error(response)
 
     def error_details(

@@ -25,7 +25,7 @@ OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 SETTINGS = {
     "base_url": "https://api.weixin.qq.com",
     "appid": "wx0123456789abcdef",
-    "redis_url_env": "",
+    "shared_token": False,
     "templates": {
         "overdue_notice": {
             "template_id": "TM-repayment-reminder",
