@@ -75,7 +75,7 @@ def test_a_day_is_exported_in_postal_code_order_with_a_manifest(tmp_path) -> Non
 def test_a_day_without_letters_says_where_they_come_from(tmp_path) -> None:
     result = CliRunner().invoke(app, ["export", "2026-11-30", "--spool", str(tmp_path)])
     assert result.exit_code == 1
-    assert "print_batch adapter" in result.output
+    assert "print_batch" in result.output
 
 
 def test_a_day_that_is_not_a_date_is_refused(tmp_path) -> None:
