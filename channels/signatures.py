@@ -189,6 +189,23 @@ def dialer_valid(
     return any(_same(expected, candidate) for candidate in signatures)
 
 
+# --- Lob webhooks: HMAC-SHA256 over "timestamp.body" -----------------------------------
+
+
+def lob_sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``Lob-Signature`` header value: hex HMAC-SHA256, keyed with the webhook's secret,
+    over the ``Lob-Signature-Timestamp`` value, a period and the raw body."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return mac.hexdigest()
+
+
+def lob_valid(secret: str, timestamp: str | None, body: bytes, signature: str | None) -> bool:
+    """True when ``signature`` is :func:`lob_sign` of this timestamp and body."""
+    if not timestamp or not signature:
+        return False
+    return _same(lob_sign(secret, timestamp, body), signature.strip())
+
+
 # --- Aliyun RPC-style API: HMAC-SHA1 over the canonicalised query -------------------------
 
 

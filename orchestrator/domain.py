@@ -7,29 +7,140 @@ in these names, so a value read in the ledger means the same thing everywhere.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from functools import cache
+from typing import Any, ClassVar
 
 from babel.numbers import get_currency_precision
+from pydantic_core import CoreSchema, core_schema
+
+from orchestrator.channel_types import ChannelKind, ChannelType, channel_types
+
+__all__ = [
+    "CallOutcome",
+    "Channel",
+    "ChannelKind",
+    "ContactKind",
+    "DeliveryStatus",
+    "EventType",
+    "Purpose",
+    "TaskStatus",
+    "currency_places",
+]
 
 
-class Channel(StrEnum):
-    """A way of reaching a borrower."""
+class _Registered(type):
+    """Iterating ``Channel`` lists every registered channel type, as iterating an enum did."""
 
-    SMS = "sms"
-    EMAIL = "email"
-    PUSH = "push"
-    CALL = "call"
+    def __iter__(cls) -> Iterator[Channel]:
+        return iter(_channels().values())
+
+    def __len__(cls) -> int:
+        return len(_channels())
+
+    def __contains__(cls, value: object) -> bool:
+        return isinstance(value, str) and value in _channels()
+
+
+class Channel(str, metaclass=_Registered):
+    """A way of reaching a borrower: the name of a registered channel type.
+
+    A ``str`` (``Channel.SMS == "sms"``), one interned object per name, so ``is`` compares
+    as it did when this was an enum. ``Channel("telegram")`` works once a package registers
+    that type (see :mod:`orchestrator.channel_types`); an unknown name is a ``ValueError``.
+    """
+
+    __slots__ = ()
+
+    SMS: ClassVar[Channel]
+    EMAIL: ClassVar[Channel]
+    PUSH: ClassVar[Channel]
+    CALL: ClassVar[Channel]
+    LETTER: ClassVar[Channel]
+    WECHAT: ClassVar[Channel]
+
+    def __new__(cls, value: object) -> Channel:
+        if isinstance(value, Channel):
+            return value
+        known = _channels()
+        try:
+            return known[value]  # type: ignore[index]
+        except (KeyError, TypeError):
+            raise ValueError(f"{value!r} is not a channel (known: {', '.join(known)})") from None
+
+    def __repr__(self) -> str:
+        return f"Channel({str(self)!r})"
+
+    def __reduce__(self) -> tuple[type[Channel], tuple[str]]:
+        return (Channel, (str(self),))
+
+    @property
+    def value(self) -> str:
+        """The name as a plain ``str`` (as an enum member's ``value`` was)."""
+        return str(self)
+
+    @property
+    def type(self) -> ChannelType:
+        """The registered type: its kind, template kind and address validation."""
+        return channel_types()[self]
+
+    @property
+    def kind(self) -> ChannelKind:
+        """How the compliance engine classifies the channel."""
+        return self.type.kind
 
     @property
     def is_electronic(self) -> bool:
-        """Email, text and push: the 'electronic communications' of 12 CFR 1006.6(e)."""
-        return self is not Channel.CALL
+        """Email, text, push and other messages: the 'electronic communications' of
+        12 CFR 1006.6(e)."""
+        return self.type.is_electronic
 
     @property
     def is_phone(self) -> bool:
         """Channels whose address is a telephone number."""
-        return self in (Channel.SMS, Channel.CALL)
+        return self.type.phone_address
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.to_string_ser_schema(),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: Any) -> dict[str, Any]:
+        found: dict[str, Any] = handler(schema)
+        found["enum"] = [c.value for c in cls]
+        return found
+
+
+def _intern(name: str) -> Channel:
+    found = _INTERNED.get(name)
+    if found is None:
+        found = _INTERNED[name] = str.__new__(Channel, name)
+    return found
+
+
+_INTERNED: dict[str, Channel] = {}
+Channel.SMS = _intern("sms")
+Channel.EMAIL = _intern("email")
+Channel.PUSH = _intern("push")
+Channel.CALL = _intern("call")
+Channel.LETTER = _intern("letter")
+Channel.WECHAT = _intern("wechat")
+
+_by_name: tuple[Mapping[str, ChannelType], dict[str, Channel]] | None = None
+
+
+def _channels() -> dict[str, Channel]:
+    """The registered channels by name, rebuilt when the registry is reloaded."""
+    global _by_name
+    types = channel_types()
+    if _by_name is None or _by_name[0] is not types:
+        _by_name = (types, {name: _intern(name) for name in types})
+    return _by_name[1]
 
 
 class EventType(StrEnum):

@@ -54,6 +54,7 @@ LAYERS: list[list[str]] = [
         "orchestrator.metrics_dir",
         "orchestrator.settings",
     ],
+    ["orchestrator.channel_types"],
 ]
 
 

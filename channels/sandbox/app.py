@@ -16,11 +16,13 @@ from channels.sandbox.control import Control
 from channels.sandbox.dialer import Dialer
 from channels.sandbox.fcm import Fcm
 from channels.sandbox.jpush import Jpush
+from channels.sandbox.lob import Lob
 from channels.sandbox.sendgrid import Sendgrid
 from channels.sandbox.settings import SandboxSettings
 from channels.sandbox.smtp import start_smtp
 from channels.sandbox.state import SandboxState
 from channels.sandbox.twilio import Twilio
+from channels.sandbox.wechat import Wechat
 from channels.sandbox.wire import json_answer
 from orchestrator.clock import Clock, SystemClock
 
@@ -54,7 +56,7 @@ def create_app(settings: SandboxSettings, *, clock: Clock | None = None) -> Star
         return Response(status_code=499)
 
     routes = [Route("/_sandbox/health", health)]
-    for provider in (Twilio, Aliyun, Sendgrid, Fcm, Jpush, Dialer, Control):
+    for provider in (Twilio, Aliyun, Sendgrid, Fcm, Jpush, Dialer, Lob, Wechat, Control):
         routes.extend(provider(state).routes())
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: client_gone}

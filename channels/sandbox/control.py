@@ -38,6 +38,8 @@ PROVIDERS = frozenset(
         "fcm_push",
         "jpush_push",
         "dialer_call",
+        "lob_letter",
+        "wechat_official",
     }
 )
 

@@ -41,6 +41,10 @@ def sandbox_credentials() -> dict[str, str]:
         "JPUSH_APP_KEY": secrets.token_hex(12),
         "JPUSH_MASTER_SECRET": secrets.token_hex(12),
         "DIALER_SECRET": secrets.token_urlsafe(32),
+        "LOB_API_KEY": "test_" + secrets.token_hex(16),
+        "LOB_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        "WECHAT_APP_SECRET": secrets.token_hex(16),
+        "WECHAT_CALLBACK_TOKEN": secrets.token_urlsafe(16),
     }
 
 

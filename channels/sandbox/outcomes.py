@@ -44,6 +44,10 @@ class Borrowers:
         """An email hard-bounced."""
         return self._rng(f"{key}:bounced").random() < self.rates.bounced
 
+    def returned(self, key: str) -> bool:
+        """A letter is returned to the sender (the address is not deliverable)."""
+        return self._rng(f"{key}:returned").random() < self.rates.returned
+
     def replies_stop(self, key: str) -> bool:
         """The borrower answers with an opt-out."""
         return self._rng(f"{key}:stop").random() < self.rates.stop_reply

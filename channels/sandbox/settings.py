@@ -22,6 +22,7 @@ class OutcomeRates(BaseModel):
       call_human / call_machine / call_no_answer: how an automated call ends; the rest
         is busy.
       dialer_*: how an agent's call ends; the rest is no answer.
+      returned: a letter comes back to the sender (else delivered).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -29,6 +30,7 @@ class OutcomeRates(BaseModel):
     delivered: float = Field(0.95, ge=0, le=1)
     bounced: float = Field(0.03, ge=0, le=1)
     stop_reply: float = Field(0.0, ge=0, le=1)
+    returned: float = Field(0.02, ge=0, le=1)
     call_human: float = Field(0.4, ge=0, le=1)
     call_machine: float = Field(0.3, ge=0, le=1)
     call_no_answer: float = Field(0.2, ge=0, le=1)

@@ -44,6 +44,11 @@ class SandboxState:
     sendgrid_messages: list[dict[str, Any]] = field(default_factory=list)
     fcm_tokens: dict[str, float] = field(default_factory=dict)
     dialer_tasks: dict[str, str] = field(default_factory=dict)
+    lob_letters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lob_keys: dict[str, str] = field(default_factory=dict)  # Idempotency-Key → letter id
+    wechat_tokens: set[str] = field(default_factory=set)
+    wechat_token_fetches: int = 0
+    wechat_sent: dict[str, int] = field(default_factory=dict)  # openid:client_msg_id → msgid
 
     @classmethod
     def build(cls, settings: SandboxSettings, clock: Clock) -> SandboxState:
@@ -76,6 +81,11 @@ class SandboxState:
         self.aliyun_nonces.clear()
         self.sendgrid_messages.clear()
         self.dialer_tasks.clear()
+        self.lob_letters.clear()
+        self.lob_keys.clear()
+        self.wechat_tokens.clear()
+        self.wechat_token_fetches = 0
+        self.wechat_sent.clear()
 
 
 def new_id(prefix: str, hex_chars: int = 32) -> str:

@@ -7,6 +7,8 @@ import base64
 import binascii
 import json
 import re
+from email.parser import BytesParser
+from email.policy import HTTP as email_policy
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -68,3 +70,31 @@ async def json_object(request: Request) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+async def multipart_form(request: Request) -> tuple[dict[str, str], dict[str, bytes]] | None:
+    """A ``multipart/form-data`` body as (text fields, file contents), or ``None`` when the
+    body is not one. Read with the standard library's MIME parser."""
+    content_type = request.headers.get("content-type", "")
+    if (
+        not content_type.lower().startswith("multipart/form-data")
+        or "boundary=" not in content_type
+    ):
+        return None
+    raw = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=email_policy).parsebytes(raw + await request.body())
+    if not message.is_multipart():
+        return None
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        if part.get_filename() is not None:
+            files[name] = data
+        else:
+            fields[name] = data.decode("utf-8", "replace")
+    return fields, files

@@ -14,9 +14,9 @@ app = typer.Typer(
     name="orchestrator",
     help=(
         "A compliant omnichannel collections contact orchestrator.\n\n"
-        "Lenders push overdue accounts; it plans SMS, email, push and call contacts, keeps "
-        "quiet hours, frequency caps and holds, sends through provider adapters and records "
-        "every decision in a ledger.\n\n"
+        "Lenders push overdue accounts; it plans SMS, email, push, call, WeChat and letter "
+        "contacts, keeps quiet hours, frequency caps and holds, sends through provider "
+        "adapters and records every decision in a ledger.\n\n"
         "Start with [bold]orchestrator demo[/bold]; settings come from the environment "
         "(DATABASE_URL, REDIS_URL, ORCHESTRATOR_*): see README.md."
     ),
@@ -37,6 +37,7 @@ def _register() -> None:
         db,
         demo,
         keys,
+        letters,
         preview,
         queue,
         results,
@@ -58,6 +59,7 @@ def _register() -> None:
     app.add_typer(bench.app, name="bench")
     app.add_typer(queue.app, name="queue")
     app.add_typer(keys.app, name="keys")
+    app.add_typer(letters.app, name="letters")
     serve.register(app)
     simulate.register(app)
     results.register(app)

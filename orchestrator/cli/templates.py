@@ -104,7 +104,12 @@ def check_command(
 @templates_app.command("sample")
 def sample_command(
     name: Annotated[str, typer.Argument(help="Template name, e.g. due_today.")],
-    channel: Annotated[Channel, typer.Argument(help="sms, email, push or call.")],
+    channel: Annotated[
+        Channel,
+        typer.Argument(
+            parser=Channel, help="A channel: sms, email, push, call or one a package adds."
+        ),
+    ],
     locale: Annotated[str, typer.Option("--locale", "-l", help="Borrower locale.")] = "en-US",
     amount: Annotated[str | None, typer.Option(help="Amount due, e.g. 1234.56.")] = None,
     currency: Annotated[str | None, typer.Option(help="ISO 4217 code, e.g. CNY.")] = None,

@@ -19,7 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from orchestrator.domain import Channel, ContactKind, Purpose
 
-ALL_CHANNELS: tuple[Channel, ...] = tuple(Channel)
+
+def all_channels() -> tuple[Channel, ...]:
+    """Every registered channel type: what a rule applies to when it names none."""
+    return tuple(Channel)
+
+
+def timed_channels() -> tuple[Channel, ...]:
+    """Channels whose contact reaches the borrower at a moment we choose: what a window
+    governs when it names no channels. Mail is left out: a letter's moment is its posting
+    day, and it is read when its reader opens it."""
+    return tuple(c for c in Channel if c.kind.is_timed)
+
+
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DISCLOSURE_NAMES: frozenset[str] = frozenset(
     {"debt_collector_initial", "debt_collector", "opt_out"}
@@ -119,13 +131,14 @@ class WindowRule(Rule):
     """Contact only between ``start`` and ``end`` local time, on ``days``, for ``channels``.
 
     Evaluated in every candidate zone of the borrower (the intersection), plus ``zones`` when
-    the source fixes a clock of its own (China's convention speaks of Beijing time).
+    the source fixes a clock of its own (China's convention speaks of Beijing time). Without
+    ``channels`` it governs every timed channel (calls, messages, visits), not mail.
     """
 
     start: int
     end: int
     days: tuple[str, ...] = WEEKDAYS
-    channels: tuple[Channel, ...] = ALL_CHANNELS
+    channels: tuple[Channel, ...] = Field(default_factory=timed_channels)
     zones: tuple[str, ...] = ()
 
     @field_validator("start", "end", mode="before")
@@ -153,7 +166,7 @@ class WindowRule(Rule):
 class HolidayRule(Rule):
     """No contact on the public holidays of the borrower's country and state/territory."""
 
-    channels: tuple[Channel, ...] = ALL_CHANNELS
+    channels: tuple[Channel, ...] = Field(default_factory=all_channels)
 
 
 class Counts(_Frozen):
@@ -178,7 +191,7 @@ class CapRule(Rule):
     limit: int = Field(ge=0)
     window: timedelta | None = None
     calendar: Literal["day"] | None = None
-    applies_to: tuple[Channel, ...] = ALL_CHANNELS
+    applies_to: tuple[Channel, ...] = Field(default_factory=all_channels)
     counts: Counts
     noun: str = "contacts"
 
@@ -229,7 +242,7 @@ class PreferenceRule(Rule):
 class ContactPointRule(Rule):
     """A rule on the contact point itself (consent, workplace, invalid, third party)."""
 
-    channels: tuple[Channel, ...] = ALL_CHANNELS
+    channels: tuple[Channel, ...] = Field(default_factory=all_channels)
 
 
 class ContactPointRules(_Frozen):

@@ -11,7 +11,13 @@ from typing import Any
 _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     (
         "US-NY",
-        {"country": "US", "region": "NY", "postal_code": "10001"},
+        {
+            "country": "US",
+            "region": "NY",
+            "postal_code": "10001",
+            "line1": "350 Fifth Avenue",
+            "city": "New York",
+        },
         "+1212555",
         4,
         "USD",
@@ -19,7 +25,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ),
     (
         "US-CA",
-        {"country": "US", "region": "CA", "postal_code": "94103"},
+        {
+            "country": "US",
+            "region": "CA",
+            "postal_code": "94103",
+            "line1": "1355 Market Street",
+            "city": "San Francisco",
+        },
         "+1415555",
         4,
         "USD",
@@ -27,7 +39,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ),
     (
         "US-TX",
-        {"country": "US", "region": "TX", "postal_code": "75201"},
+        {
+            "country": "US",
+            "region": "TX",
+            "postal_code": "75201",
+            "line1": "2200 Ross Avenue",
+            "city": "Dallas",
+        },
         "+1214555",
         4,
         "USD",
@@ -35,7 +53,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ),
     (
         "US-MA",
-        {"country": "US", "region": "MA", "postal_code": "02108"},
+        {
+            "country": "US",
+            "region": "MA",
+            "postal_code": "02108",
+            "line1": "24 Beacon Street",
+            "city": "Boston",
+        },
         "+1617555",
         4,
         "USD",
@@ -43,7 +67,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ),
     (
         "US-HI",
-        {"country": "US", "region": "HI", "postal_code": "96813"},
+        {
+            "country": "US",
+            "region": "HI",
+            "postal_code": "96813",
+            "line1": "415 South Beretania Street",
+            "city": "Honolulu",
+        },
         "+1808555",
         4,
         "USD",
@@ -52,7 +82,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ("US", None, "+1312555", 4, "USD", "en-US"),
     (
         "CN-GD",
-        {"country": "CN", "region": "GD", "postal_code": "510000"},
+        {
+            "country": "CN",
+            "region": "GD",
+            "postal_code": "510000",
+            "line1": "天河区天河路208号",
+            "city": "广州市",
+        },
         "+86138001",
         5,
         "CNY",
@@ -60,7 +96,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ),
     (
         "CN-BJ",
-        {"country": "CN", "region": "BJ", "postal_code": "100000"},
+        {
+            "country": "CN",
+            "region": "BJ",
+            "postal_code": "100000",
+            "line1": "朝阳区建国路88号",
+            "city": "北京市",
+        },
         "+86139001",
         5,
         "CNY",
@@ -68,7 +110,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ),
     (
         "GB",
-        {"country": "GB", "region": "ENG", "postal_code": "SW1A 1AA"},
+        {
+            "country": "GB",
+            "region": "ENG",
+            "postal_code": "SW1A 1AA",
+            "line1": "10 Downing Street",
+            "city": "London",
+        },
         "+447400123",
         3,
         "GBP",
@@ -76,7 +124,13 @@ _PLACES: list[tuple[str, dict[str, str] | None, str, int, str, str]] = [
     ),
     (
         "AU-NSW",
-        {"country": "AU", "region": "NSW", "postal_code": "2000"},
+        {
+            "country": "AU",
+            "region": "NSW",
+            "postal_code": "2000",
+            "line1": "1 Macquarie Street",
+            "city": "Sydney",
+        },
         "+61412345",
         3,
         "AUD",
@@ -105,6 +159,11 @@ def sample_portfolio(count: int, *, today: date, seed: int = 7) -> list[dict[str
             points.append({"channel": "email", "address": f"borrower{index}@example.org"})
         if rng.random() < 0.5:
             points.append({"channel": "push", "address": f"demo-push-token-{index:06d}"})
+        if address:  # a letter goes to the borrower's own address
+            points.append({"channel": "letter"})
+        if locale.startswith("zh"):  # followed the lender's Official Account, and agreed
+            openid = f"oDemo{index:06d}WeChatOpenId0000"[:28]
+            points.append({"channel": "wechat", "address": openid, "consent": True})
         dpd = rng.choice([-3, -3, 0, 0, 3, 7, 7, 10, 15, 20, 30, 45]) - rng.randint(0, 1)
         amount = rng.choice([45, 80, 350, 1250, 2800, 6400])
         doc: dict[str, Any] = {

@@ -9,6 +9,7 @@ refused with the path to the field and what to do about it.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import zoneinfo
 from datetime import date, datetime
@@ -19,7 +20,6 @@ from typing import Annotated, Any, Self
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.channel_types.addresses import postal_code_problem
 from orchestrator.compliance.numbers import parsed, region_of
 from orchestrator.domain import Channel, EventType, currency_places
 
@@ -91,16 +92,7 @@ _SUBDIVISIONS: dict[str, frozenset[str]] = {
     "CA": frozenset("AB BC MB NB NL NS NT NU ON PE QC SK YT".split()),
 }
 
-_POSTAL_CODES: dict[str, re.Pattern[str]] = {
-    "US": re.compile(r"^\d{5}(-\d{4})?$"),
-    "CN": re.compile(r"^\d{6}$"),
-    "AU": re.compile(r"^\d{4}$"),
-    "GB": re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$"),
-    "CA": re.compile(r"^[A-Z]\d[A-Z] ?\d[A-Z]\d$"),
-}
-_POSTAL_ANY = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{0,15}$")
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
-_PUSH_TOKEN = re.compile(r"^[\x21-\x7e]{16,4096}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _WEEKDAYS = frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"})
 
@@ -148,37 +140,6 @@ def normalise_phone(value: str, region: str | None = None) -> str:
     if region_of(e164) is None:
         raise ValueError(f"{value!r} is not a valid phone number for its country")
     return e164
-
-
-def normalise_email(value: str) -> str:
-    """Validate and normalise an email address (the domain lower-cased, IDNA-checked)."""
-    local, at, domain = value.rpartition("@")
-    if at and _DOT_ATOM.fullmatch(local) and len(value) <= 254:
-        # The common case, an ASCII dot-atom local part: only the domain needs the full
-        # check, and domains repeat across a portfolio, so that check is cached.
-        try:
-            return f"{local}@{_checked_domain(domain)}"
-        except ValueError:
-            pass  # report the whole address, below
-    return _validated_email(value)
-
-
-# RFC 5322 section 3.2.3 dot-atom with ASCII atext, at most 64 octets (RFC 5321 4.5.3.1.1).
-_DOT_ATOM = re.compile(
-    r"(?=.{1,64}$)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-)
-
-
-@lru_cache(maxsize=10_000)
-def _checked_domain(domain: str) -> str:
-    return _validated_email(f"postmaster@{domain}").rpartition("@")[2]
-
-
-def _validated_email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
 
 
 def _instant_or_date(value: Any, field: str) -> datetime | date:
@@ -243,12 +204,8 @@ class Address(_Strict):
             if known is None and not re.fullmatch(r"[A-Z0-9]{1,3}", region):
                 raise ValueError(f"region {self.region!r} is not an ISO 3166-2 subdivision code")
         postal = self.postal_code.upper() if self.postal_code else None
-        if postal is not None:
-            pattern = _POSTAL_CODES.get(self.country, _POSTAL_ANY)
-            if not pattern.fullmatch(postal):
-                raise ValueError(
-                    f"postal_code {self.postal_code!r} is not valid for {self.country}"
-                )
+        if postal is not None and postal_code_problem(self.country, postal):
+            raise ValueError(f"postal_code {self.postal_code!r} is not valid for {self.country}")
         object.__setattr__(self, "region", region)
         object.__setattr__(self, "postal_code", postal)
         return self
@@ -278,7 +235,11 @@ class ContactPointDocument(_Strict):
     address: str = Field(
         min_length=1,
         max_length=4096,
-        description="E.164 number (sms, call), email address (email) or push token (push)",
+        description=(
+            "E.164 number (sms, call), email address (email), push token (push), postal "
+            "address object (letter; the borrower's address when left out); a plugged-in "
+            "channel type says what its addresses are"
+        ),
     )
     consent: bool = Field(
         default=False,
@@ -289,16 +250,21 @@ class ContactPointDocument(_Strict):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str, info: ValidationInfo) -> str:
-        channel = info.data.get("channel")
+        channel: Channel | None = info.data.get("channel")
         if channel is None:  # the channel's own error is reported
             return value
         if channel.is_phone:
             return _cached_phone(value)
-        if channel is Channel.EMAIL:
-            return normalise_email(value)
-        if not _PUSH_TOKEN.fullmatch(value):
-            raise ValueError("a push token is 16 to 4096 printable characters without spaces")
-        return value
+        return channel.type.normalise(value)
+
+    @model_validator(mode="after")
+    def _consented(self) -> Self:
+        if self.channel.type.needs_consent and not self.consent:
+            raise ValueError(
+                f"a {self.channel} contact point is taken only with the borrower's consent: "
+                "set consent: true once they agreed to be reached there"
+            )
+        return self
 
 
 # The store keeps 16 digits before the decimal point (NUMERIC(20, 4)).
@@ -562,13 +528,34 @@ class AccountDocument(_Strict):
         for point in data["contact_points"]:
             if (
                 isinstance(point, dict)
-                and point.get("channel") in ("sms", "call")
+                and _channel_type(point.get("channel"), "phone_address")
                 and isinstance(point.get("address"), str)
                 and not point["address"].strip().startswith("+")
             ):
                 # When it does not parse, the field validator reports it, with its path.
                 with contextlib.suppress(ValueError):
                     point = {**point, "address": _cached_phone(point["address"], region)}
+            points.append(point)
+        return {**data, "contact_points": points}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _postal_addresses(cls, data: Any) -> Any:
+        """A postal contact point (a letter's) is given as an object, or left out to use the
+        borrower's own address; either way it is addressed to the borrower by name."""
+        if not isinstance(data, dict) or not isinstance(data.get("contact_points"), list):
+            return data
+        borrower = _mapping(data.get("borrower"))
+        home = _mapping(borrower.get("address"))
+        points = []
+        for point in data["contact_points"]:
+            if isinstance(point, dict) and _channel_type(point.get("channel"), "postal_address"):
+                given = point.get("address", home)
+                if isinstance(given, dict):
+                    keys = ("line1", "line2", "city", "region", "postal_code", "country")
+                    fields = {k: given[k] for k in ("name", *keys) if given.get(k) is not None}
+                    fields.setdefault("name", borrower.get("name"))
+                    point = {**point, "address": json.dumps(fields, ensure_ascii=False)}
             points.append(point)
         return {**data, "contact_points": points}
 
@@ -587,6 +574,18 @@ class AccountDocument(_Strict):
                 "give a jurisdiction (e.g. US-NY) or a borrower.address with a country"
             )
         return self
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _channel_type(name: object, flag: str) -> bool:
+    """Whether ``name`` is a registered channel whose type has ``flag`` set."""
+    try:
+        return bool(getattr(Channel(name).type, flag))
+    except ValueError:
+        return False  # the channel field reports it, with its path
 
 
 def _raw_country(data: dict[str, Any]) -> str | None:

@@ -33,7 +33,7 @@ from orchestrator.messages.environment import HTML_PREFIX, explained, message_en
 from orchestrator.messages.formatting import LOCALE_KEY
 from orchestrator.messages.limited_content import refuse_debt_reference
 from orchestrator.messages.locales import normalize_locale, template_locales
-from orchestrator.messages.parts import CHANNEL_PARTS, append_disclosures, one_line, shape
+from orchestrator.messages.parts import append_disclosures, channel_parts, one_line, shape
 from orchestrator.messages.phrases import PhraseList
 from orchestrator.messages.sms import SmsInfo, measure_sms
 from orchestrator.messages.template_files import DisclosureFile, TemplateFile
@@ -266,7 +266,7 @@ class TemplateLibrary:
             )
         variables = {**context.variables(), LOCALE_KEY: tag}
         parts = self._render_parts(file, variables, what)
-        main = parts["text"] if channel is Channel.EMAIL else parts["body"]
+        main = parts["text"] if "text" in parts else parts["body"]
         if not main:
             raise TemplateError(f"{what}: renders to an empty message")
         applied = tuple(d for d in wanted if applies_to(d, channel, file.limited_content))
@@ -285,7 +285,7 @@ class TemplateLibrary:
             subject=parts.get("subject"),
             html=html,
             title=parts.get("title"),
-            sms=measure_sms(body) if channel is Channel.SMS else None,
+            sms=measure_sms(body) if channel.type.template_kind == "text" else None,
             disclosures=applied,
             limited_content=file.limited_content,
             source=file.path,
@@ -296,7 +296,7 @@ class TemplateLibrary:
     ) -> dict[str, str]:
         parts: dict[str, str] = {}
         with explained(what):
-            for part in CHANNEL_PARTS[file.channel]:
+            for part in channel_parts(file.channel):
                 # The HTML part is the same file compiled with autoescape on.
                 name = HTML_PREFIX + file.path if part == "html" else file.path
                 raw = _render_block(self._env.get_template(name), part, variables, what)

@@ -1,17 +1,21 @@
-"""The parts each channel's message has, and how each part's text is shaped.
+"""The parts each kind of template has, and how each part's text is shaped.
 
-A template file defines one Jinja block per part; nothing outside the blocks is sent:
+A channel type names its template kind (``orchestrator.channel_types``): SMS is ``text``,
+call is ``script``, and a plugged-in Telegram type may say ``text`` too. A template file
+defines one Jinja block per part; nothing outside the blocks is sent:
 
-=======  ===================================  =========================================
-channel  blocks                               shaping
-=======  ===================================  =========================================
-sms      ``body``                             one line (a wrapped source line costs no
-                                              segment)
-push     ``title``, ``body``                  one line each
-email    ``subject``, ``text``, ``html``      subject one line; text keeps its lines;
-                                              html as written, wrapped in the layout
-call     ``body`` (what the voice reads)      paragraphs (a blank line is a pause)
-=======  ===================================  =========================================
+=======  ========  ===============================  ======================================
+kind     channels  blocks                           shaping
+=======  ========  ===============================  ======================================
+text     sms       ``body``                         one line (a wrapped source line costs
+                                                    no segment)
+push     push      ``title``, ``body``              one line each
+email    email     ``subject``, ``text``, ``html``  subject one line; text keeps its lines;
+                                                    html as written, wrapped in the layout
+script   call      ``body`` (what the voice reads)  paragraphs (a blank line is a pause)
+letter   letter    ``subject``, ``body``            subject one line; body keeps its
+                                                    paragraphs (printed as a PDF)
+=======  ========  ===============================  ======================================
 
 Joining two pieces of text (source lines, a body and its disclosures) inserts a space
 between Latin words and nothing beside Chinese characters, so a zh-CN body and its
@@ -27,13 +31,20 @@ from collections.abc import Iterable
 
 from orchestrator.domain import Channel
 
-CHANNEL_PARTS: dict[Channel, tuple[str, ...]] = {
-    Channel.SMS: ("body",),
-    Channel.PUSH: ("title", "body"),
-    Channel.EMAIL: ("subject", "text", "html"),
-    Channel.CALL: ("body",),
+TEMPLATE_PARTS: dict[str, tuple[str, ...]] = {
+    "text": ("body",),
+    "push": ("title", "body"),
+    "email": ("subject", "text", "html"),
+    "script": ("body",),
+    "letter": ("subject", "body"),
 }
-"""The blocks a template for each channel must define, and the only ones it may."""
+"""The blocks a template of each kind must define, and the only ones it may."""
+
+
+def channel_parts(channel: Channel) -> tuple[str, ...]:
+    """The blocks a template for ``channel`` must define (by its type's template kind)."""
+    return TEMPLATE_PARTS[channel.type.template_kind]
+
 
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 
@@ -86,14 +97,15 @@ def shape(channel: Channel, part: str, text: str) -> str:
 
     Parameters:
       channel: the message's channel.
-      part: the block name (see :data:`CHANNEL_PARTS`).
+      part: the block name (see :data:`TEMPLATE_PARTS`).
       text: the block as Jinja rendered it.
     """
-    if channel is Channel.EMAIL and part == "text":
+    kind = channel.type.template_kind
+    if (kind == "email" and part == "text") or (kind == "letter" and part == "body"):
         return plain_text(text)
-    if channel is Channel.EMAIL and part == "html":
+    if kind == "email" and part == "html":
         return text.strip()
-    if channel is Channel.CALL:
+    if kind == "script":
         return spoken(text)
     return one_line(text)
 
@@ -102,14 +114,14 @@ def append_disclosures(channel: Channel, body: str, texts: Iterable[str]) -> str
     """``body`` followed by the disclosure texts, the way the channel reads them.
 
     Parameters:
-      channel: SMS and push run them on in the same line; email text and call scripts
-        give each its own paragraph.
+      channel: text and push kinds (SMS, push) run them on in the same line; email text
+        and call scripts give each its own paragraph.
       body: the shaped body.
       texts: the rendered disclosures, in order.
     """
     texts = [t for t in texts if t]
     if not texts:
         return body
-    if channel in (Channel.SMS, Channel.PUSH):
+    if channel.type.template_kind in ("text", "push"):
         return join_text([body, *texts])
     return "\n\n".join([body, *texts])

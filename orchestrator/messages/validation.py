@@ -19,7 +19,7 @@ from orchestrator.messages.context import CONTEXT_FIELDS, OPTIONAL_FIELDS, sampl
 from orchestrator.messages.disclosures import Disclosure, applies_to
 from orchestrator.messages.limited_content import ALLOWED_FIELDS, forbidden_fields
 from orchestrator.messages.locales import normalize_locale, template_locales
-from orchestrator.messages.parts import CHANNEL_PARTS
+from orchestrator.messages.parts import channel_parts
 from orchestrator.messages.template_files import DisclosureFile, TemplateFile, TemplateFolder
 
 
@@ -66,7 +66,8 @@ def find_problems(
             for channel in channels:
                 if applies_to(disclosure, channel):
                     problems.extend(_check_disclosure(library, disclosure, channel, tag, inspected))
-        if Channel.EMAIL in channels and library.email_layout(tag) is None:
+        emails = any(c.type.template_kind == "email" for c in channels)
+        if emails and library.email_layout(tag) is None:
             problems.append(Problem("_layouts/email.html.j2", "missing: the email layout"))
     return problems
 
@@ -175,7 +176,7 @@ def _inspect_disclosure(
 
 def _structure(file: TemplateFile, tree: nodes.Template) -> list[Problem]:
     """Blocks, inheritance, stray text and escaping: the shape a message template has."""
-    parts = CHANNEL_PARTS[file.channel]
+    parts = channel_parts(file.channel)
     problems: list[Problem] = []
     for extends in tree.find_all(nodes.Extends):
         problems.append(

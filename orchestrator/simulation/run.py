@@ -59,6 +59,14 @@ class DeliveryRates(_Rates):
     sms: float = Field(0.96, ge=0, le=1)
     email: float = Field(0.93, ge=0, le=1)
     push: float = Field(0.90, ge=0, le=1)
+    letter: float = Field(0.97, ge=0, le=1)
+    wechat: float = Field(0.95, ge=0, le=1)
+    other: float = Field(0.95, ge=0, le=1)  # a channel type a package added
+
+    def rate(self, channel: Channel) -> float:
+        """The delivered share for ``channel`` (``other`` for types without their own)."""
+        found = getattr(self, channel.value, None)
+        return found if isinstance(found, float) else self.other
 
 
 class CallRates(_Rates):
@@ -390,10 +398,14 @@ class Simulation:
             if r < call.answered + call.voicemail + call.not_connected:
                 return "not_connected", ContactKind.NOT_CONNECTED
             return "no_answer", ContactKind.ATTEMPT
-        delivered = getattr(model.delivery, channel.value)
+        delivered = model.delivery.rate(channel)
         if r >= delivered:
-            if channel is Channel.PUSH:
-                account.invalidate(channel)  # token no longer registered
+            if channel in (Channel.PUSH, Channel.LETTER):
+                # A token no longer registered; a letter returned to sender.
+                account.invalidate(channel)
+            if channel is Channel.WECHAT:  # the borrower refused the account's messages
+                refused = AccountEvent(EventType.OPT_OUT, at, channel=Channel.WECHAT)
+                self._schedule(account, at, refused)
             return ("bounced" if channel is Channel.EMAIL else "undelivered"), ContactKind.ATTEMPT
         if channel is Channel.SMS and self.random.random() < model.reply_stop:
             self._schedule(

@@ -121,7 +121,7 @@ class ContactPoint(Base):
     account_id: Mapped[int] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    channel: Mapped[str] = mapped_column(sa.String(8))
+    channel: Mapped[str] = mapped_column(sa.String(32))
     address: Mapped[str] = mapped_column(EncryptedText("contact_points.address"))
     # The address's keyed hash (Keyring.lookup_hash): what finds a sender, never the address.
     address_hash: Mapped[str] = mapped_column(LookupHash, index=True)
@@ -157,7 +157,7 @@ class AccountEvent(Base):
     type: Mapped[str] = mapped_column(sa.String(32))
     at: Mapped[datetime]
     until: Mapped[datetime | None]
-    channel: Mapped[str | None] = mapped_column(sa.String(8))
+    channel: Mapped[str | None] = mapped_column(sa.String(32))
     amount: Mapped[Decimal | None]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     source: Mapped[str] = mapped_column(sa.String(16))  # api | import | webhook | call
@@ -194,7 +194,7 @@ class Task(Base):
     strategy: Mapped[str] = mapped_column(sa.String(128))  # name@version
     step: Mapped[str] = mapped_column(sa.String(128))  # segment.step
     variant: Mapped[str] = mapped_column(sa.String(64), default="")
-    channel: Mapped[str] = mapped_column(sa.String(8))
+    channel: Mapped[str] = mapped_column(sa.String(32))
     template: Mapped[str] = mapped_column(sa.String(128))
     purpose: Mapped[str] = mapped_column(sa.String(32), default="collection")
     fallback: Mapped[list[Any]] = mapped_column(default=list)  # channels still to try
@@ -236,7 +236,7 @@ class Attempt(Base):
     task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(sa.String(8))
+    channel: Mapped[str] = mapped_column(sa.String(32))
     provider: Mapped[str] = mapped_column(sa.String(64))
     address: Mapped[str] = mapped_column(EncryptedText("attempts.address"))
     at: Mapped[datetime]  # the instant the contact was reserved (and checked)
@@ -278,7 +278,7 @@ class LedgerEntry(Base):
     attempt_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(sa.String(32))
-    channel: Mapped[str | None] = mapped_column(sa.String(8))
+    channel: Mapped[str | None] = mapped_column(sa.String(32))
     rules: Mapped[list[Any]] = mapped_column(default=list)
     message: Mapped[str] = mapped_column(sa.Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)

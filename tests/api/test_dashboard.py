@@ -37,7 +37,14 @@ def test_the_data_counts_the_tenants_own_tasks_and_decisions(api, store, clock):
     assert mine["tasks"] == {"cancelled": 1}
     assert any("dispute" in r["rule"] for r in mine["blocked_or_moved_7d"])
     assert [e["kind"] for e in mine["recent"]][:2] == ["task.cancelled", "event.dispute"]
-    assert {p["channel"] for p in mine["providers"]} == {"sms", "email", "push", "call"}
+    assert {p["channel"] for p in mine["providers"]} == {
+        "sms",
+        "email",
+        "push",
+        "call",
+        "letter",
+        "wechat",
+    }
     assert theirs["accounts"] == 0
     assert theirs["recent"] == []
 

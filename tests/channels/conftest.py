@@ -68,6 +68,10 @@ def credentials(
         "JPUSH_APP_KEY": "jpush-app-key",
         "JPUSH_MASTER_SECRET": "jpush-master-secret",
         "DIALER_SECRET": "dialer-shared-secret",
+        "LOB_API_KEY": "test_lob_key_for_tests",
+        "LOB_WEBHOOK_SECRET": "lob-webhook-secret",
+        "WECHAT_APP_SECRET": "wechat-app-secret",
+        "WECHAT_CALLBACK_TOKEN": "wechat-callback-token",
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in values.items():
@@ -154,7 +158,7 @@ def receiver(receiver_server: Receiver) -> Receiver:
 
 def quiet_outcomes() -> OutcomeRates:
     """Every message delivered, nobody opts out; tests change what they study."""
-    return OutcomeRates(delivered=1.0, bounced=0.0, stop_reply=0.0)
+    return OutcomeRates(delivered=1.0, bounced=0.0, stop_reply=0.0, returned=0.0)
 
 
 @pytest.fixture(scope="module")

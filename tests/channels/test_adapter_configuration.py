@@ -25,6 +25,8 @@ EXPECTED = {
     "jpush_push": Channel.PUSH,
     "twilio_voice": Channel.CALL,
     "dialer_call": Channel.CALL,
+    "lob_letter": Channel.LETTER,
+    "wechat_official": Channel.WECHAT,
 }
 
 
@@ -60,6 +62,8 @@ def test_default_config_builds_every_adapter(credentials) -> None:
                 assert set(provider) >= {"rate_limit", "breaker", "retry"}
                 built.append(adapter.name)
     assert sorted(built) == sorted(EXPECTED)
+    # print_batch is registered but not in the default file: it writes to a local folder.
+    assert adapters()["print_batch"].channel is Channel.LETTER
 
 
 def test_default_config_holds_no_secret_values(credentials) -> None:

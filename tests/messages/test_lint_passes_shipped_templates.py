@@ -21,6 +21,8 @@ DEFAULT_STRATEGY = [
     ("opt_out_confirmation", Channel.SMS),
     ("reminder_call", Channel.CALL),
     ("voicemail_limited", Channel.CALL),
+    ("final_notice", Channel.LETTER),
+    ("repayment_reminder", Channel.WECHAT),
 ]
 
 

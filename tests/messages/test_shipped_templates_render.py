@@ -25,7 +25,7 @@ def test_renders_complete_parts(
         assert "{{" not in text
         assert "{%" not in text
     assert message.body
-    assert (message.subject is not None) is (channel is Channel.EMAIL)
+    assert (message.subject is not None) is (channel in (Channel.EMAIL, Channel.LETTER))
     assert (message.html is not None) is (channel is Channel.EMAIL)
     assert (message.title is not None) is (channel is Channel.PUSH)
     for one_line in (message.subject, message.title):

@@ -71,8 +71,8 @@ def test_the_shipped_default_strategy_loads_and_its_templates_exist():
             "used twice",
         ),
         (
-            lambda d: d["segments"][1]["variants"][0].update(weight=-1),
-            "segments[1].variants[0].weight",
+            lambda d: d["segments"][2]["variants"][0].update(weight=-1),
+            "segments[2].variants[0].weight",
             "greater",
         ),
         (lambda d: d.update(segments=[]), "segments", "at least 1"),

@@ -35,31 +35,33 @@ FINAL = {
     EventType.DECEASED,
 }
 
+STREET = {"line1": "1 Main Street", "city": "Springfield"}  # letters need a street and a city
+
 PLACES = [
     (
         "US-NY",
-        {"country": "US", "region": "NY", "postal_code": "10001"},
+        {"country": "US", "region": "NY", "postal_code": "10001", **STREET},
         "+1212555",
         "USD",
         "en-US",
     ),
     (
         "US-MA",
-        {"country": "US", "region": "MA", "postal_code": "02108"},
+        {"country": "US", "region": "MA", "postal_code": "02108", **STREET},
         "+1617555",
         "USD",
         "en-US",
     ),
     (
         "US-CA",
-        {"country": "US", "region": "CA", "postal_code": "94103"},
+        {"country": "US", "region": "CA", "postal_code": "94103", **STREET},
         "+1415555",
         "USD",
         "en-US",
     ),
     (
         "US-HI",
-        {"country": "US", "region": "HI", "postal_code": "96813"},
+        {"country": "US", "region": "HI", "postal_code": "96813", **STREET},
         "+1808555",
         "USD",
         "en-US",
@@ -67,21 +69,21 @@ PLACES = [
     ("US", None, "+1312555", "USD", "en-US"),
     (
         "CN-GD",
-        {"country": "CN", "region": "GD", "postal_code": "510000"},
+        {"country": "CN", "region": "GD", "postal_code": "510000", **STREET},
         "+86138001",
         "CNY",
         "zh-CN",
     ),
     (
         "GB",
-        {"country": "GB", "region": "ENG", "postal_code": "SW1A 1AA"},
+        {"country": "GB", "region": "ENG", "postal_code": "SW1A 1AA", **STREET},
         "+447400123",
         "GBP",
         "en-GB",
     ),
     (
         "AU-NSW",
-        {"country": "AU", "region": "NSW", "postal_code": "2000"},
+        {"country": "AU", "region": "NSW", "postal_code": "2000", **STREET},
         "+61412345",
         "AUD",
         "en-AU",
@@ -117,6 +119,11 @@ def accounts(draw, index):
         )
     if draw(st.booleans()):
         points.append({"channel": "push", "address": f"push-token-{index:06d}-abcdef"})
+    if address and draw(st.booleans()):
+        points.append({"channel": "letter"})  # to the borrower's address
+    if currency == "CNY" and draw(st.booleans()):
+        openid = f"oSim{index:06d}WeChatOpenId000000"[:28]
+        points.append({"channel": "wechat", "address": openid, "consent": True})
     events = []
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(
@@ -136,7 +143,9 @@ def accounts(draw, index):
         day = START + timedelta(days=draw(st.integers(-5, 50)), hours=draw(st.integers(0, 23)))
         event = {"type": kind, "at": day.isoformat().replace("+00:00", "Z")}
         if kind == "opt_out":
-            event["channel"] = draw(st.sampled_from(["sms", "email", "call", "push"]))
+            event["channel"] = draw(
+                st.sampled_from(["sms", "email", "call", "push", "letter", "wechat"])
+            )
         if kind == "promise_to_pay":
             event["until"] = (day + timedelta(days=draw(st.integers(1, 10)))).date().isoformat()
         if kind == "payment":
@@ -286,3 +295,62 @@ def test_a_bad_portfolio_line_is_named():
         load_portfolio([b'{"external_id": "x"}'], config=CONFIG, tenant="sim", start=START)
     assert info.value.source == "portfolio line 1"
     assert {p.path for p in info.value.problems} >= {"borrower", "debt"}
+
+
+def test_the_late_stage_posts_letters_and_keeps_every_rule():
+    portfolio = [
+        {
+            "external_id": f"late-{i}",
+            "jurisdiction": jurisdiction,
+            "borrower": {"name": "Late", "locale": locale, "address": address},
+            "contact_points": [
+                {"channel": "sms", "address": phone(prefix, i), "consent": True},
+                {"channel": "letter"},
+            ],
+            "debt": {
+                "amount_due": "1250.00",
+                "currency": currency,
+                "due_date": (START.date() - timedelta(days=44)).isoformat(),
+            },
+        }
+        for i, (jurisdiction, address, prefix, currency, locale) in enumerate(PLACES)
+        if address is not None
+    ]
+    sim, log = run(portfolio, OutcomeModel.silent(), days=5)
+    check_log(sim, log)
+    letters = {
+        line["external_id"]
+        for line in log
+        if line["decision"] == "sent" and line["channel"] == "letter"
+    }
+    assert letters == {doc["external_id"] for doc in portfolio}
+
+
+def test_the_china_segment_reminds_through_wechat_and_keeps_every_rule():
+    jurisdiction, address, prefix, currency, locale = next(p for p in PLACES if p[3] == "CNY")
+    portfolio = [
+        {
+            "external_id": f"cn-{i}",
+            "jurisdiction": jurisdiction,
+            "borrower": {"name": "王芳", "locale": locale, "address": address},
+            "contact_points": [
+                {"channel": "sms", "address": phone(prefix, i), "consent": True},
+                {"channel": "wechat", "address": f"oSim{i:06d}WeChatOpenId000000"[:28],
+                 "consent": True},
+            ],
+            "debt": {
+                "amount_due": "1250.00",
+                "currency": currency,
+                "due_date": (START.date() - timedelta(days=dpd)).isoformat(),
+            },
+        }
+        for i, dpd in enumerate((-3, 3, 30))
+    ]  # fmt: skip
+    sim, log = run(portfolio, OutcomeModel.silent(), days=2)
+    check_log(sim, log)
+    wechat = {
+        line["external_id"]
+        for line in log
+        if line["decision"] == "sent" and line["channel"] == "wechat"
+    }
+    assert wechat == {"cn-0", "cn-1", "cn-2"}
