@@ -1,5 +1,7 @@
 """Dispatch benchmark: planned tasks sent end to end to the provider sandbox, against the
-ceiling of a bare Dramatiq actor measured in the same run on the same Redis.
+ceiling of a bare Dramatiq actor measured in the same run on the same broker — Redis and
+RabbitMQ one after the other, each with a database schema, a namespace and a sandbox of its
+own (``--broker`` picks one).
 
 The workload: N US accounts (each its own phone, an email), planned by the real portfolio
 planner at a virtual 14:00 in New York on a day the default strategy has an SMS step due,
@@ -12,8 +14,8 @@ real HTTP to the sandbox, the ledger entry) until the last task is ``sent`` in t
 Task ids go on the queue as dispatch's scheduler puts them there: ``--batch-sizes`` ids to a
 message (each size measured on tasks of its own; the first size is the headline figure).
 
-Two ceilings, same broker, same processes, threads and worker timeout, timed from the first
-enqueue to the last ack:
+Two ceilings, same broker, same processes, threads, prefetch and worker timeout, timed from
+the first enqueue to the last ack:
 
 - the fair ceiling: a bare actor whose only work is the same single HTTP request to the same
   sandbox (a Twilio-format form POST over a pooled ``httpx`` client), one per message: what
@@ -21,9 +23,11 @@ enqueue to the last ack:
 - an actor that does nothing (the broker's own limit).
 
 Each worker process measures its own CPU time over the timed part, so the CPU per send is the
-workers' and not this process's.
+workers' and not this process's. Workers prefetch as ``orchestrator worker``'s do (one
+message a thread on RabbitMQ, two on Redis); the run's RabbitMQ queues are deleted after.
 
     python bench/dispatch.py --tasks 2000 --workers 8 --processes 2 --batch-sizes 20,1,5,50
+    python bench/dispatch.py --tasks 2000 --broker rabbitmq
     orchestrator bench dispatch --tasks 2000 --workers 8 --processes 2 --json
 """
 
@@ -54,11 +58,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dramatiq
+import dramatiq.worker
 import httpx
 import redis
 import sqlalchemy as sa
 import yaml
-from dramatiq import Worker
+from dramatiq import Broker, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message
 from rich.console import Console
@@ -72,7 +77,7 @@ from orchestrator.configuration import versions as config_versions
 from orchestrator.configuration.source import ConfigSource, Kind
 from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
-from orchestrator.dispatch.broker import BATCH_SIZE, SEND_QUEUE, enqueue_tasks
+from orchestrator.dispatch.broker import BATCH_SIZE, enqueue_tasks, is_rabbitmq, send_queue
 from orchestrator.dispatch.middleware import TaskContext
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import prepare, write_accounts
@@ -86,6 +91,8 @@ from orchestrator.tenancy import create_tenant
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_dispatch"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+DEFAULT_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/%2F"
+BROKERS = ("redis", "rabbitmq")
 # 14:00 in New York (EST) on the bench's date: inside every US window, and 20 days after the
 # accounts' due date, when the default strategy's `plan_offer` SMS is due in every variant.
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
@@ -230,9 +237,10 @@ def fresh_database(url: str) -> Iterator[str]:
 
 
 @contextmanager
-def redis_namespace(url: str) -> Iterator[str]:
-    """A key prefix of this run's own; every key under it is deleted afterwards."""
-    namespace = f"bench-dispatch-{secrets.token_hex(4)}"
+def redis_namespace(url: str, namespace: str | None = None) -> Iterator[str]:
+    """A key prefix of this run's own (``namespace``, or a random one); every key under it is
+    deleted afterwards."""
+    namespace = namespace or f"bench-dispatch-{secrets.token_hex(4)}"
     try:
         yield namespace
     finally:
@@ -240,6 +248,51 @@ def redis_namespace(url: str) -> Iterator[str]:
         for key in client.scan_iter(match=f"{namespace}*", count=1000):
             client.delete(key)
         client.close()
+
+
+def make_broker(settings: Settings) -> Broker:
+    """The broker ``settings`` name (``BROKER_URL``: RabbitMQ; unset: Redis), built as the
+    worker builds it, but not made Dramatiq's global broker."""
+    if is_rabbitmq(settings):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=settings.broker_url, confirm_delivery=True)
+    return RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+
+
+def bare_queue(settings: Settings) -> str:
+    """The ceilings' queue: prefixed with the namespace on RabbitMQ, whose queue names are
+    global, like the send queue (``broker.send_queue``)."""
+    return f"{settings.queue_namespace}.{BARE_QUEUE}" if is_rabbitmq(settings) else BARE_QUEUE
+
+
+def join(broker: Broker, queue: str, timeout_ms: int) -> None:
+    """Until ``queue`` is drained. Redis counts a message until it is acknowledged; RabbitMQ's
+    count is of messages not yet delivered, so it must read empty three times in a row, 5 ms
+    apart (the last prefetched messages of a do-nothing actor take microseconds)."""
+    if isinstance(broker, RedisBroker):
+        broker.join(queue, interval=5, timeout=timeout_ms)
+    else:
+        broker.join(queue, min_successes=3, idle_time=5, timeout=timeout_ms)  # type: ignore[call-arg]
+
+
+@contextmanager
+def rabbitmq_queues(url: str | None, names: list[str]) -> Iterator[None]:
+    """Delete the run's RabbitMQ queues (and their ``.DQ``/``.XQ``) afterwards."""
+    try:
+        yield
+    finally:
+        if url:
+            import pika
+
+            connection = pika.BlockingConnection(pika.URLParameters(url))
+            try:
+                channel = connection.channel()
+                for name in names:
+                    for suffix in ("", ".DQ", ".XQ"):
+                        channel.queue_delete(f"{name}{suffix}")
+            finally:
+                connection.close()
 
 
 @contextmanager
@@ -350,14 +403,16 @@ class Job:
 
 def start_worker(job: Job) -> Callable[[], None]:
     """Build and start one worker; returns how to stop it."""
-    broker = RedisBroker(url=job.settings.redis_url, namespace=job.settings.queue_namespace)  # type: ignore[no-untyped-call]
+    broker = make_broker(job.settings)
     cleanup: list[Callable[[], None]] = []
     if job.kind == "bare":
 
         def nothing(index: int) -> None:
             pass
 
-        dramatiq.actor(broker=broker, actor_name=BARE_ACTOR, queue_name=BARE_QUEUE)(nothing)
+        dramatiq.actor(broker=broker, actor_name=BARE_ACTOR, queue_name=bare_queue(job.settings))(
+            nothing
+        )
     elif job.kind == "http":
         http = httpx.Client(limits=httpx.Limits(max_connections=200), timeout=10)
         credentials = os.environ  # the run's sandbox credentials (see ``run``)
@@ -375,7 +430,9 @@ def start_worker(job: Job) -> Callable[[], None]:
             )
             response.raise_for_status()
 
-        dramatiq.actor(broker=broker, actor_name=HTTP_ACTOR, queue_name=BARE_QUEUE)(post_once)
+        dramatiq.actor(broker=broker, actor_name=HTTP_ACTOR, queue_name=bare_queue(job.settings))(
+            post_once
+        )
         cleanup.append(http.close)
     else:
         store = Store.connect(
@@ -384,10 +441,15 @@ def start_worker(job: Job) -> Callable[[], None]:
         clock = clock_from_setting(job.clock_setting) if job.clock_setting else VirtualClock(NOW)
         services = Services.build(job.settings, clock=clock, store=store)
         broker.add_middleware(TaskContext())
-        dispatcher, _ = build_dispatch(services, lambda task_id: enqueue_tasks(broker, [task_id]))
-        declare_send_actor(broker, lambda: dispatcher)
+        queue = send_queue(job.settings)
+        dispatcher, _ = build_dispatch(
+            services, lambda task_id: enqueue_tasks(broker, [task_id], queue)
+        )
+        declare_send_actor(broker, lambda: dispatcher, queue_name=queue)
         cleanup += [dispatcher.close, dispatcher.pool.http.close, services.redis.close]
         cleanup.append(store.dispose)
+    # The prefetch ``orchestrator worker`` sets: one message a thread on RabbitMQ, two on Redis.
+    dramatiq.worker.QUEUE_PREFETCH = job.threads * job.settings.prefetch_per_thread
     worker = Worker(broker, worker_threads=job.threads, worker_timeout=job.timeout_ms)
     worker.start()
 
@@ -511,6 +573,7 @@ class Run:
 
 @dataclass
 class Figures:
+    broker: str
     tasks: int
     processes: int
     threads: int
@@ -559,25 +622,24 @@ def measure_ceiling(
     """Seconds (wall, and the workers' CPU) for ``count`` messages through the ``http`` or
     ``bare`` actor, first enqueue to last ack (a message leaves the queue only when
     acknowledged)."""
-    broker = RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+    broker = make_broker(settings)
     actor = HTTP_ACTOR if kind == "http" else BARE_ACTOR
+    queue = bare_queue(settings)
 
     def message(index: int) -> Message[None]:
-        return Message(
-            queue_name=BARE_QUEUE, actor_name=actor, args=(index,), kwargs={}, options={}
-        )
+        return Message(queue_name=queue, actor_name=actor, args=(index,), kwargs={}, options={})
 
     try:
         job = Job(kind, settings, threads, 100, sandbox_url)
         with workers(job, processes) as meter:
             for index in range(warm):
                 broker.enqueue(message(index))
-            broker.join(BARE_QUEUE, interval=5, timeout=60_000)
+            join(broker, queue, 60_000)
             meter.mark()
             started = time.perf_counter()
             for index in range(count):
                 broker.enqueue(message(warm + index))
-            broker.join(BARE_QUEUE, interval=5, timeout=600_000)
+            join(broker, queue, 600_000)
             elapsed = time.perf_counter() - started
             return elapsed, meter.cpu_seconds()
     finally:
@@ -640,9 +702,12 @@ def measure_dispatch(
     from the first enqueue to the last task settled (``sent``) in the store, handed to
     ``after_each(batch size, seconds, cpu)``. The ``warm_ids`` go first, before any clock
     starts (connections, adapters, templates)."""
-    broker = RedisBroker(url=settings.redis_url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+    broker = make_broker(settings)
+    queue = send_queue(settings)
     services = Services.build(settings, clock=VirtualClock(NOW), store=store)
-    _, reconciler = build_dispatch(services, lambda task_id: enqueue_tasks(broker, [task_id]))
+    _, reconciler = build_dispatch(
+        services, lambda task_id: enqueue_tasks(broker, [task_id], queue)
+    )
     reconciled = {"count": 0}
 
     def reconcile() -> int:
@@ -653,7 +718,7 @@ def measure_dispatch(
 
     try:
         with workers(Job("dispatch", settings, threads, 100), processes) as meter:
-            enqueue_tasks(broker, warm_ids, batch_size=1)
+            enqueue_tasks(broker, warm_ids, queue, batch_size=1)
             # The timed tasks are queued in the store too: wait for the warm-up ones only.
             deadline = time.monotonic() + 60
             while statuses(store)["sent"] < len(warm_ids):
@@ -661,14 +726,14 @@ def measure_dispatch(
                     raise RuntimeError(f"warm-up did not finish: {dict(statuses(store))}")
                 time.sleep(0.02)
             for batch_size, task_ids in runs:
-                broker.join(SEND_QUEUE, interval=20, timeout=60_000)
+                join(broker, queue, 60_000)
                 meter.mark()
                 started = time.perf_counter()
-                enqueue_tasks(broker, task_ids, batch_size=batch_size)
+                enqueue_tasks(broker, task_ids, queue, batch_size=batch_size)
                 wait_settled(store, timeout, task_ids, reconcile=reconcile)
                 elapsed = time.perf_counter() - started
                 after_each(batch_size, elapsed, meter.cpu_seconds())
-            broker.join(SEND_QUEUE, interval=20, timeout=60_000)
+            join(broker, queue, 60_000)
     finally:
         broker.close()
         reconciler.pool.http.close()
@@ -696,7 +761,10 @@ def ledger_counts(store: Store) -> tuple[int, int, int]:
     return attempts, single, sent
 
 
-def run(args: argparse.Namespace) -> Figures:
+def run(args: argparse.Namespace, broker: str = "redis") -> Figures:
+    """One measurement on ``broker`` (``redis`` or ``rabbitmq``), every batch size and both
+    ceilings on it: a database schema, a namespace and a sandbox of its own."""
+    broker_url = args.rabbitmq_url if broker == "rabbitmq" else None
     sizes = [int(size) for size in str(args.batch_sizes).split(",") if size.strip()]
     warm = args.warmup if args.warmup is not None else 2 * args.processes * args.workers
     total = args.tasks * len(sizes) + warm
@@ -704,8 +772,12 @@ def run(args: argparse.Namespace) -> Figures:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dispatch-")))
         stack.enter_context(environment(sandbox_credentials()))
         url = stack.enter_context(fresh_database(args.database_url))
-        namespace = stack.enter_context(redis_namespace(args.redis_url))
-        console.log(f"starting the sandbox ({args.sandbox})")
+        chosen = f"{args.namespace}-{broker}" if args.namespace else None
+        namespace = stack.enter_context(redis_namespace(args.redis_url, chosen))
+        stack.enter_context(
+            rabbitmq_queues(broker_url, [f"{namespace}.send", f"{namespace}-bare.{BARE_QUEUE}"])
+        )
+        console.log(f"{broker}: starting the sandbox ({args.sandbox})")
         provider = stack.enter_context(sandbox(args.sandbox, folder))
         stack.enter_context(
             environment(
@@ -723,17 +795,20 @@ def run(args: argparse.Namespace) -> Figures:
             queue_namespace=namespace,
             public_url=UNREACHABLE,
             log_level=args.log_level,
+            broker_url=broker_url,
         )
         store = Store.connect(url)
         stack.callback(store.dispose)
-        console.log(f"planning {total:,} accounts ({warm} warm-up)")
+        console.log(f"{broker}: planning {total:,} accounts ({warm} warm-up)")
         task_ids = populate(store, settings, total)
 
         shape = (args.tasks, args.processes, args.workers, warm)
-        bare_settings = load_settings(redis_url=args.redis_url, queue_namespace=f"{namespace}-bare")
-        console.log(f"fair ceiling: {args.tasks:,} HTTP requests to the sandbox")
+        bare_settings = load_settings(
+            redis_url=args.redis_url, queue_namespace=f"{namespace}-bare", broker_url=broker_url
+        )
+        console.log(f"{broker}: fair ceiling, {args.tasks:,} HTTP requests to the sandbox")
         ceiling, ceiling_cpu = measure_ceiling(bare_settings, "http", *shape, provider.base_url)
-        console.log(f"bare actor: {args.tasks:,} messages")
+        console.log(f"{broker}: bare actor, {args.tasks:,} messages")
         bare, bare_cpu = measure_ceiling(bare_settings, "bare", *shape)
         ceiling_rate = args.tasks / ceiling
 
@@ -769,9 +844,11 @@ def run(args: argparse.Namespace) -> Figures:
             )
             seen["messages"] = len(messages)
             counted["before"] = (attempts, single, ledger_sent)
-            console.log(f"dispatch, batches of {batch_size}: {args.tasks / elapsed:,.1f} msg/s")
+            console.log(
+                f"{broker}: dispatch, batches of {batch_size}: {args.tasks / elapsed:,.1f} msg/s"
+            )
 
-        console.log(f"dispatch: {args.tasks:,} tasks at each batch size {sizes}")
+        console.log(f"{broker}: dispatch, {args.tasks:,} tasks at each batch size {sizes}")
         # Before the ceilings' messages are counted: the warm-up's and the ceilings' own.
         seen["messages"] = len(provider.messages()) + warm
         measure_dispatch(
@@ -790,6 +867,7 @@ def run(args: argparse.Namespace) -> Figures:
         head = runs[0]
         cpu_ms = round(ceiling_cpu * 1000 / args.tasks, 3)
         figures = Figures(
+            broker=broker,
             tasks=args.tasks,
             processes=args.processes,
             threads=args.workers,
@@ -823,48 +901,61 @@ def run(args: argparse.Namespace) -> Figures:
     return figures
 
 
-def report(figures: Figures) -> None:
+def report(runs: list[Figures]) -> None:
+    """One table, a row per broker and batch size, each against the fair ceiling measured on
+    its own broker; then each broker's ceilings and exactly-once check."""
+    first = runs[0]
     table = Table(
         title=(
-            f"Dispatch vs one HTTP request per message ({figures.processes} × "
-            f"{figures.threads} threads, same run, same Redis, same sandbox)"
+            f"Dispatch vs one HTTP request per message ({first.processes} × "
+            f"{first.threads} threads; each broker against its own ceilings, same run, "
+            "same sandbox)"
         )
     )
+    table.add_column("broker")
     columns = ("batch", "dispatch msg/s", "ratio to ceiling", "CPU ms/send", "CPU ratio", "")
     for column in columns:
         table.add_column(column, justify="right")
-    for run in figures.runs:
-        ok = run.ratio >= figures.target and run.cpu_ms <= figures.cpu_target * (
-            figures.ceiling_cpu_ms or float("inf")
-        )
-        table.add_row(
-            f"{run.batch_size}",
-            f"{run.per_second:,.1f}",
-            f"{run.ratio:.3f}",
-            f"{run.cpu_ms:.2f}",
-            f"{run.cpu_ms / figures.ceiling_cpu_ms:.2f}" if figures.ceiling_cpu_ms else "—",
-            ("[green]pass[/]" if ok else "[red]miss[/]")
-            + ("" if run.exactly_once else " [red]not exactly once[/]"),
-        )
+    for figures in runs:
+        for run in figures.runs:
+            ok = run.ratio >= figures.target and run.cpu_ms <= figures.cpu_target * (
+                figures.ceiling_cpu_ms or float("inf")
+            )
+            table.add_row(
+                figures.broker,
+                f"{run.batch_size}",
+                f"{run.per_second:,.1f}",
+                f"{run.ratio:.3f}",
+                f"{run.cpu_ms:.2f}",
+                f"{run.cpu_ms / figures.ceiling_cpu_ms:.2f}" if figures.ceiling_cpu_ms else "—",
+                ("[green]pass[/]" if ok else "[red]miss[/]")
+                + ("" if run.exactly_once else " [red]not exactly once[/]"),
+            )
     Console().print(table)
+    for figures in runs:
+        Console().print(
+            f"{figures.broker}: fair ceiling (one HTTP request a message) "
+            f"{figures.ceiling_per_second:,.1f} msg/s, {figures.ceiling_cpu_ms:.2f} ms CPU "
+            f"each; bare actor {figures.bare_per_second:,.1f} msg/s, "
+            f"{figures.bare_cpu_ms:.2f} ms CPU each."
+        )
     Console().print(
-        f"fair ceiling (one HTTP request a message): {figures.ceiling_per_second:,.1f} msg/s, "
-        f"{figures.ceiling_cpu_ms:.2f} ms CPU each; bare actor: "
-        f"{figures.bare_per_second:,.1f} msg/s, {figures.bare_cpu_ms:.2f} ms CPU each. "
-        f"Targets: ≥ {figures.target} × the ceiling, CPU ≤ {figures.cpu_target} × its."
+        f"Targets: ≥ {first.target} × the ceiling, CPU ≤ {first.cpu_target} × its. "
+        f"{first.database}, a sandbox in a {first.sandbox} for each broker."
     )
-    Console().print(
-        f"{figures.database}, sandbox in a {figures.sandbox}; each run: sent, attempts, "
-        "ledger entries, provider messages and recipients all equal to its tasks"
-        + (f"; other statuses {figures.other_statuses}" if figures.other_statuses else "")
-        if figures.exactly_once
-        else "[red]a run did not send every task exactly once[/]"
-    )
+    for figures in runs:
+        Console().print(
+            f"{figures.broker}: each run's sent, attempts, ledger entries, provider messages "
+            "and recipients all equal to its tasks"
+            + (f"; other statuses {figures.other_statuses}" if figures.other_statuses else "")
+            if figures.exactly_once
+            else f"[red]{figures.broker}: a run did not send every task exactly once[/]"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; returns the process exit code (1 when a task was not sent exactly
-    once; a missed target is reported, not an error).
+    """Run the benchmark on each broker asked for; returns the process exit code (1 when a
+    task was not sent exactly once on either; a missed target is reported, not an error).
 
     Parameters:
       argv: command-line arguments (see ``--help``).
@@ -893,20 +984,41 @@ def main(argv: list[str] | None = None) -> int:
         "dropped after; sqlite://: a temporary file",
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+    parser.add_argument(
+        "--broker",
+        choices=[*BROKERS, "both"],
+        default="both",
+        help="the broker(s) measured, one after the other, each against its own ceilings "
+        "(both); Redis also holds the rate limits and breakers in every run",
+    )
+    parser.add_argument(
+        "--rabbitmq-url",
+        default=os.environ.get("BENCH_RABBITMQ_URL", DEFAULT_RABBITMQ),
+        help="RabbitMQ (queues prefixed with the run's namespace, deleted after)",
+    )
+    parser.add_argument(
+        "--namespace",
+        default=None,
+        help="prefix of the run's Redis keys and RabbitMQ queues, with -redis or -rabbitmq "
+        "appended (a random one); everything under it is deleted after",
+    )
     parser.add_argument("--sandbox", choices=["process", "thread"], default="process")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for sends")
     parser.add_argument("--log-level", default="WARNING", help="the workers' log level")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object: each broker's figures"
+    )
     args = parser.parse_args(argv)
 
     logs.configure(level=args.log_level, fmt="json")
-    figures = run(args)
+    runs = [run(args, broker) for broker in (BROKERS if args.broker == "both" else [args.broker])]
     if args.json:
-        print(json.dumps({**asdict(figures), "exactly_once": figures.exactly_once}))
+        print(json.dumps({f.broker: {**asdict(f), "exactly_once": f.exactly_once} for f in runs}))
     else:
-        report(figures)
-    if not figures.exactly_once:
-        console.print("[bold red]not every task was sent exactly once[/]")
+        report(runs)
+    failed = [f.broker for f in runs if not f.exactly_once]
+    if failed:
+        console.print(f"[bold red]not every task was sent exactly once on {', '.join(failed)}[/]")
         return 1
     return 0
 
