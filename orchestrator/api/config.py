@@ -52,7 +52,13 @@ from orchestrator.configuration.versions import (
 )
 from orchestrator.errors import ConfigError, Problem, field_path
 from orchestrator.settings import Settings
-from orchestrator.simulation.compare import MAX_DAYS, MAX_SAMPLE, compare, sample_accounts
+from orchestrator.simulation.compare import (
+    MAX_DAYS,
+    MAX_SAMPLE,
+    Comparison,
+    compare,
+    sample_accounts,
+)
 from orchestrator.simulation.run import OutcomeModel
 from orchestrator.store.db import Store
 from orchestrator.tenancy import Principal
@@ -502,9 +508,43 @@ def _simulate(
     limit: int,
 ) -> JSONResponse:
     try:
-        proposed = source.candidate(who.tenant_slug, Kind.STRATEGY, content)
+        found = simulate_strategy(
+            who.tenant_id,
+            who.tenant_slug,
+            content,
+            source=source,
+            store=store,
+            clock=clock,
+            settings=settings,
+            size=size,
+            days=days,
+            seed=seed,
+            limit=limit,
+        )
     except ConfigRefused as exc:
         raise _refused(Kind.STRATEGY, exc, who, source) from None
+    return JSONResponse(found.as_json())
+
+
+def simulate_strategy(
+    tenant_id: int,
+    tenant: str,
+    content: str,
+    *,
+    source: ConfigSource,
+    store: Store,
+    clock: Clock,
+    settings: Settings,
+    size: int = 200,
+    days: int = 30,
+    seed: int = 1,
+    limit: int = 50,
+) -> Comparison:
+    """The proposed strategy ``content`` against the one in force, over a sample of the
+    tenant's accounts (:func:`~orchestrator.simulation.compare.compare`): what
+    ``POST /v1/config/strategy/simulate`` and the console's strategy page show. Raises
+    :class:`ConfigRefused` when the strategy is not valid; stores nothing."""
+    proposed = source.candidate(tenant, Kind.STRATEGY, content)
     current = source.get()
     outcomes = settings.config_dir / "simulation" / "outcomes.yaml"
     model = OutcomeModel.parse(read_yaml(outcomes) or {}, str(outcomes))
@@ -512,14 +552,14 @@ def _simulate(
     with store.snapshot() as conn:
         sample = sample_accounts(
             conn,
-            tenant_id=who.tenant_id,
+            tenant_id=tenant_id,
             size=size,
             seed=seed,
-            since=now - current.lookback_for(who.tenant_slug),
+            since=now - current.lookback_for(tenant),
         )
-    found = compare(
+    return compare(
         sample,
-        tenant=who.tenant_slug,
+        tenant=tenant,
         current=current,
         proposed=proposed,
         model=model,
@@ -528,4 +568,3 @@ def _simulate(
         seed=seed,
         limit=limit,
     )
-    return JSONResponse(found.as_json())

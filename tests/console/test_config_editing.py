@@ -68,6 +68,7 @@ def test_rollback_applies_an_old_version_again_in_one_click(page, console):
         edited = re.sub(r"catch_up_days: \d+", days, original, count=1)
         assert edited != original, "the shipped strategy has a catch_up_days to change"
         page.fill("#content", edited)
+        page.click("button[value=simulate]")  # a strategy is applied after its simulation
         page.click("button[value=apply]")
         assert "is stored and in force" in page.locator(".notice").inner_text()
     assert "simulate" in page.locator("#simulation").inner_text().lower()

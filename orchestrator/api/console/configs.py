@@ -13,14 +13,17 @@ shows every problem with its path, and nothing is stored.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import hmac
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import yaml
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from orchestrator.api.config import store_change, visible_problems
+from orchestrator.api.config import simulate_strategy, store_change, visible_problems
 from orchestrator.api.console.session import (
     HEADERS,
     ConsoleRefused,
@@ -30,11 +33,12 @@ from orchestrator.api.console.session import (
     render,
     require,
 )
-from orchestrator.api.dependencies import ClockDep, ConfigDep, StoreDep
+from orchestrator.api.dependencies import ClockDep, ConfigDep, SettingsDep, StoreDep
 from orchestrator.configuration.files import ConfigRefused
 from orchestrator.configuration.versions import Kind, find, history
 from orchestrator.errors import Problem
 from orchestrator.ops_users import Can, OpsPerson
+from orchestrator.simulation.compare import Comparison
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -66,7 +70,8 @@ SECTIONS = {
         Can.EDIT_STRATEGY,
         "Strategy",
         "The contact ladder: for each segment of accounts, which step goes out on which "
-        "channel, how many days from the due date.",
+        "channel, how many days from the due date. A change is simulated against the "
+        "strategy in force before it may be applied.",
     ),
     "rules": Section(
         "rules",
@@ -237,6 +242,81 @@ def form_to_yaml(content: str, fields: dict[str, str]) -> str:
     return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
+# What the strategy page simulates: the API's defaults (POST /v1/config/strategy/simulate).
+SIMULATION_SAMPLE = 200
+SIMULATION_DAYS = 30
+SIMULATION_CHANGES = 50
+
+
+def simulated_digest(person: OpsPerson, draft: str) -> str:
+    """The mark the page carries once ``draft`` has been simulated: an HMAC of the draft
+    keyed by the session's CSRF token, so it names exactly that text and only this server,
+    for this session, can have made it."""
+    key = person.csrf_token.encode()
+    return hmac.new(key, b"strategy-simulated\0" + draft.encode(), hashlib.sha256).hexdigest()
+
+
+def simulation_view(found: Comparison) -> dict[str, Any]:
+    """The comparison as the page lays it out: rows of (figure, current, proposed,
+    difference), blocks by rule with their citations, and the changed accounts."""
+    data = found.as_json()
+    current, proposed = data["current"], data["proposed"]
+
+    def row(label: str, before: int, after: int) -> dict[str, Any]:
+        change = after - before
+        return {
+            "label": label,
+            "current": f"{before:,}",
+            "proposed": f"{after:,}",
+            "diff": "±0" if change == 0 else (f"+{change:,}" if change > 0 else f"−{-change:,}"),
+        }
+
+    channels = sorted(set(current["contacts"]) | set(proposed["contacts"]))
+    contacts = [
+        row(ch, current["contacts"].get(ch, 0), proposed["contacts"].get(ch, 0)) for ch in channels
+    ]
+    contacts.append(
+        row("all channels", sum(current["contacts"].values()), sum(proposed["contacts"].values()))
+    )
+    rules: dict[str, dict[str, Any]] = {}
+    for side in ("current", "proposed"):
+        for block in data[side]["blocks_by_rule"]:
+            entry = rules.setdefault(
+                block["rule"], {"citation": block["citation"], "current": 0, "proposed": 0}
+            )
+            entry[side] = block["count"]
+    blocks = [
+        {**row(rule, entry["current"], entry["proposed"]), "citation": entry["citation"]}
+        for rule, entry in sorted(rules.items(), key=lambda item: (-item[1]["current"], item[0]))
+    ]
+    outcomes = [
+        row("accounts reached", current["accounts_reached"], proposed["accounts_reached"]),
+        row("contacts blocked", current["blocked"], proposed["blocked"]),
+        row("expected payments", current["payments"], proposed["payments"]),
+    ]
+    for currency in sorted(set(current["collected"]) | set(proposed["collected"])):
+        before = Decimal(current["collected"].get(currency, "0"))
+        after = Decimal(proposed["collected"].get(currency, "0"))
+        change = after - before
+        outcomes.append(
+            {
+                "label": f"expected collected, {currency}",
+                "current": f"{before:,}",
+                "proposed": f"{after:,}",
+                "diff": "±0"
+                if change == 0
+                else (f"+{change:,}" if change > 0 else f"−{-change:,}"),
+            }
+        )
+    return {
+        "data": data,
+        "contacts": contacts,
+        "blocks": blocks,
+        "outcomes": outcomes,
+        "changes": data["changes"],
+    }
+
+
 def _page(
     request: Request,
     person: OpsPerson,
@@ -250,6 +330,9 @@ def _page(
     notice: str = "",
     status: int = 200,
     form_values: dict[str, str] | None = None,
+    simulation: dict[str, Any] | None = None,
+    simulated: str = "",
+    refused: str = "",
 ) -> HTMLResponse:
     in_force = source.get().in_force(person.tenant_slug, section.kind)
     with store.snapshot() as conn:
@@ -287,6 +370,11 @@ def _page(
         may_edit=person.can(section.permission),
         notice=notice,
         status=status,
+        simulation=simulation,
+        simulated=simulated,
+        refused=refused,
+        sample_size=SIMULATION_SAMPLE,
+        sample_days=SIMULATION_DAYS,
     )
 
 
@@ -311,9 +399,13 @@ async def submit(
     source: ConfigDep,
     store: StoreDep,
     clock: ClockDep,
+    settings: SettingsDep,
     name: str = SectionPath,
 ) -> Response:
-    """``action=check``: validate and diff, store nothing. ``action=apply``: store."""
+    """``action=check``: validate and diff, store nothing. ``action=simulate`` (strategies):
+    check, then run the draft against what is in force over a sample of the tenant's
+    accounts. ``action=apply``: store; a strategy only when the form carries the mark of a
+    simulation of exactly this draft."""
     fields = await read_form(request, person.csrf_token)
     section = _section(name)
     require(person, section.permission)
@@ -328,7 +420,32 @@ async def submit(
         raise ConsoleRefused(400, "The form sent no content.")
     if section.kind is Kind.RULES and draft.strip() == RULES_EXAMPLE.strip():
         draft = ""
-    if fields.get("action", "").removesuffix("-form") == "apply":
+    action = fields.get("action", "").removesuffix("-form")
+    if section.kind is Kind.STRATEGY and action == "apply":
+        mark = fields.get("simulated", "")
+        if not hmac.compare_digest(mark, simulated_digest(person, draft)):
+            refused = (
+                "Not applied: this draft differs from the one you simulated. Simulate it, "
+                "review the comparison, then apply."
+                if mark
+                else "Not applied: simulate this draft first, review the comparison, then apply."
+            )
+            return await in_thread(
+                _page,
+                request,
+                person,
+                section,
+                source,
+                store,
+                draft=draft,
+                status=409,
+                refused=refused,
+            )
+    if section.kind is Kind.STRATEGY and action == "simulate":
+        return await in_thread(
+            _simulate, request, person, section, source, store, clock, settings, draft
+        )
+    if action == "apply":
         return await _apply(
             request, person, section, source, store, clock, draft, form_values=form_values
         )
@@ -353,6 +470,57 @@ async def submit(
         checked=True,
         status=422 if problems else 200,
         form_values=form_values,
+    )
+
+
+def _simulate(
+    request: Request,
+    person: OpsPerson,
+    section: Section,
+    source: Any,
+    store: Any,
+    clock: Any,
+    settings: Any,
+    draft: str,
+) -> HTMLResponse:
+    """Check the draft, then simulate it against what is in force; the page carries the
+    mark that lets exactly this draft be applied."""
+    try:
+        found = simulate_strategy(
+            person.tenant_id,
+            person.tenant_slug,
+            draft,
+            source=source,
+            store=store,
+            clock=clock,
+            settings=settings,
+            size=SIMULATION_SAMPLE,
+            days=SIMULATION_DAYS,
+            limit=SIMULATION_CHANGES,
+        )
+    except ConfigRefused as exc:
+        problems = visible_problems(exc, person.tenant_slug, source, section.kind)
+        return _page(
+            request,
+            person,
+            section,
+            source,
+            store,
+            draft=draft,
+            problems=problems,
+            checked=True,
+            status=422,
+        )
+    return _page(
+        request,
+        person,
+        section,
+        source,
+        store,
+        draft=draft,
+        checked=True,
+        simulation=simulation_view(found),
+        simulated=simulated_digest(person, draft),
     )
 
 

@@ -62,6 +62,7 @@ NAV: list[NavItem] = [
     NavItem("Strategies", "/console/strategies", "strategy"),
     NavItem("Templates", "/console/templates", "templates"),
     NavItem("Rules", "/console/rules", "rules"),
+    NavItem("Results", "/console/results", "results"),
 ]
 
 

@@ -1,4 +1,4 @@
-// The ops console's only script: the templates page previews a draft as it is typed.
+// The ops console's only script. The templates page previews a draft as it is typed.
 // Without it the Preview button does the same with a page load.
 (function () {
   "use strict";
@@ -23,5 +23,27 @@
   form.addEventListener("input", function () {
     clearTimeout(timer);
     timer = setTimeout(refresh, 400);
+  });
+})();
+
+// The strategy page: a draft changed after its simulation may not be applied (the server
+// refuses it too); say so at once and disable Apply until it is simulated again.
+(function () {
+  "use strict";
+  var editor = document.getElementById("editor");
+  var mark = document.getElementById("simulated-mark");
+  var content = document.getElementById("content");
+  if (!editor || !mark || !mark.value || !content) { return; }
+  var apply = editor.querySelector("button[value=apply]");
+  var hint = document.getElementById("apply-hint");
+  var simulated = content.value;
+  content.addEventListener("input", function () {
+    var same = content.value === simulated;
+    apply.disabled = !same;
+    if (hint) {
+      hint.textContent = same
+        ? "Apply stores the draft simulated above; change it and you simulate again."
+        : "Changed since the simulation above: simulate again to apply it.";
+    }
   });
 })();
