@@ -37,6 +37,7 @@ from orchestrator.intake.upsert import EventConflict
 from orchestrator.ops_users import Can
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
 from orchestrator.store.tables import Account, ContactPoint
+from orchestrator.store.types import address_lookup
 from orchestrator.timeline import timeline
 
 router = APIRouter(prefix="/console/accounts", include_in_schema=False)
@@ -56,19 +57,28 @@ ExternalId = Path(pattern=_ID.pattern, max_length=128)
 
 def search_accounts(conn: Connection, tenant_id: int, query: str, limit: int = 50) -> list[Any]:
     """Accounts of the tenant whose external id starts with ``query``, or whose contact
-    point is the phone number or email address ``query`` (compared normalised: digits of a
-    number with its ``+``, an address in lower case)."""
+    point is the phone number or email address ``query`` (normalised: digits of a number with
+    its ``+``, an address as typed or in lower case), matched on the addresses' keyed hashes:
+    the store holds them sealed."""
     query = query.strip()
     columns = (Account.id, Account.external_id, Account.jurisdiction, Account.locale)
     if _EMAIL.fullmatch(query) or (_PHONE.fullmatch(query) and not _ID.fullmatch(query)):
         if "@" in query:
-            address = query.lower()
+            candidates = sorted({query, query.lower()})
         else:
-            address = ("+" if query.startswith("+") else "") + re.sub(r"\D", "", query)
+            candidates = [("+" if query.startswith("+") else "") + re.sub(r"\D", "", query)]
         matched = (
             sa.select(*columns)
             .join(ContactPoint, ContactPoint.account_id == Account.id)
-            .where(Account.tenant_id == tenant_id, sa.func.lower(ContactPoint.address) == address)
+            .where(
+                Account.tenant_id == tenant_id,
+                sa.or_(
+                    *(
+                        address_lookup(ContactPoint.address_hash, address, conn.dialect)
+                        for address in candidates
+                    )
+                ),
+            )
             .distinct()
         )
         return list(conn.execute(matched.order_by(Account.external_id).limit(limit)))
