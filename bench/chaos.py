@@ -80,6 +80,7 @@ START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 TENANT = "acme"
 LEASE_SECONDS = 40  # real seconds (see chaos_channels)
 MARGIN_SECONDS = DispatchPolicy().window_margin_seconds  # the shipped margin, real seconds
+UNDELIVERED = {"undelivered", "bounced", "failed"}  # reported by the provider, for good
 FINAL = {"sent", "delivered", "failed", "blocked", "cancelled", "expired", "unknown"}
 PROVIDERS = (
     "twilio_sms",
@@ -110,6 +111,7 @@ class Figures:
     tasks_due: int
     tasks_lost: int
     duplicate_sends: int
+    failed_over_after_undelivered: int  # a second route after a report of undelivered
     sent_not_recorded: int
     recorded_not_sent: int
     outside_window_or_over_cap: int
@@ -354,16 +356,38 @@ def check(
                     Attempt.channel,
                     Attempt.contact_kind,
                     Attempt.at,
+                    Attempt.provider,
                 )
             )
         }
-    per_task: Counter[int] = Counter()
+    # Some providers (WeChat) keep only the idempotency key, ``task-<id>``: the message is
+    # that task's attempt through that provider which the store records as reached.
+    reached: dict[tuple[int, str], str] = {}
+    for attempt in sorted(attempts.values(), key=lambda a: a.at):
+        if attempt.contact_kind != ContactKind.FAILED.value:
+            reached[attempt.task_id, attempt.provider] = attempt.ref
     for message in messages:
+        key = message.get("idempotency_key") or ""
+        if not message.get("attempt_ref") and key.startswith("task-"):
+            ref = reached.get((int(key.removeprefix("task-")), message["provider"]))
+            message["attempt_ref"] = ref
+    per_task: dict[int, list[dict[str, Any]]] = {}
+    for message in sorted(messages, key=lambda m: m["received_at"]):
         attempt = attempts.get(message.get("attempt_ref") or "")
         key = message.get("idempotency_key") or ""
         task_id = attempt.task_id if attempt else int(key.removeprefix("task-") or 0)
-        per_task[task_id] += 1
-    duplicates = sum(count - 1 for count in per_task.values() if count > 1)
+        per_task.setdefault(task_id, []).append(message)
+    # A second message for a task is a duplicate unless every earlier one was reported
+    # undelivered for good (a letter returned, a hard bounce): the task then fails over to
+    # its next route by design (orchestrator/inbound/delivery.py), a new contact.
+    duplicates = failed_over = 0
+    for sent in per_task.values():
+        for index in range(1, len(sent)):
+            earlier = [attempts.get(m.get("attempt_ref") or "") for m in sent[:index]]
+            if all(a is not None and a.status in UNDELIVERED for a in earlier):
+                failed_over += 1
+            else:
+                duplicates += 1
     counts = Counter(t.status for t in tasks.values())
     due = [t for t in tasks.values() if t.not_before <= end]
     not_final = [t.id for t in due if t.status not in FINAL]
@@ -392,7 +416,7 @@ def check(
         *(f"not final: task {i} ({tasks[i].status})" for i in not_final[:5]),
         *(f"sent, recorded as never sent: task {i}" for i in sent_not_recorded[:5]),
         *(f"recorded sent, no provider record: task {i}" for i in recorded_not_sent[:5]),
-        *(f"sent {n} times: task {i}" for i, n in per_task.items() if n > 1),
+        *(f"sent {len(m)} times: task {i}" for i, m in per_task.items() if len(m) > 1),
         *broken[:5],
         *(f"{line}, within the margin" for line in within[:5]),
         *after[:5],
@@ -412,6 +436,7 @@ def check(
         tasks_due=len(due),
         tasks_lost=lost,
         duplicate_sends=duplicates,
+        failed_over_after_undelivered=failed_over,
         sent_not_recorded=len(sent_not_recorded),
         recorded_not_sent=len(recorded_not_sent),
         outside_window_or_over_cap=len(broken),
@@ -492,6 +517,7 @@ def report(figures: Figures) -> None:
     for name in (
         "tasks_lost",
         "duplicate_sends",
+        "failed_over_after_undelivered",
         "outside_window_or_over_cap",
         "reserved_within_margin",
         "received_after_window_closed",
