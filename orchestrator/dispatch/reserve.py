@@ -351,8 +351,7 @@ class Reserver:
         if verdict is Verdict.HOLD:
             return _hold(conn, task, decision, now)
         closes = min(decision.not_after or task.expires_at, task.expires_at)
-        margin = timedelta(seconds=policy.window_margin_seconds * speed_of(self.clock))
-        if closes - now < margin:
+        if closes - now < margin_of(policy, self.clock):
             # The window closes before the message could safely reach the provider: the
             # next allowed instant from its close, never a send that lands after it.
             later = decide_task(
@@ -610,6 +609,12 @@ def lease_of(policy: DispatchPolicy, clock: Any) -> timedelta:
     """A send's lease on ``clock``: ``dispatch.lease_seconds`` of real time, since what it
     must outlast is real (HTTP requests, their timeouts), however fast the clock runs."""
     return timedelta(seconds=policy.lease_seconds * speed_of(clock))
+
+
+def margin_of(policy: DispatchPolicy, clock: Any) -> timedelta:
+    """The window margin on ``clock``: ``dispatch.window_margin_seconds`` of real time (the
+    time between the check and the provider's receipt is real)."""
+    return timedelta(seconds=policy.window_margin_seconds * speed_of(clock))
 
 
 def _route_of(send: _Send) -> Any:
