@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -63,18 +64,23 @@ from channels.sandbox.credentials import sandbox_credentials
 from orchestrator.clock import clock_from_setting
 from orchestrator.compliance import PastContact
 from orchestrator.configuration import versions as config_versions
+from orchestrator.configuration.channel_config import DispatchPolicy
 from orchestrator.configuration.source import Kind, load_config
 from orchestrator.demo.samples import sample_portfolio
 from orchestrator.domain import Channel, ContactKind, Purpose
 from orchestrator.settings import load_settings
 from orchestrator.simulation.run import load_portfolio
 from orchestrator.store.db import Store
+from orchestrator.store.keys import generate_key
 from orchestrator.store.tables import Account, Attempt, Task
 from tests.compliance.oracle import violations
 
 # A Monday 09:00 in New York: the US day is starting, China's evening is ending.
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 TENANT = "acme"
+LEASE_SECONDS = 40  # real seconds (see chaos_channels)
+MARGIN_SECONDS = DispatchPolicy().window_margin_seconds  # the shipped margin, real seconds
+UNDELIVERED = {"undelivered", "bounced", "failed"}  # reported by the provider, for good
 FINAL = {"sent", "delivered", "failed", "blocked", "cancelled", "expired", "unknown"}
 PROVIDERS = (
     "twilio_sms",
@@ -105,11 +111,16 @@ class Figures:
     tasks_due: int
     tasks_lost: int
     duplicate_sends: int
+    failed_over_after_undelivered: int  # a second route after a report of undelivered
     sent_not_recorded: int
     recorded_not_sent: int
     outside_window_or_over_cap: int
     # Reserved (and checked) inside the window, received by the provider after it closed,
-    # within the reservation-to-provider latency (at most 2 real seconds, times the speed).
+    # within the reservation-to-provider latency (at most 2 real seconds, times the speed):
+    # reserved less than the safety margin (dispatch.window_margin_seconds) before the
+    # close, which dispatch no longer does ...
+    reserved_within_margin: int
+    # ... or earlier, and slower to arrive than the margin.
     received_after_window_closed: int
     not_final: int
     planned_after_the_end: int
@@ -121,6 +132,7 @@ class Figures:
             self.tasks_lost
             == self.duplicate_sends
             == self.outside_window_or_over_cap
+            == self.reserved_within_margin
             == self.not_final
             == 0
         )
@@ -128,8 +140,9 @@ class Figures:
 
 def chaos_channels(config_dir: Path) -> str:
     """The shipped channel config fitted to a fast clock: short provider timeouts and quick
-    in-call retries (real seconds), the longest send lease the policy allows (virtual
-    seconds: at 240x, 3,600 s is 15 real seconds, five times the longest send)."""
+    in-call retries, and a send lease of 40 s — all real seconds (dispatch converts them on
+    the fast clock): more than the longest send of a provider left at the default 10 s
+    timeout (two tries and a wait of 1 s), plus the 10 s the policy asks for."""
     document = yaml.safe_load((config_dir / "channels.yaml").read_text(encoding="utf-8"))
     for channel in document["channels"].values():
         for provider in channel["providers"]:
@@ -139,7 +152,7 @@ def chaos_channels(config_dir: Path) -> str:
             provider["rate_limit"] = {"per_second": 1000, "burst": 1000}
     document["dispatch"] = {
         **document.get("dispatch", {}),
-        "lease_seconds": 3600,
+        "lease_seconds": LEASE_SECONDS,
         "unknown_after_seconds": 3600,
     }
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
@@ -187,6 +200,10 @@ def due_unsettled(store: Store, end: datetime) -> int:
 
 def run(args: argparse.Namespace) -> Figures:
     rng = random.Random(args.seed)
+    # Personal data is sealed at rest: the run's own keys unless the environment has some
+    # (this process reads the store too; the stack's processes inherit them).
+    for name in ("ORCHESTRATOR_KEK", "ORCHESTRATOR_LOOKUP_KEY"):
+        os.environ.setdefault(name, generate_key())
     folder = private_folder("chaos-")
     pg = PrivatePostgres(folder)
     redis_server = PrivateRedis(folder)
@@ -339,16 +356,38 @@ def check(
                     Attempt.channel,
                     Attempt.contact_kind,
                     Attempt.at,
+                    Attempt.provider,
                 )
             )
         }
-    per_task: Counter[int] = Counter()
+    # Some providers (WeChat) keep only the idempotency key, ``task-<id>``: the message is
+    # that task's attempt through that provider which the store records as reached.
+    reached: dict[tuple[int, str], str] = {}
+    for attempt in sorted(attempts.values(), key=lambda a: a.at):
+        if attempt.contact_kind != ContactKind.FAILED.value:
+            reached[attempt.task_id, attempt.provider] = attempt.ref
     for message in messages:
+        key = message.get("idempotency_key") or ""
+        if not message.get("attempt_ref") and key.startswith("task-"):
+            ref = reached.get((int(key.removeprefix("task-")), message["provider"]))
+            message["attempt_ref"] = ref
+    per_task: dict[int, list[dict[str, Any]]] = {}
+    for message in sorted(messages, key=lambda m: m["received_at"]):
         attempt = attempts.get(message.get("attempt_ref") or "")
         key = message.get("idempotency_key") or ""
         task_id = attempt.task_id if attempt else int(key.removeprefix("task-") or 0)
-        per_task[task_id] += 1
-    duplicates = sum(count - 1 for count in per_task.values() if count > 1)
+        per_task.setdefault(task_id, []).append(message)
+    # A second message for a task is a duplicate unless every earlier one was reported
+    # undelivered for good (a letter returned, a hard bounce): the task then fails over to
+    # its next route by design (orchestrator/inbound/delivery.py), a new contact.
+    duplicates = failed_over = 0
+    for sent in per_task.values():
+        for index in range(1, len(sent)):
+            earlier = [attempts.get(m.get("attempt_ref") or "") for m in sent[:index]]
+            if all(a is not None and a.status in UNDELIVERED for a in earlier):
+                failed_over += 1
+            else:
+                duplicates += 1
     counts = Counter(t.status for t in tasks.values())
     due = [t for t in tasks.values() if t.not_before <= end]
     not_final = [t.id for t in due if t.status not in FINAL]
@@ -369,14 +408,18 @@ def check(
     broken, late = rule_violations(
         messages, attempts, tasks, documents, config_dir, latency=timedelta(seconds=2 * args.speed)
     )
+    margin = timedelta(seconds=MARGIN_SECONDS * args.speed)
+    within = [line for line, latency in late if latency < margin]
+    after = [line for line, latency in late if latency >= margin]
     lost = len(set(not_final) | set(sent_not_recorded) | set(recorded_not_sent))
     examples = [
         *(f"not final: task {i} ({tasks[i].status})" for i in not_final[:5]),
         *(f"sent, recorded as never sent: task {i}" for i in sent_not_recorded[:5]),
         *(f"recorded sent, no provider record: task {i}" for i in recorded_not_sent[:5]),
-        *(f"sent {n} times: task {i}" for i, n in per_task.items() if n > 1),
+        *(f"sent {len(m)} times: task {i}" for i, m in per_task.items() if len(m) > 1),
         *broken[:5],
-        *late[:5],
+        *(f"{line}, within the margin" for line in within[:5]),
+        *after[:5],
     ]
     return Figures(
         accounts=len(documents),
@@ -393,10 +436,12 @@ def check(
         tasks_due=len(due),
         tasks_lost=lost,
         duplicate_sends=duplicates,
+        failed_over_after_undelivered=failed_over,
         sent_not_recorded=len(sent_not_recorded),
         recorded_not_sent=len(recorded_not_sent),
         outside_window_or_over_cap=len(broken),
-        received_after_window_closed=len(late),
+        reserved_within_margin=len(within),
+        received_after_window_closed=len(after),
         not_final=len(not_final),
         planned_after_the_end=len(tasks) - len(due),
         examples=examples,
@@ -411,13 +456,14 @@ def rule_violations(
     config_dir: Path,
     *,
     latency: timedelta,
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[tuple[str, timedelta]]]:
     """Each provider message against the oracle, at the instant the provider received it,
     with every earlier message to the account as its history (each counted as an attempt:
     what the oracle then allows is never more than the rules do). A message the oracle
     allows at the instant dispatch reserved it, received within ``latency`` of it, is
-    returned apart (the second list): on a clock running hundreds of times as fast, the
-    fraction of a real second between the check and the provider's receipt is minutes."""
+    returned apart (the second list, with that latency: the window closed within it): on
+    a clock running hundreds of times as fast, the fraction of a real second between the
+    check and the provider's receipt is minutes."""
     settings = load_settings()
     config = load_config(config_dir, settings.templates_dir)
     accounts, _ = load_portfolio(
@@ -426,7 +472,7 @@ def rule_violations(
     by_id = {a.external_id: a for a in accounts}
     history: dict[str, list[PastContact]] = {}
     found: list[str] = []
-    late: list[str] = []
+    late: list[tuple[str, timedelta]] = []
     ordered = sorted(messages, key=lambda m: m["received_at"])
     for message in ordered:
         attempt = attempts.get(message.get("attempt_ref") or "")
@@ -450,7 +496,9 @@ def rule_violations(
             if at - attempt.at <= latency and not violations(
                 account.pack, decided, checked, channel, attempt.at, purpose
             ):
-                late.append(f"{line} (reserved {attempt.at.isoformat()}, allowed then)")
+                late.append(
+                    (f"{line} (reserved {attempt.at.isoformat()}, allowed then)", at - attempt.at)
+                )
             else:
                 found.append(line)
         past.append(PastContact(at, channel, ContactKind.ATTEMPT))
@@ -469,7 +517,9 @@ def report(figures: Figures) -> None:
     for name in (
         "tasks_lost",
         "duplicate_sends",
+        "failed_over_after_undelivered",
         "outside_window_or_over_cap",
+        "reserved_within_margin",
         "received_after_window_closed",
         "not_final",
         "sent_not_recorded",

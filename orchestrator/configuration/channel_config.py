@@ -101,6 +101,9 @@ class DispatchPolicy(_Config):
         waits between them), or a request the provider is still taking could be resent.
       unknown_after_seconds: how long to wait for a provider's report on a send a crash left
         ambiguous (when the provider cannot be asked) before calling it unknown.
+      window_margin_seconds: no send is reserved when its window closes within this many
+        (real) seconds: the time between the check and the provider's receipt must not
+        carry it past the close.
     """
 
     max_attempts: int = Field(5, ge=1, le=50)
@@ -108,6 +111,7 @@ class DispatchPolicy(_Config):
     retry_max_seconds: float = Field(300, gt=0, le=86_400)
     lease_seconds: float = Field(300, ge=10, le=3600)
     unknown_after_seconds: float = Field(900, ge=60, le=86_400)
+    window_margin_seconds: float = Field(5, ge=0, le=300)
 
 
 class RetentionPolicy(_Config):

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from channels.base import OutboundMessage
 from orchestrator import ledger, links, outbox
+from orchestrator.clock import speed_of
 from orchestrator.compliance import PastContact, RulePack
 from orchestrator.configuration.channel_config import DispatchPolicy
 from orchestrator.configuration.source import ConfigSet
@@ -122,6 +123,9 @@ class Claim:
     reserved_at: datetime
     window_closes_at: datetime
     policy: DispatchPolicy
+    lease_until: datetime
+    """When the reconciler may take the send over (the clock's time): no try may start that
+    could still be with the provider then."""
 
 
 Reserved = Claim | Outcome | Throttled | RetryLater
@@ -346,6 +350,35 @@ class Reserver:
             )
         if verdict is Verdict.HOLD:
             return _hold(conn, task, decision, now)
+        closes = min(decision.not_after or task.expires_at, task.expires_at)
+        if closes - now < margin_of(policy, self.clock):
+            # The window closes before the message could safely reach the provider: the
+            # next allowed instant from its close, never a send that lands after it.
+            later = decide_task(
+                now=now,
+                expires_at=task.expires_at,
+                route=partial(
+                    choose_route,
+                    loaded.facts,
+                    loaded.history,
+                    routes_of(task),
+                    closes,
+                    task.expires_at,
+                    pack,
+                    purpose=Purpose(task.purpose),
+                ),
+            )
+            if later.verdict is Verdict.HOLD and later.send_at and later.send_at > now:
+                return _hold(conn, task, later, now)
+            return _close(
+                conn,
+                task,
+                TaskStatus.EXPIRED,
+                now,
+                f"its last window closes within {policy.window_margin_seconds:g}s "
+                "(dispatch.window_margin_seconds), too late to send safely",
+                decision.rules,
+            )
         return _Send(task, account, loaded, decision, pack, policy)
 
     def _reserve(
@@ -451,7 +484,7 @@ class Reserver:
                     "segments": rendered.sms.segments if rendered.sms else None,
                     "subject": rendered.subject,
                     "body": rendered.body,
-                    "lease_until": now + timedelta(seconds=send.policy.lease_seconds),
+                    "lease_until": now + lease_of(send.policy, self.clock),
                     "updated_at": now,
                 }
             )
@@ -532,6 +565,7 @@ class Reserver:
             now,
             closes,
             send.policy,
+            now + lease_of(send.policy, self.clock),
         )
 
     def _render(
@@ -569,6 +603,18 @@ class Reserver:
             disclosures=disclosures,
         )
         return rendered, template_params(context)
+
+
+def lease_of(policy: DispatchPolicy, clock: Any) -> timedelta:
+    """A send's lease on ``clock``: ``dispatch.lease_seconds`` of real time, since what it
+    must outlast is real (HTTP requests, their timeouts), however fast the clock runs."""
+    return timedelta(seconds=policy.lease_seconds * speed_of(clock))
+
+
+def margin_of(policy: DispatchPolicy, clock: Any) -> timedelta:
+    """The window margin on ``clock``: ``dispatch.window_margin_seconds`` of real time (the
+    time between the check and the provider's receipt is real)."""
+    return timedelta(seconds=policy.window_margin_seconds * speed_of(clock))
 
 
 def _route_of(send: _Send) -> Any:

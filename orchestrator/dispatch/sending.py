@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from channels.base import Receipt
 from orchestrator import ledger, outbox
+from orchestrator.clock import speed_of
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.needs import DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
@@ -166,6 +167,7 @@ class Dispatcher:
                 reraise=True,
             ):
                 with attempt:
+                    self._lease_left(claim)
                     receipt = provider.adapter.send(claim.message)
         except Exception as exc:  # noqa: BLE001 - each kind is recorded by _record
             return _Sent(claim, None, exc)
@@ -206,9 +208,32 @@ class Dispatcher:
             results.update(self._sent_all(accepted))
         return results
 
+    def _lease_left(self, claim: Claim) -> None:
+        """Raise :class:`_WindowClosed` unless a try started now is over (answered or given
+        up, with a second to spare) before the lease ends. A claim can wait for a sending
+        thread, or for retries, past its lease; by then the reconciler may have asked the
+        provider, heard it has no such message, and released the task to be sent again:
+        handing this one over too would send it twice."""
+        provider = claim.provider
+        timeout = float(provider.config.settings.get("timeout_seconds", 10.0))
+        speed = speed_of(self.clock)
+        if self.clock.now() + timedelta(seconds=(timeout + 1) * speed) >= claim.lease_until:
+            raise _WindowClosed(
+                TransientError(
+                    provider.name,
+                    "lease_ending",
+                    "the send's lease ends before a try could be over; reserving it again",
+                )
+            )
+
     def _sleep_unless_closed(self, claim: Claim) -> Callable[[float], None]:
         def sleep(seconds: float) -> None:
-            if self.clock.now() + timedelta(seconds=seconds) >= claim.window_closes_at:
+            # ``seconds`` are real; the window's close is on the clock, which may run fast.
+            margin = seconds + claim.policy.window_margin_seconds
+            if (
+                self.clock.now() + timedelta(seconds=margin * speed_of(self.clock))
+                >= claim.window_closes_at
+            ):
                 raise _WindowClosed(
                     TransientError(
                         claim.provider.name,
@@ -289,7 +314,10 @@ class Dispatcher:
         re-checks every rule and waits for the next window if needed)."""
         now = self.clock.now()
         with self.store.transaction() as conn:
-            self._fail_attempt(conn, claim, error, now)
+            if not self._fail_attempt(conn, claim, error, now):
+                # The reconciler resolved it meanwhile (and may have released the task to
+                # another worker): the task is no longer this send's to release.
+                return RetryLater(f"{error.code}: resolved meanwhile", provider=claim.provider.name)
             transitions.release(conn, claim.task_id, now)
             ledger.append(
                 conn,
@@ -384,20 +412,25 @@ class Dispatcher:
 
     def _fail_attempt(
         self, conn: Connection, claim: Claim, error: Exception, now: datetime
-    ) -> None:
+    ) -> bool:
+        """Mark the attempt failed; ``False`` when it was no longer ``sending``."""
         code = error_code(str(getattr(error, "code", type(error).__name__)))
         _log_provider_error(claim, error)
-        conn.execute(
-            sa.update(Attempt)
-            .where(Attempt.id == claim.attempt_id, Attempt.status == DeliveryStatus.SENDING.value)
-            .values(
-                status=DeliveryStatus.FAILED.value,
-                contact_kind=ContactKind.FAILED.value,  # never reached anyone: not a contact
-                error_code=code,
-                error_message=mask_text(str(getattr(error, "message", error)))[:500],
-                lease_until=None,
-                updated_at=now,
-            )
+        return bool(
+            conn.execute(
+                sa.update(Attempt)
+                .where(
+                    Attempt.id == claim.attempt_id, Attempt.status == DeliveryStatus.SENDING.value
+                )
+                .values(
+                    status=DeliveryStatus.FAILED.value,
+                    contact_kind=ContactKind.FAILED.value,  # never reached anyone: not a contact
+                    error_code=code,
+                    error_message=mask_text(str(getattr(error, "message", error)))[:500],
+                    lease_until=None,
+                    updated_at=now,
+                )
+            ).rowcount
         )
 
     def _attempt_entry(
