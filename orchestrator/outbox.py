@@ -288,22 +288,36 @@ def message_failed(
 
 def attempt_sent(conn: Connection, task_id: int, attempt_id: int, now: datetime) -> list[str]:
     """An attempt was recorded as sent: a ``notice.sent`` when its task is a notice."""
-    task = conn.execute(sa.select(Task).where(Task.id == task_id)).one()
-    if task.purpose in _NOT_NOTICES:
+    return attempts_sent(conn, [(task_id, attempt_id)], now)
+
+
+def attempts_sent(conn: Connection, sent: Sequence[tuple[int, int]], now: datetime) -> list[str]:
+    """Attempts recorded as sent, ``(task_id, attempt_id)`` each: a ``notice.sent`` for each
+    whose task is a notice. One statement for the lot (a dispatch batch), whatever its size."""
+    if not sent:
         return []
-    return emit_many(
-        conn,
-        task.tenant_id,
-        [
-            Emitted(
-                task.account_id,
-                NOTICE_SENT,
-                {"notice": _task_data(task)},
-                key=f"{NOTICE_SENT}:{attempt_id}",
-            )
-        ],
-        now,
-    )
+    attempt_of = dict(sent)
+    notices = conn.execute(
+        sa.select(Task).where(
+            Task.id.in_(sorted(attempt_of)), Task.purpose.not_in(sorted(_NOT_NOTICES))
+        )
+    ).all()
+    emitted: list[str] = []
+    for task in notices:
+        emitted += emit_many(
+            conn,
+            task.tenant_id,
+            [
+                Emitted(
+                    task.account_id,
+                    NOTICE_SENT,
+                    {"notice": _task_data(task)},
+                    key=f"{NOTICE_SENT}:{attempt_of[task.id]}",
+                )
+            ],
+            now,
+        )
+    return emitted
 
 
 def _task_data(task: Any) -> dict[str, Any]:

@@ -305,8 +305,7 @@ class Dispatcher:
             ]
             transitions.mark_sent(conn, [claim.task_id for claim, _ in recorded], now)
             ledger.append(conn, [_sent_entry(claim, receipt) for claim, receipt in recorded])
-            for claim, _ in recorded:
-                outbox.attempt_sent(conn, claim.task_id, claim.attempt_id, now)
+            outbox.attempts_sent(conn, [(c.task_id, c.attempt_id) for c, _ in recorded], now)
         return {claim.task_id: Outcome.SENT for claim, _ in accepted}
 
     def _retry_later(self, claim: Claim, error: TransientError) -> RetryLater:
