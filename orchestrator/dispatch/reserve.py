@@ -449,13 +449,25 @@ class Reserver:
                 # ``wait`` with every check made again.
                 results[send.task.id] = Throttled(key, wait, limit.capacity if limit else 1)
         contacted = _contacted(conn, [s.account.id for s in granted])
+        # The borrowers' self-service links, for the batch at once (none without a secret).
+        tokens = (
+            links.issue_many(
+                conn,
+                [(s.account.tenant_id, s.account.id) for s in granted],
+                secret=self.link_secret,
+                now=now,
+                ttl=self.link_ttl,
+            )
+            if self.link_secret
+            else {}
+        )
         rows: list[dict[str, Any]] = []
         ready = []
         for send in granted:
             DECISIONS.labels("send", _channel_of(send).value, "allowed").inc()
             try:
                 rendered, params = self._render(
-                    conn, config, send, now, send.account.id in contacted
+                    tokens, config, send, now, send.account.id in contacted
                 )
             except TemplateError as exc:
                 results[send.task.id] = _close(
@@ -569,7 +581,12 @@ class Reserver:
         )
 
     def _render(
-        self, conn: Connection, config: ConfigSet, send: _Send, now: datetime, contacted: bool
+        self,
+        tokens: dict[int, str],
+        config: ConfigSet,
+        send: _Send,
+        now: datetime,
+        contacted: bool,
     ) -> tuple[RenderedMessage, dict[str, str]]:
         """The message, and the parameters a provider of pre-approved templates sends
         instead of its words (both from one context)."""
@@ -581,17 +598,8 @@ class Reserver:
             route.channel, initial=not contacted, limited_content=limited
         )
         account = send.account
-        link = None
-        if self.link_secret:
-            token = links.issue(
-                conn,
-                tenant_id=account.tenant_id,
-                account_id=account.id,
-                secret=self.link_secret,
-                now=now,
-                ttl=self.link_ttl,
-            )
-            link = f"{self.self_service_base}/s/{token}"
+        token = tokens.get(account.id)
+        link = f"{self.self_service_base}/s/{token}" if token else None
         context = message_context(
             account, send.loaded.facts, account.profile or {}, now=now, self_service_url=link
         )
