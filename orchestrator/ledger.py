@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from orchestrator.store.db import insert_rows
 from orchestrator.store.tables import LedgerEntry
+from orchestrator.tracing import current_trace_id
 
 # Every message a provider accepted has exactly one entry of this kind, whichever path learnt
 # of it first: the sender, the reconciler (a lookup), or the provider's own report.
@@ -52,7 +53,12 @@ def entry(
 
 
 def append(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
-    insert_rows(conn, LedgerEntry, list(entries))
+    """Write ``entries``, each carrying the trace id of the span it was decided in (the
+    request, planning run or send that wrote it), when one is active."""
+    trace_id = current_trace_id()
+    insert_rows(
+        conn, LedgerEntry, [{**e, "trace_id": e.get("trace_id", trace_id)} for e in entries]
+    )
 
 
 def describe_event(event: dict[str, Any]) -> str:
@@ -130,3 +136,18 @@ def sent_recorded(conn: Connection, account_id: int, attempt_id: int) -> bool:
             )
         ).scalar()
     )
+
+
+def sent_trace_id(conn: Connection, account_id: int, attempt_id: int) -> str | None:
+    """The trace id the attempt was sent in (its ``attempt.sent`` entry's), if recorded."""
+    value = conn.execute(
+        sa.select(LedgerEntry.trace_id)
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.attempt_id == attempt_id,
+            LedgerEntry.kind == SENT,
+            LedgerEntry.trace_id.is_not(None),
+        )
+        .limit(1)
+    ).scalar()
+    return str(value) if value else None

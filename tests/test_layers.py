@@ -53,6 +53,7 @@ LAYERS: list[list[str]] = [
         "orchestrator.metrics_dir",
         "orchestrator.settings",
     ],
+    ["orchestrator.tracing"],
 ]
 
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -23,10 +24,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import tenacity
+from opentelemetry import trace
 from sqlalchemy.engine import Connection
 
 from channels.base import Receipt
-from orchestrator import ledger, outbox
+from orchestrator import ledger, outbox, tracing
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.needs import DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
@@ -35,7 +37,7 @@ from orchestrator.domain import ContactKind, DeliveryStatus, EventType
 from orchestrator.errors import PermanentError, ProviderError, TransientError
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import get_logger, mask_text
-from orchestrator.metrics import SENDS
+from orchestrator.metrics import PROVIDER_LATENCY, SENDS
 from orchestrator.store.db import id_in
 from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint
 from orchestrator.store.types import address_lookup
@@ -121,7 +123,14 @@ class Dispatcher:
             throttled: list[tuple[int, Throttled]] = []
             for task_id, reserved in self.reserver.reserve_batch(pending).items():
                 if isinstance(reserved, Claim):
-                    sending.append((reserved, self._executor.submit(self._transmit, reserved)))
+                    sending.append(
+                        (
+                            reserved,
+                            self._executor.submit(
+                                contextvars.copy_context().run, self._transmit, reserved
+                            ),
+                        )
+                    )
                 elif isinstance(reserved, Throttled):
                     throttled.append((task_id, reserved))
                 else:
@@ -166,7 +175,7 @@ class Dispatcher:
                 reraise=True,
             ):
                 with attempt:
-                    receipt = provider.adapter.send(claim.message)
+                    receipt = _call(provider, claim)
         except Exception as exc:  # noqa: BLE001 - each kind is recorded by _record
             return _Sent(claim, None, exc)
         return _Sent(claim, receipt, None)
@@ -495,6 +504,41 @@ def described(error: ProviderError) -> str:
     else:
         meaning = "an error"
     return f"{meaning} ({code})"
+
+
+def _call(provider: Any, claim: Claim) -> Receipt:
+    """One call to the provider's API, in a ``provider.send`` span (whose context the
+    adapter's HTTP request carries as ``traceparent``), timed by result."""
+    with tracing.tracer().start_as_current_span(
+        "provider.send",
+        kind=trace.SpanKind.CLIENT,
+        attributes={
+            "orchestrator.provider": provider.name,
+            "orchestrator.task_id": claim.task_id,
+            "orchestrator.attempt_id": claim.attempt_id,
+        },
+        record_exception=False,
+    ) as span:
+        started = time.perf_counter()
+        result = "error"
+        try:
+            receipt: Receipt = provider.adapter.send(claim.message)
+            result = "accepted"
+            return receipt
+        except TransientError as exc:
+            result = "transient"
+            span.set_status(trace.Status(trace.StatusCode.ERROR, exc.code))
+            raise
+        except PermanentError as exc:
+            result = "permanent"
+            span.set_status(trace.Status(trace.StatusCode.ERROR, exc.code))
+            raise
+        except Exception as exc:
+            span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            PROVIDER_LATENCY.labels(provider.name, result).observe(time.perf_counter() - started)
+            span.set_attribute("orchestrator.result", result)
 
 
 def _log_provider_error(claim: Claim, error: Exception) -> None:
