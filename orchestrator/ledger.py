@@ -138,16 +138,23 @@ def sent_recorded(conn: Connection, account_id: int, attempt_id: int) -> bool:
     )
 
 
-def sent_trace_id(conn: Connection, account_id: int, attempt_id: int) -> str | None:
-    """The trace id the attempt was sent in (its ``attempt.sent`` entry's), if recorded."""
-    value = conn.execute(
-        sa.select(LedgerEntry.trace_id)
+def task_trace_ids(conn: Connection, claims: Iterable[tuple[int, int]]) -> dict[int, str]:
+    """For ``(account_id, task_id)`` pairs, the trace each task was planned in: its first
+    ledger entry's trace id (the task's entries carry the trace of its whole journey)."""
+    pairs = list(claims)
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        sa.select(LedgerEntry.task_id, LedgerEntry.trace_id)
         .where(
-            LedgerEntry.account_id == account_id,
-            LedgerEntry.attempt_id == attempt_id,
-            LedgerEntry.kind == SENT,
+            LedgerEntry.account_id.in_(sorted({a for a, _ in pairs})),
+            LedgerEntry.task_id.in_(sorted({t for _, t in pairs})),
             LedgerEntry.trace_id.is_not(None),
         )
-        .limit(1)
-    ).scalar()
-    return str(value) if value else None
+        .order_by(LedgerEntry.id)
+    )
+    found: dict[int, str] = {}
+    for task_id, trace_id in rows:
+        if task_id is not None:
+            found.setdefault(int(task_id), str(trace_id))
+    return found

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from opentelemetry import trace
 
 from orchestrator import __version__, tracing
 from orchestrator.api import (
@@ -66,25 +65,14 @@ def create_app(services: Services) -> FastAPI:
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Response:
-        """Time the request, in a server span that continues the caller's trace (its
-        ``traceparent``) or starts one: what the request plans and enqueues joins it."""
+        # The request's span is FastAPI's own (its native OpenTelemetry support: a server
+        # span continuing the caller's ``traceparent`` once a tracer provider is set).
         started = time.perf_counter()
-        with tracing.tracer().start_as_current_span(
-            request.method,
-            context=tracing.extract(request.headers),
-            kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": request.method},
-        ) as span:
-            response: Response = await call_next(request)
-            path = getattr(request.scope.get("route"), "path", "unmatched")
-            span.update_name(f"{request.method} {path}")
-            span.set_attribute("http.route", path)
-            span.set_attribute("http.response.status_code", response.status_code)
-            if response.status_code >= 500:
-                span.set_status(trace.Status(trace.StatusCode.ERROR))
-        HTTP_REQUESTS.labels(path, request.method, f"{response.status_code // 100}xx").observe(
-            time.perf_counter() - started
-        )
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        HTTP_REQUESTS.labels(
+            getattr(route, "path", "unmatched"), request.method, f"{response.status_code // 100}xx"
+        ).observe(time.perf_counter() - started)
         return response
 
     return app

@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import contextvars
+import random
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -81,6 +83,11 @@ class Dispatcher:
         self.sleep = sleep
         self.reserver = Reserver(services, pool, limiter)
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch-send")
+        # Tracing only (empty otherwise): the trace each task was planned in, found before
+        # its send, and the trace its send ran in, until its ledger entries are written.
+        self._traces_lock = threading.Lock()
+        self._planned_in: dict[int, str] = {}
+        self._sent_in: dict[int, str] = {}
 
     def close(self) -> None:
         """Let the sends in flight finish, then stop the sending threads."""
@@ -103,6 +110,7 @@ class Dispatcher:
             waited += claimed.wait
         if isinstance(claimed, Outcome):
             return claimed
+        self._find_traces([claimed])
         result = self._record([self._transmit(claimed)])[task_id]
         if isinstance(result, Exception):
             raise result
@@ -121,7 +129,9 @@ class Dispatcher:
         waited = 0.0
         while pending:
             throttled: list[tuple[int, Throttled]] = []
-            for task_id, reserved in self.reserver.reserve_batch(pending).items():
+            reserved_now = self.reserver.reserve_batch(pending)
+            self._find_traces([r for r in reserved_now.values() if isinstance(r, Claim)])
+            for task_id, reserved in reserved_now.items():
                 if isinstance(reserved, Claim):
                     sending.append(
                         (
@@ -160,7 +170,44 @@ class Dispatcher:
 
     # --- 2. send ------------------------------------------------------------------------------
 
+    def _find_traces(self, claims: Sequence[Claim]) -> None:
+        """When tracing, the trace each claimed task was planned in (from its ledger
+        entries): its send joins that trace, whatever process enqueued the message."""
+        if not claims or not trace.get_current_span().is_recording():
+            return
+        with self.store.snapshot() as conn:
+            found = ledger.task_trace_ids(conn, [(c.account_id, c.task_id) for c in claims])
+        with self._traces_lock:
+            self._planned_in.update(found)
+
     def _transmit(self, claim: Claim) -> _Sent:
+        """The provider's answer to ``claim``'s message, in a ``dispatch.task`` span of the
+        trace the task was planned in (linked to the message's span)."""
+        message_span = trace.get_current_span()
+        if not message_span.is_recording():
+            return self._transmit_once(claim)
+        with self._traces_lock:
+            planned_in = self._planned_in.pop(claim.task_id, None)
+        parent = None
+        if planned_in is not None:
+            parent = trace.set_span_in_context(trace.NonRecordingSpan(_remote(planned_in)))
+        with tracing.tracer().start_as_current_span(
+            "dispatch.task",
+            context=parent,
+            links=[trace.Link(message_span.get_span_context())],
+            attributes={"orchestrator.task_id": claim.task_id},
+        ) as span:
+            with self._traces_lock:
+                self._sent_in[claim.task_id] = format(span.get_span_context().trace_id, "032x")
+            return self._transmit_once(claim)
+
+    def _trace_of(self, claim: Claim) -> str | None:
+        """The trace id the task's ledger entries carry: its send's (its planning's)."""
+        with self._traces_lock:
+            found = self._sent_in.get(claim.task_id)
+        return found or tracing.current_trace_id()
+
+    def _transmit_once(self, claim: Claim) -> _Sent:
         """The provider's answer to ``claim``'s message (a receipt, or the error it ended
         with after the quick retries)."""
         provider = claim.provider
@@ -213,6 +260,9 @@ class Dispatcher:
             self.pool.breaker.success(key)
         if accepted:
             results.update(self._sent_all(accepted))
+        with self._traces_lock:
+            for answer in answers:
+                self._sent_in.pop(answer.claim.task_id, None)
         return results
 
     def _sleep_unless_closed(self, claim: Claim) -> Callable[[float], None]:
@@ -288,7 +338,13 @@ class Dispatcher:
                 or not ledger.sent_recorded(conn, claim.account_id, claim.attempt_id)
             ]
             transitions.mark_sent(conn, [claim.task_id for claim, _ in recorded], now)
-            ledger.append(conn, [_sent_entry(claim, receipt) for claim, receipt in recorded])
+            ledger.append(
+                conn,
+                [
+                    {**_sent_entry(claim, receipt), "trace_id": self._trace_of(claim)}
+                    for claim, receipt in recorded
+                ],
+            )
             for claim, _ in recorded:
                 outbox.attempt_sent(conn, claim.task_id, claim.attempt_id, now)
         return {claim.task_id: Outcome.SENT for claim, _ in accepted}
@@ -412,16 +468,19 @@ class Dispatcher:
     def _attempt_entry(
         self, claim: Claim, now: datetime, kind: str, message: str
     ) -> dict[str, Any]:
-        return ledger.entry(
-            tenant_id=claim.tenant_id,
-            account_id=claim.account_id,
-            at=now,
-            kind=kind,
-            message=message,
-            channel=claim.message.channel.value,
-            task_id=claim.task_id,
-            attempt_id=claim.attempt_id,
-        )
+        return {
+            **ledger.entry(
+                tenant_id=claim.tenant_id,
+                account_id=claim.account_id,
+                at=now,
+                kind=kind,
+                message=message,
+                channel=claim.message.channel.value,
+                task_id=claim.task_id,
+                attempt_id=claim.attempt_id,
+            ),
+            "trace_id": self._trace_of(claim),
+        }
 
 
 def _sent_entry(claim: Claim, receipt: Receipt) -> dict[str, Any]:
@@ -504,6 +563,16 @@ def described(error: ProviderError) -> str:
     else:
         meaning = "an error"
     return f"{meaning} ({code})"
+
+
+def _remote(trace_id: str) -> trace.SpanContext:
+    """A stand-in parent in trace ``trace_id`` (the ledger keeps trace ids, not span ids)."""
+    return trace.SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=random.getrandbits(64) or 1,
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
 
 
 def _call(provider: Any, claim: Claim) -> Receipt:

@@ -140,14 +140,17 @@ def apply_reports(
 
 @contextmanager
 def _in_send_trace(conn: Connection, attempt: Any, provider: str, report: Report) -> Iterator[None]:
-    """A ``webhook.apply`` span in the trace the attempt was sent in (the ledger's
-    ``attempt.sent`` entry has its id), linked to the webhook request's own span, so the
-    report's ledger entries carry the send's trace id. Without tracing, nothing is looked up."""
+    """A ``webhook.apply`` span in the trace the attempt's task was planned and sent in
+    (its first ledger entry has the id: a report can arrive before the sender recorded
+    ``attempt.sent``), linked to the webhook request's own span, so the report's ledger
+    entries carry the task's trace id. Without tracing, nothing is looked up."""
     request = trace.get_current_span()
     if not request.is_recording():
         yield
         return
-    sent_in = ledger.sent_trace_id(conn, attempt.account_id, attempt.id)
+    sent_in = ledger.task_trace_ids(conn, [(attempt.account_id, attempt.task_id)]).get(
+        attempt.task_id
+    )
     parent = None
     if sent_in is not None:
         remote = trace.SpanContext(
