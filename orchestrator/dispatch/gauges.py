@@ -77,6 +77,11 @@ def _families() -> dict[str, Any]:
     }
 
 
+def describe() -> Iterator[Metric]:
+    """The families :class:`QueueCollector` exports, empty (their names and types)."""
+    yield from _families().values()
+
+
 class QueueCollector(Collector):
     """Parameters:
     settings: the broker, its queue names and the Redis namespace.
@@ -93,7 +98,7 @@ class QueueCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """The metric families, without reading anything (their names, for a registry)."""
-        yield from _families().values()
+        return describe()
 
     def collect(self) -> Iterator[Metric]:
         families = _families()
