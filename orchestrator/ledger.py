@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from orchestrator.store.db import insert_rows
 from orchestrator.store.tables import LedgerEntry
+from orchestrator.tracing import current_trace_id
 
 # Every message a provider accepted has exactly one entry of this kind, whichever path learnt
 # of it first: the sender, the reconciler (a lookup), or the provider's own report.
@@ -52,7 +53,12 @@ def entry(
 
 
 def append(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
-    insert_rows(conn, LedgerEntry, list(entries))
+    """Write ``entries``, each carrying the trace id of the span it was decided in (the
+    request, planning run or send that wrote it), when one is active."""
+    trace_id = current_trace_id()
+    insert_rows(
+        conn, LedgerEntry, [{**e, "trace_id": e.get("trace_id", trace_id)} for e in entries]
+    )
 
 
 def describe_event(event: dict[str, Any]) -> str:
@@ -130,3 +136,25 @@ def sent_recorded(conn: Connection, account_id: int, attempt_id: int) -> bool:
             )
         ).scalar()
     )
+
+
+def task_trace_ids(conn: Connection, claims: Iterable[tuple[int, int]]) -> dict[int, str]:
+    """For ``(account_id, task_id)`` pairs, the trace each task was planned in: its first
+    ledger entry's trace id (the task's entries carry the trace of its whole journey)."""
+    pairs = list(claims)
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        sa.select(LedgerEntry.task_id, LedgerEntry.trace_id)
+        .where(
+            LedgerEntry.account_id.in_(sorted({a for a, _ in pairs})),
+            LedgerEntry.task_id.in_(sorted({t for _, t in pairs})),
+            LedgerEntry.trace_id.is_not(None),
+        )
+        .order_by(LedgerEntry.id)
+    )
+    found: dict[int, str] = {}
+    for task_id, trace_id in rows:
+        if task_id is not None:
+            found.setdefault(int(task_id), str(trace_id))
+    return found

@@ -3,7 +3,8 @@
 Every log line passes :func:`mask_pii` (a structlog processor) before it is written, and the
 standard library's loggers (uvicorn, dramatiq, apscheduler) are routed through the same
 chain, so a number that slips into a message or a field is masked wherever it came from.
-Times, dates, UUIDs and ids are left readable, so operators can still correlate lines.
+Times, dates, UUIDs and ids are left readable, so operators can still correlate lines, and
+a line logged inside a trace's span carries its ``trace_id`` and ``span_id``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from typing import Any
 
 import structlog
+
+from orchestrator.tracing import add_trace_ids
 
 # What is never masked, found first so that nothing inside it is taken for a number: UUIDs,
 # ISO 8601 dates and timestamps, clock times.
@@ -147,6 +150,7 @@ def configure(*, level: str = "INFO", fmt: str = "console") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        add_trace_ids,
         mask_pii,
     ]
     renderer: Any = (

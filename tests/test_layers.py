@@ -55,6 +55,7 @@ LAYERS: list[list[str]] = [
         "orchestrator.settings",
     ],
     ["orchestrator.channel_types"],
+    ["orchestrator.tracing"],
 ]
 
 

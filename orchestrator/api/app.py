@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from orchestrator import __version__
+from orchestrator import __version__, tracing
 from orchestrator.api import (
     accounts,
     config,
@@ -67,6 +67,8 @@ def create_app(services: Services) -> FastAPI:
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Response:
+        # The request's span is FastAPI's own (its native OpenTelemetry support: a server
+        # span continuing the caller's ``traceparent`` once a tracer provider is set).
         started = time.perf_counter()
         response: Response = await call_next(request)
         route = request.scope.get("route")
@@ -86,5 +88,6 @@ def from_environment() -> FastAPI:
 
     settings = load_settings()
     logs.configure(level=settings.log_level, fmt=settings.log_format)
+    tracing.configure("orchestrator-api")
     track_process_exit()
     return create_app(Services.build(settings))

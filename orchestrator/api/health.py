@@ -19,9 +19,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from orchestrator.api.dependencies import RedisDep, StoreDep
+from orchestrator.api.dependencies import RedisDep, ServicesDep, StoreDep
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import Health, Readiness
+from orchestrator.dispatch.gauges import QueueCollector
 from orchestrator.logs import get_logger
 from orchestrator.metrics import exposition
 from orchestrator.store.migrate import current, heads
@@ -114,5 +115,8 @@ def _check(dependency: str, probe: Any, hint: str | None = None) -> str:
         }
     },
 )
-def metrics() -> Response:
-    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+def metrics(found: ServicesDep) -> Response:
+    """Every process's counters and histograms (the multiprocess folder), and the send
+    queue's depth, the open tasks and the providers' circuits as they are now."""
+    queues = QueueCollector(found.settings, found.store, found.redis, found.clock)
+    return Response(exposition(queues), media_type=CONTENT_TYPE_LATEST)

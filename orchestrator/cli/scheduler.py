@@ -7,7 +7,7 @@ from datetime import timedelta
 import typer
 from rich.console import Console
 
-from orchestrator import logs
+from orchestrator import logs, tracing
 from orchestrator.cli import runtime
 from orchestrator.metrics_dir import prepare
 
@@ -59,6 +59,7 @@ def scheduler(
 
     settings = runtime.settings()
     logs.configure(level=settings.log_level, fmt=settings.log_format)
+    tracing.configure("orchestrator-scheduler")
     services = Services.build(settings)
     track_process_exit()
     broker = make_broker(settings)

@@ -21,6 +21,7 @@ from dramatiq.middleware import CurrentMessage
 
 from orchestrator.clock import SystemClock
 from orchestrator.dispatch.broker import SEND_ACTOR, SEND_BATCH_ACTOR, SEND_QUEUE, send_message
+from orchestrator.dispatch.middleware import add_trace_context
 from orchestrator.dispatch.sending import Dispatcher, RetryLater
 from orchestrator.logs import get_logger
 
@@ -57,6 +58,7 @@ def declare_send_actor(
     """
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
+    add_trace_context(broker)
     # The actor logs each retry itself, with the task and provider; Dramatiq's own line
     # ("Retrying message ... in N milliseconds") would be a second one saying less.
     logging.getLogger("dramatiq.middleware.retries.Retries").setLevel(logging.WARNING)

@@ -25,6 +25,7 @@ from orchestrator.configuration.source import ConfigSet
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError
 from orchestrator.logs import get_logger
+from orchestrator.tracing import inject
 
 log = get_logger(__name__)
 
@@ -48,6 +49,20 @@ class Provider:
     def limited_content_only(self) -> bool:
         """Automated calls may only carry a limited-content message (12 CFR 1006.2(j))."""
         return self.adapter.limited_content_only
+
+
+def traced(client: httpx.Client) -> httpx.Client:
+    """``client``, its every request carrying the current trace context (``traceparent``)
+    so a provider, or a proxy in front of it, can join the trace."""
+
+    def add_traceparent(request: httpx.Request) -> None:
+        for name, value in inject({}).items():
+            request.headers.setdefault(name, value)
+
+    hooks = client.event_hooks
+    if add_traceparent.__qualname__ not in {h.__qualname__ for h in hooks.get("request", [])}:
+        client.event_hooks = {**hooks, "request": [*hooks.get("request", []), add_traceparent]}
+    return client
 
 
 # Adapters kept built: every provider of every tenant with traffic, several times over.
@@ -76,7 +91,7 @@ class Adapters:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.http = http or httpx.Client(limits=httpx.Limits(max_connections=200))
+        self.http = traced(http or httpx.Client(limits=httpx.Limits(max_connections=200)))
         self.egress = egress or Egress.from_environment()
         self._guarded: httpx.Client | None = None
         self.max_adapters = max_adapters
@@ -149,7 +164,7 @@ class Adapters:
         """The client for endpoints tenants named, made on first use. Call with the lock
         held."""
         if self._guarded is None:
-            self._guarded = guarded_client(self.egress)
+            self._guarded = traced(guarded_client(self.egress))
         return self._guarded
 
     def _adapter(

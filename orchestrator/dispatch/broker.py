@@ -22,6 +22,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message
 
+from orchestrator.dispatch.middleware import add_trace_context
+
 if TYPE_CHECKING:
     from orchestrator.settings import Settings
 
@@ -60,6 +62,7 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     else:
         url = settings.broker_url or settings.redis_url
         broker = RedisBroker(url=url, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+    add_trace_context(broker)
     dramatiq.set_broker(broker)
     return broker
 

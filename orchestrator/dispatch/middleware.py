@@ -1,7 +1,8 @@
 """Cross-cutting behaviour of the send actors, as Dramatiq middleware: every log line of a
 message carries its task id or ids (and no personal data), processing time is measured per
 task (a batch's time shared among its tasks), and each worker process keeps a heartbeat for
-``orchestrator alive worker``."""
+``orchestrator alive worker``, and a message carries its trace context from the process that
+enqueued it to the worker (:class:`TraceContext`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import dramatiq
 import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from prometheus_client import Histogram
 
+from orchestrator import tracing
 from orchestrator.liveness import Heartbeat
 
 PROCESSING = Histogram(
@@ -83,3 +87,73 @@ class Liveness(Middleware):
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         if self._heartbeat is not None:
             self._heartbeat.stop()
+
+
+TRACE_OPTION = "trace_context"
+
+
+class TraceContext(Middleware):
+    """Carries the W3C trace context from whoever enqueues a send message (an API request,
+    the scheduler's sweep) to the worker that processes it, where the message runs in a
+    ``dispatch.send`` span of the same trace.
+
+    On enqueue the current context (``traceparent``, ``tracestate``) goes into the message's
+    options; in the worker it is read back, and the span is open, and current, from just
+    before the actor runs until just after (before and after run on the worker's thread).
+    Without a configured tracer both are no-ops.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[Any, object]] = {}
+
+    def before_enqueue(self, broker: dramatiq.Broker, message: Any, delay: int | None) -> None:
+        if TRACE_OPTION in message.options:
+            return  # a retry keeps the trace it began in
+        carrier = tracing.inject({})
+        if carrier:
+            message.options[TRACE_OPTION] = dict(carrier)
+
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        parent = tracing.extract(message.options.get(TRACE_OPTION) or {})
+        first = message.args[0] if message.args else None
+        span = tracing.tracer().start_span(
+            "dispatch.send",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "dramatiq",
+                "messaging.destination.name": message.queue_name,
+                "messaging.message.id": message.message_id,
+                "orchestrator.tasks": len(first) if isinstance(first, list) else 1,
+            },
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        self._open[message.message_id] = (span, token)
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        opened = self._open.pop(message.message_id, None)
+        if opened is None:
+            return
+        span, token = opened
+        if exception is not None:
+            span.record_exception(exception)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, type(exception).__name__))
+        span.end()
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.after_process_message(broker, message)
+
+
+def add_trace_context(broker: dramatiq.Broker) -> None:
+    """Add :class:`TraceContext` to ``broker`` unless it has it (on both sides: the
+    enqueuing process injects, the worker extracts)."""
+    if not any(isinstance(m, TraceContext) for m in broker.middleware):
+        broker.add_middleware(TraceContext())

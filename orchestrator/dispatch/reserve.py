@@ -41,7 +41,7 @@ from orchestrator.isolation import tenant_failed
 from orchestrator.messages.account_context import message_context
 from orchestrator.messages.approved_texts import template_params
 from orchestrator.messages.library import RenderedMessage
-from orchestrator.metrics import BLOCKS, DECISIONS
+from orchestrator.metrics import BLOCKS, DECISIONS, DEFERRALS
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
 from orchestrator.planning.routing import choose_route
 from orchestrator.store.db import id_in
@@ -675,6 +675,8 @@ def _hold(conn: Connection, task: Any, decision: TaskDecision, now: datetime) ->
     )
     if held:
         DECISIONS.labels("send", choice.route.channel.value, "held").inc()
+        for rule in decision.rules:
+            DEFERRALS.labels(rule).inc()
         assert choice.decision is not None
         ledger.append(
             conn,

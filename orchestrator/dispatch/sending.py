@@ -13,7 +13,10 @@
 
 from __future__ import annotations
 
+import contextvars
+import random
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,10 +26,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import tenacity
+from opentelemetry import trace
 from sqlalchemy.engine import Connection
 
 from channels.base import Receipt
-from orchestrator import ledger, outbox
+from orchestrator import ledger, outbox, tracing
 from orchestrator.clock import speed_of
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.needs import DispatchNeeds
@@ -36,7 +40,7 @@ from orchestrator.domain import ContactKind, DeliveryStatus, EventType
 from orchestrator.errors import PermanentError, ProviderError, TransientError
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import get_logger, mask_text
-from orchestrator.metrics import SENDS
+from orchestrator.metrics import PROVIDER_LATENCY, SENDS
 from orchestrator.store.db import id_in
 from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint
 from orchestrator.store.types import address_lookup
@@ -80,6 +84,11 @@ class Dispatcher:
         self.sleep = sleep
         self.reserver = Reserver(services, pool, limiter)
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch-send")
+        # Tracing only (empty otherwise): the trace each task was planned in, found before
+        # its send, and the trace its send ran in, until its ledger entries are written.
+        self._traces_lock = threading.Lock()
+        self._planned_in: dict[int, str] = {}
+        self._sent_in: dict[int, str] = {}
 
     def close(self) -> None:
         """Let the sends in flight finish, then stop the sending threads."""
@@ -102,6 +111,7 @@ class Dispatcher:
             waited += claimed.wait
         if isinstance(claimed, Outcome):
             return claimed
+        self._find_traces([claimed])
         result = self._record([self._transmit(claimed)])[task_id]
         if isinstance(result, Exception):
             raise result
@@ -120,9 +130,18 @@ class Dispatcher:
         waited = 0.0
         while pending:
             throttled: list[tuple[int, Throttled]] = []
-            for task_id, reserved in self.reserver.reserve_batch(pending).items():
+            reserved_now = self.reserver.reserve_batch(pending)
+            self._find_traces([r for r in reserved_now.values() if isinstance(r, Claim)])
+            for task_id, reserved in reserved_now.items():
                 if isinstance(reserved, Claim):
-                    sending.append((reserved, self._executor.submit(self._transmit, reserved)))
+                    sending.append(
+                        (
+                            reserved,
+                            self._executor.submit(
+                                contextvars.copy_context().run, self._transmit, reserved
+                            ),
+                        )
+                    )
                 elif isinstance(reserved, Throttled):
                     throttled.append((task_id, reserved))
                 else:
@@ -152,7 +171,44 @@ class Dispatcher:
 
     # --- 2. send ------------------------------------------------------------------------------
 
+    def _find_traces(self, claims: Sequence[Claim]) -> None:
+        """When tracing, the trace each claimed task was planned in (from its ledger
+        entries): its send joins that trace, whatever process enqueued the message."""
+        if not claims or not trace.get_current_span().is_recording():
+            return
+        with self.store.snapshot() as conn:
+            found = ledger.task_trace_ids(conn, [(c.account_id, c.task_id) for c in claims])
+        with self._traces_lock:
+            self._planned_in.update(found)
+
     def _transmit(self, claim: Claim) -> _Sent:
+        """The provider's answer to ``claim``'s message, in a ``dispatch.task`` span of the
+        trace the task was planned in (linked to the message's span)."""
+        message_span = trace.get_current_span()
+        if not message_span.is_recording():
+            return self._transmit_once(claim)
+        with self._traces_lock:
+            planned_in = self._planned_in.pop(claim.task_id, None)
+        parent = None
+        if planned_in is not None:
+            parent = trace.set_span_in_context(trace.NonRecordingSpan(_remote(planned_in)))
+        with tracing.tracer().start_as_current_span(
+            "dispatch.task",
+            context=parent,
+            links=[trace.Link(message_span.get_span_context())],
+            attributes={"orchestrator.task_id": claim.task_id},
+        ) as span:
+            with self._traces_lock:
+                self._sent_in[claim.task_id] = format(span.get_span_context().trace_id, "032x")
+            return self._transmit_once(claim)
+
+    def _trace_of(self, claim: Claim) -> str | None:
+        """The trace id the task's ledger entries carry: its send's (its planning's)."""
+        with self._traces_lock:
+            found = self._sent_in.get(claim.task_id)
+        return found or tracing.current_trace_id()
+
+    def _transmit_once(self, claim: Claim) -> _Sent:
         """The provider's answer to ``claim``'s message (a receipt, or the error it ended
         with after the quick retries)."""
         provider = claim.provider
@@ -168,7 +224,7 @@ class Dispatcher:
             ):
                 with attempt:
                     self._lease_left(claim)
-                    receipt = provider.adapter.send(claim.message)
+                    receipt = _call(provider, claim)
         except Exception as exc:  # noqa: BLE001 - each kind is recorded by _record
             return _Sent(claim, None, exc)
         return _Sent(claim, receipt, None)
@@ -206,6 +262,9 @@ class Dispatcher:
             self.pool.breaker.success(key)
         if accepted:
             results.update(self._sent_all(accepted))
+        with self._traces_lock:
+            for answer in answers:
+                self._sent_in.pop(answer.claim.task_id, None)
         return results
 
     def _lease_left(self, claim: Claim) -> None:
@@ -304,7 +363,13 @@ class Dispatcher:
                 or not ledger.sent_recorded(conn, claim.account_id, claim.attempt_id)
             ]
             transitions.mark_sent(conn, [claim.task_id for claim, _ in recorded], now)
-            ledger.append(conn, [_sent_entry(claim, receipt) for claim, receipt in recorded])
+            ledger.append(
+                conn,
+                [
+                    {**_sent_entry(claim, receipt), "trace_id": self._trace_of(claim)}
+                    for claim, receipt in recorded
+                ],
+            )
             outbox.attempts_sent(conn, [(c.task_id, c.attempt_id) for c, _ in recorded], now)
         return {claim.task_id: Outcome.SENT for claim, _ in accepted}
 
@@ -435,16 +500,19 @@ class Dispatcher:
     def _attempt_entry(
         self, claim: Claim, now: datetime, kind: str, message: str
     ) -> dict[str, Any]:
-        return ledger.entry(
-            tenant_id=claim.tenant_id,
-            account_id=claim.account_id,
-            at=now,
-            kind=kind,
-            message=message,
-            channel=claim.message.channel.value,
-            task_id=claim.task_id,
-            attempt_id=claim.attempt_id,
-        )
+        return {
+            **ledger.entry(
+                tenant_id=claim.tenant_id,
+                account_id=claim.account_id,
+                at=now,
+                kind=kind,
+                message=message,
+                channel=claim.message.channel.value,
+                task_id=claim.task_id,
+                attempt_id=claim.attempt_id,
+            ),
+            "trace_id": self._trace_of(claim),
+        }
 
 
 def _sent_entry(claim: Claim, receipt: Receipt) -> dict[str, Any]:
@@ -527,6 +595,51 @@ def described(error: ProviderError) -> str:
     else:
         meaning = "an error"
     return f"{meaning} ({code})"
+
+
+def _remote(trace_id: str) -> trace.SpanContext:
+    """A stand-in parent in trace ``trace_id`` (the ledger keeps trace ids, not span ids)."""
+    return trace.SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=random.getrandbits(64) or 1,
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
+
+
+def _call(provider: Any, claim: Claim) -> Receipt:
+    """One call to the provider's API, in a ``provider.send`` span (whose context the
+    adapter's HTTP request carries as ``traceparent``), timed by result."""
+    with tracing.tracer().start_as_current_span(
+        "provider.send",
+        kind=trace.SpanKind.CLIENT,
+        attributes={
+            "orchestrator.provider": provider.name,
+            "orchestrator.task_id": claim.task_id,
+            "orchestrator.attempt_id": claim.attempt_id,
+        },
+        record_exception=False,
+    ) as span:
+        started = time.perf_counter()
+        result = "error"
+        try:
+            receipt: Receipt = provider.adapter.send(claim.message)
+            result = "accepted"
+            return receipt
+        except TransientError as exc:
+            result = "transient"
+            span.set_status(trace.Status(trace.StatusCode.ERROR, exc.code))
+            raise
+        except PermanentError as exc:
+            result = "permanent"
+            span.set_status(trace.Status(trace.StatusCode.ERROR, exc.code))
+            raise
+        except Exception as exc:
+            span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            PROVIDER_LATENCY.labels(provider.name, result).observe(time.perf_counter() - started)
+            span.set_attribute("orchestrator.result", result)
 
 
 def _log_provider_error(claim: Claim, error: Exception) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import dramatiq.worker
 
-from orchestrator import logs
+from orchestrator import logs, tracing
 from orchestrator.dispatch import Dispatcher, build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
 from orchestrator.dispatch.broker import enqueue_tasks, make_broker, send_queue
@@ -34,6 +34,7 @@ from orchestrator.settings import load_settings
 
 settings = load_settings()
 logs.configure(level=settings.log_level, fmt=settings.log_format)
+tracing.configure("orchestrator-worker")
 broker = make_broker(settings)
 queue = send_queue(settings)
 # ``orchestrator worker`` sets the prefetch; Dramatiq read it when first imported, which

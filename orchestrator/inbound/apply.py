@@ -15,15 +15,20 @@ once, cancelling what it forbids.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry import trace
 from sqlalchemy.engine import Connection
 
 from channels.base import Report, ReportKind
+from orchestrator import ledger, tracing
 from orchestrator.domain import (
     Channel,
 )
@@ -32,7 +37,7 @@ from orchestrator.inbound.changes import Changed
 from orchestrator.inbound.delivery import apply_delivery
 from orchestrator.inbound.replies import apply_reply
 from orchestrator.logs import mask_text
-from orchestrator.metrics import DELIVERY_REPORTS
+from orchestrator.metrics import DELIVERY_REPORTS, WEBHOOK_LAG
 from orchestrator.store.db import dialect_insert
 from orchestrator.store.tables import Account, Attempt, ContactPoint, DeliveryReport
 from orchestrator.store.types import address_lookup
@@ -86,6 +91,7 @@ def apply_reports(
       accounts_changed: re-plans accounts whose events changed (holds stop what they forbid).
     """
     applied = Applied()
+    received = time.monotonic()
     for report in reports:
         DELIVERY_REPORTS.labels(provider, report.kind.value).inc()
         attempt: Any = None
@@ -120,13 +126,62 @@ def apply_reports(
             apply_reply(conn, provider, report, now, accounts, replies_inline, applied.changed)
         elif not matched:
             applied.unmatched += 1
-        elif report.kind is ReportKind.CALL:
-            apply_call(conn, attempt, report, now, applied.changed)
         else:
-            apply_delivery(conn, attempt, report, now, applied.changed)
+            with _in_send_trace(conn, attempt, provider, report):
+                if report.kind is ReportKind.CALL:
+                    apply_call(conn, attempt, report, now, applied.changed)
+                else:
+                    apply_delivery(conn, attempt, report, now, applied.changed)
     for tenant_id, ids in applied.changed.items():
         accounts_changed(conn, tenant_id, ids, now)
+    _observe_lag(provider, applied.fresh, now, time.monotonic() - received)
     return applied
+
+
+@contextmanager
+def _in_send_trace(conn: Connection, attempt: Any, provider: str, report: Report) -> Iterator[None]:
+    """A ``webhook.apply`` span in the trace the attempt's task was planned and sent in
+    (its first ledger entry has the id: a report can arrive before the sender recorded
+    ``attempt.sent``), linked to the webhook request's own span, so the report's ledger
+    entries carry the task's trace id. Without tracing, nothing is looked up."""
+    request = trace.get_current_span()
+    if not request.is_recording():
+        yield
+        return
+    sent_in = ledger.task_trace_ids(conn, [(attempt.account_id, attempt.task_id)]).get(
+        attempt.task_id
+    )
+    parent = None
+    if sent_in is not None:
+        remote = trace.SpanContext(
+            trace_id=int(sent_in, 16),
+            span_id=random.getrandbits(64) or 1,
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+        parent = trace.set_span_in_context(trace.NonRecordingSpan(remote))
+    with tracing.tracer().start_as_current_span(
+        "webhook.apply",
+        context=parent,
+        links=[trace.Link(request.get_span_context())],
+        attributes={
+            "orchestrator.provider": provider,
+            "orchestrator.report": report.kind.value,
+            "orchestrator.attempt_id": attempt.id,
+        },
+    ):
+        yield
+
+
+def _observe_lag(provider: str, fresh: Sequence[Report], now: datetime, applying: float) -> None:
+    """Webhook lag: from the provider's event (its own time, on the same clock as ``now``)
+    to now, or, for a report without one, the time it took us from receipt to applied."""
+    for report in fresh:
+        if report.occurred_at is not None:
+            lag = max(0.0, (now - report.occurred_at).total_seconds())
+            WEBHOOK_LAG.labels(provider, "event").observe(lag)
+        else:
+            WEBHOOK_LAG.labels(provider, "received").observe(applying)
 
 
 def _attempt_for(

@@ -9,6 +9,7 @@ once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orchestrator import ledger
+from orchestrator import ledger, tracing
 from orchestrator.compliance import AccountFacts
 from orchestrator.compliance.localtime import zone
 from orchestrator.compliance.pack import NoticeRule
@@ -26,6 +27,7 @@ from orchestrator.configuration.source import ConfigSet
 from orchestrator.configuration.strategies import Strategy
 from orchestrator.domain import ContactKind, Purpose, TaskStatus
 from orchestrator.isolation import tenant_failed
+from orchestrator.metrics import PLANNING_RUNS
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, PENDING, Loaded, load
 from orchestrator.planning.notices import RECORD_MISSED, FirstContact, plan_notices
 from orchestrator.planning.planner import (
@@ -84,7 +86,21 @@ class PortfolioPlanner:
         self.chunk = chunk
 
     def plan(self, now: datetime, *, progress: Callable[[int], None] | None = None) -> PlanStats:
-        """One planning run over every tenant, each chunk in its own transaction."""
+        """One planning run over every tenant, each chunk in its own transaction, in a
+        ``planning.run`` span and timed (``orchestrator_planning_run_seconds``)."""
+        started = time.perf_counter()
+        result = "error"
+        with tracing.tracer().start_as_current_span("planning.run") as span:
+            try:
+                stats = self._plan(now, progress)
+                result = "failed" if stats.failed_tenants else "ok"
+                span.set_attribute("orchestrator.accounts", stats.accounts)
+                span.set_attribute("orchestrator.failed_tenants", len(stats.failed_tenants))
+                return stats
+            finally:
+                PLANNING_RUNS.labels(result).observe(time.perf_counter() - started)
+
+    def _plan(self, now: datetime, progress: Callable[[int], None] | None) -> PlanStats:
         config = self.config()
         stats = PlanStats()
         with self.store.snapshot() as conn:
@@ -154,8 +170,17 @@ class PortfolioPlanner:
     def plan_accounts(
         self, conn: Connection, tenant_id: int, account_ids: Iterable[int], now: datetime
     ) -> PlanStats:
-        """Plan these accounts now, inside the caller's transaction (new accounts, events)."""
+        """Plan these accounts now, inside the caller's transaction (new accounts, events),
+        in a ``planning.accounts`` span (a child of the request's that changed them)."""
         ids = sorted(set(account_ids))
+        with tracing.tracer().start_as_current_span(
+            "planning.accounts", attributes={"orchestrator.accounts": len(ids)}
+        ):
+            return self._plan_accounts(conn, tenant_id, ids, now)
+
+    def _plan_accounts(
+        self, conn: Connection, tenant_id: int, ids: list[int], now: datetime
+    ) -> PlanStats:
         stats = PlanStats()
         if not ids:
             return stats
