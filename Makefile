@@ -28,8 +28,12 @@ lock:
 demo: install
 	$(BIN)/orchestrator demo
 
+# The suite runs on every core and one more (much of it waits on processes and sockets):
+# each test has its own schema and key prefix, and a file's tests stay in one process.
+TEST_WORKERS ?= 3
+
 test: install lint types
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
