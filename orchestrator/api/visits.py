@@ -145,11 +145,9 @@ def record_outcome(
     now = clock.now()
     try:
         with store.locking_transaction() as conn:
-            promised = None
-            if body.outcome is VisitOutcome.PROMISE_TO_PAY:
-                promised = visits.promise(body.promise_amount, body.promise_date, now.date())
-            elif body.promise_amount is not None or body.promise_date is not None:
-                promised = visits.Promise(Decimal(0), now.date())  # refused below, named
+            promised = visits.promise_for(
+                body.outcome, body.promise_amount, body.promise_date, now.date()
+            )
             view, changed = visits.record_outcome(
                 conn, who.tenant_id, visit_id, body.outcome, now, promised=promised
             )

@@ -19,7 +19,7 @@ A third party met at the door is told nothing about the debt, and the outcome
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -300,8 +300,26 @@ def assign(
     return _view(_one(conn, tenant_id, visit_id))
 
 
-def promise(amount: Any, until: Any, today: date) -> Promise:
-    """A promise's amount and date, checked: what ``promise_to_pay`` requires."""
+def promise_for(
+    outcome: VisitOutcome, amount: Decimal | None, until: date | None, today: date
+) -> Promise | None:
+    """The promise an outcome carries, checked: ``promise_to_pay`` needs an amount and a day;
+    every other outcome takes neither (a third party met at the door is told, and recorded,
+    nothing of the debt)."""
+    if outcome is not VisitOutcome.PROMISE_TO_PAY:
+        if amount is not None or until is not None:
+            raise VisitError(
+                422,
+                "invalid_request",
+                f"Only promise_to_pay takes promise_amount and promise_date, not {outcome.value}"
+                + (
+                    ": nothing about the debt is recorded for a third party met at the door."
+                    if outcome is VisitOutcome.THIRD_PARTY_MET
+                    else "."
+                ),
+                "promise_amount" if amount is not None else "promise_date",
+            )
+        return None
     if amount is None or until is None:
         raise VisitError(
             422,
@@ -314,7 +332,7 @@ def promise(amount: Any, until: Any, today: date) -> Promise:
         raise VisitError(
             422, "invalid_request", "promise_amount must be a positive amount.", "promise_amount"
         )
-    if until < today:
+    if until < today - timedelta(days=1):  # a day's slack: today in UTC is not everyone's
         raise VisitError(
             422,
             "invalid_request",
@@ -337,17 +355,7 @@ def record_outcome(
     row = _one(conn, tenant_id, visit_id, lock=True)
     _open(row)
     if (outcome is VisitOutcome.PROMISE_TO_PAY) != (promised is not None):
-        raise VisitError(
-            422,
-            "invalid_request",
-            "Only promise_to_pay takes promise_amount and promise_date"
-            + (
-                " (a third party met at the door is told, and recorded, nothing of the debt)."
-                if outcome is VisitOutcome.THIRD_PARTY_MET
-                else "."
-            ),
-            "promise_amount",
-        )
+        raise ValueError("a promise goes with promise_to_pay only (see promise_for)")
     kind, status = _COUNTS[outcome]
     _save(conn, row, {"outcome": outcome.value, "outcome_at": now}, now)
     conn.execute(
