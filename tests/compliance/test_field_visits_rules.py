@@ -60,7 +60,6 @@ def test_no_visit_during_a_hold(library, event) -> None:
 @pytest.mark.parametrize(
     ("jurisdiction", "zones", "rule"),
     [
-        ("US-NY", ("America/New_York",), "us.policy.visits_30d"),
         ("CN-GD", ("Asia/Shanghai",), "cn.policy.visits_30d"),
         ("ZZ", ("UTC",), "default.policy.visits_30d"),
     ],
@@ -79,3 +78,13 @@ def test_at_most_two_visits_in_30_days_even_when_nobody_opened(
     assert rule in capped.rule_ids
     # The cap is on visits: texts are not held back by it.
     assert decide(borrower, two, Channel.SMS, at, pack).allowed
+
+
+def test_at_most_one_visit_a_week_in_the_us(library) -> None:
+    pack = library.pack_for("US-NY")
+    at = utc(2026, 6, 10, 14, 0)
+    last_week = contacts([utc(2026, 6, 5, 14, 0)], Channel.VISIT, ContactKind.NOT_CONNECTED)
+    capped = decide(account(), last_week, Channel.VISIT, at, pack)
+    assert "us.policy.visits_7d" in capped.rule_ids
+    earlier = contacts([utc(2026, 6, 2, 14, 0)], Channel.VISIT, ContactKind.CONVERSATION)
+    assert decide(account(), earlier, Channel.VISIT, at, pack).allowed
