@@ -59,6 +59,7 @@ class Channel(str, metaclass=_Registered):
     CALL: ClassVar[Channel]
     LETTER: ClassVar[Channel]
     WECHAT: ClassVar[Channel]
+    VISIT: ClassVar[Channel]
 
     def __new__(cls, value: object) -> Channel:
         if isinstance(value, Channel):
@@ -130,6 +131,7 @@ Channel.PUSH = _intern("push")
 Channel.CALL = _intern("call")
 Channel.LETTER = _intern("letter")
 Channel.WECHAT = _intern("wechat")
+Channel.VISIT = _intern("visit")
 
 _by_name: tuple[Mapping[str, ChannelType], dict[str, Channel]] | None = None
 

@@ -19,6 +19,7 @@ from orchestrator.api import (
     lender_events,
     results,
     self_service,
+    visits,
     webhooks,
 )
 from orchestrator.api.body_limits import BodyLimits
@@ -61,6 +62,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(results.router)
     app.include_router(health.router)
     app.include_router(self_service.router)
+    app.include_router(visits.router)
     console.install(app)
     # Added first, so it runs inside the timing middleware: refused bodies are measured too.
     app.add_middleware(BodyLimits)

@@ -64,3 +64,14 @@ WECHAT = ChannelType(
         "borrower's consent (consent: true)"
     ),
 )
+VISIT = ChannelType(
+    name="visit",
+    kind=ChannelKind.IN_PERSON,
+    template_kind="script",
+    normalise=postal_address,
+    postal_address=True,
+    address_help=(
+        "the address a field agent visits: an object with name, line1, line2, city, region, "
+        "postal_code and country (the borrower's name and address by default)"
+    ),
+)

@@ -90,6 +90,9 @@ class Step(_Config):
         ``promise_to_pay``, ``dispute``): a softer touch is not sent after a promise.
       valid_days: how many days after its day the step may still go out (when shifted by
         holds or windows) before it expires.
+      when: conditions the account must also meet for this step to be planned (the
+        segment's own decide which ladder applies): a field visit only for large balances
+        (``when: {amount: {min: "5000"}}``), 分级催收 by days past due × amount.
     """
 
     id: Identifier
@@ -101,6 +104,7 @@ class Step(_Config):
     purpose: Purpose = Purpose.COLLECTION
     stop_on: tuple[str, ...] = ()
     valid_days: int = Field(default=2, ge=0, le=30)
+    when: Conditions | None = None
 
     @field_validator("at", mode="before")
     @classmethod

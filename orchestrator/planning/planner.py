@@ -105,7 +105,16 @@ def due_steps(account: PlanningAccount, strategy: Strategy, today: date) -> list
             continue
         variant = segment.variant_for(account.external_id)
         for step in segment.ladder(variant):
-            if step.day == dpd:
+            if step.day == dpd and (
+                step.when is None
+                or step.when.match(
+                    dpd=dpd,
+                    amount=account.facts.amount_due,
+                    currency=account.facts.currency,
+                    product=account.product,
+                    risk=account.risk_score,
+                )
+            ):
                 found.append((segment, variant, step, step_date))
     return found
 

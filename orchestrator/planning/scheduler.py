@@ -37,6 +37,7 @@ from orchestrator import ledger
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.logs import get_logger
 from orchestrator.planning.portfolio import PortfolioPlanner
+from orchestrator.planning.visits import expire_visits
 from orchestrator.retention import (
     IDEMPOTENCY_TTL,
     apply_retention,
@@ -100,7 +101,7 @@ class SweepResult:
 
 def sweep(store: Store, now: datetime, *, limit: int = 1_000, stale: timedelta) -> SweepResult:
     """Queue tasks whose time has come, re-queue queued ones whose message may be lost, and
-    expire tasks whose deadline passed unsent."""
+    expire tasks whose deadline passed unsent (and field visits with no outcome by theirs)."""
     with store.transaction() as conn:
         queued = transitions.queue_due(conn, now, limit=limit, skip_locked=not store.is_sqlite)
         # A queued task untouched for a while may have lost its message (a crash between
@@ -122,7 +123,9 @@ def sweep(store: Store, now: datetime, *, limit: int = 1_000, stale: timedelta) 
                 for r in expired_rows
             ),
         )
-    return SweepResult(queued, requeued, len(expired_rows))
+        # Field visits in the work queue with no outcome by their deadline (docs/channels.md).
+        expired_visits = expire_visits(conn, now)
+    return SweepResult(queued, requeued, len(expired_rows) + expired_visits)
 
 
 class Scheduler:

@@ -502,3 +502,34 @@ class SelfServiceLink(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class FieldAgent(Base):
+    """A lender's field agent (上门): who may be sent to a visit, and where."""
+
+    __tablename__ = "field_agents"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    regions: Mapped[list[Any]] = mapped_column(default=list)  # regions or cities, as written
+    created_at: Mapped[datetime]
+
+
+class Visit(Base):
+    """A field visit's work-queue state: the visit is its attempt (channel ``visit``); this
+    row holds who it is assigned to and how it ended. Made at its first assignment, outcome
+    or expiry; an open visit without one is simply unassigned."""
+
+    __tablename__ = "visits"
+
+    attempt_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("field_agents.id"))
+    assigned_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(sa.String(32))
+    outcome_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

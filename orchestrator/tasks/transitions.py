@@ -12,6 +12,7 @@ a report or the sweep finds nothing moved and does nothing more.
        └────────hold─────────┘  └───release─────┘     settle: sending ─▶ sent | queued | unknown
     planned/queued ──revise──▶ (moved) | cancelled     queued ──close──▶ blocked | expired | failed
     planned/queued ──expire_overdue──▶ expired          sent/sending ──fail_over──▶ planned
+    sent ──expire_visit──▶ expired  (a field visit with no outcome by its deadline)
 """
 
 from __future__ import annotations
@@ -271,5 +272,20 @@ def fail_over(conn: Connection, task: Any, now: datetime) -> bool:
                 not_after=task.expires_at,
                 updated_at=now,
             )
+        ).rowcount
+    )
+
+
+# --- field visits ---------------------------------------------------------------------------
+
+
+def expire_visit(conn: Connection, task_id: int, now: datetime) -> bool:
+    """``sent → expired``: a field visit handed to the work queue with no outcome recorded by
+    its deadline. Whether it moved (an outcome recorded first wins)."""
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status == TaskStatus.SENT.value)
+            .values(status=TaskStatus.EXPIRED.value, reasons=["visit.deadline"], updated_at=now)
         ).rowcount
     )

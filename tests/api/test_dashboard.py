@@ -44,6 +44,7 @@ def test_the_data_counts_the_tenants_own_tasks_and_decisions(api, store, clock):
         "call",
         "letter",
         "wechat",
+        "visit",
     }
     assert theirs["accounts"] == 0
     assert theirs["recent"] == []

@@ -27,6 +27,7 @@ EXPECTED = {
     "dialer_call": Channel.CALL,
     "lob_letter": Channel.LETTER,
     "wechat_official": Channel.WECHAT,
+    "field_queue": Channel.VISIT,
 }
 
 
@@ -57,7 +58,7 @@ def test_default_config_builds_every_adapter(credentials) -> None:
                     provider["settings"], http=http, clock=SystemClock(), path=path
                 )
                 assert adapter.settings.base_url.startswith(
-                    ("http://127.0.0.1:8900", "smtp://127.0.0.1")
+                    ("http://127.0.0.1:8900", "smtp://127.0.0.1", "queue:")  # queue: no network
                 )
                 assert set(provider) >= {"rate_limit", "breaker", "retry"}
                 built.append(adapter.name)

@@ -41,7 +41,7 @@ def test_the_shipped_configuration_is_valid():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Valid: 6 rule packs, 1 strategy, 10 channel providers" in result.stdout
+    assert "Valid: 6 rule packs, 1 strategy, 11 channel providers" in result.stdout
 
 
 def test_every_problem_in_the_files_is_printed_with_its_path(config_copy):

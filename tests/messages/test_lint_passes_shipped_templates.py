@@ -23,6 +23,7 @@ DEFAULT_STRATEGY = [
     ("voicemail_limited", Channel.CALL),
     ("final_notice", Channel.LETTER),
     ("repayment_reminder", Channel.WECHAT),
+    ("field_visit", Channel.VISIT),
 ]
 
 

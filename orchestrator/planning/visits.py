@@ -1,0 +1,81 @@
+"""Field visits past their deadline: a visit handed to the work queue whose outcome was not
+recorded by its task's ``expires_at`` expires, and the ledger says so. Run by the
+scheduler's sweep (:func:`orchestrator.planning.scheduler.sweep`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator import ledger
+from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
+from orchestrator.store.tables import Attempt, Task, Visit
+from orchestrator.tasks import transitions
+
+EXPIRED = "expired"
+"""The outcome a visit with none recorded by its deadline gets."""
+
+
+def expire_visits(conn: Connection, now: datetime, *, limit: int = 500) -> int:
+    """Expire the open visits past their deadline (every tenant); how many.
+
+    The task moves ``sent → expired`` (:func:`~orchestrator.tasks.transitions.expire_visit`,
+    which an outcome recorded first makes a no-op); the attempt becomes ``undelivered`` and
+    no contact (``failed``: nobody went), so it counts toward no cap."""
+    rows = conn.execute(
+        sa.select(Attempt)
+        .join(Task, Task.id == Attempt.task_id)
+        .outerjoin(Visit, Visit.attempt_id == Attempt.id)
+        .where(
+            Attempt.channel == Channel.VISIT.value,
+            Attempt.status == DeliveryStatus.SENT.value,
+            Task.status == TaskStatus.SENT.value,
+            Task.expires_at < now,
+            Visit.outcome.is_(None),
+        )
+        .order_by(Attempt.id)
+        .limit(limit)
+    ).all()
+    expired = 0
+    for attempt in rows:
+        if not transitions.expire_visit(conn, attempt.task_id, now):
+            continue
+        conn.execute(
+            sa.update(Attempt)
+            .where(Attempt.id == attempt.id)
+            .values(
+                status=DeliveryStatus.UNDELIVERED.value,
+                contact_kind=ContactKind.FAILED.value,
+                updated_at=now,
+            )
+        )
+        found = conn.execute(
+            sa.update(Visit)
+            .where(Visit.attempt_id == attempt.id)
+            .values(outcome=EXPIRED, outcome_at=now, updated_at=now)
+        ).rowcount
+        if not found:
+            conn.execute(
+                sa.insert(Visit).values(
+                    attempt_id=attempt.id,
+                    tenant_id=attempt.tenant_id,
+                    outcome=EXPIRED,
+                    outcome_at=now,
+                    updated_at=now,
+                )
+            )
+        ledger.append(
+            conn,
+            [
+                ledger.for_attempt(
+                    attempt,
+                    at=now,
+                    kind="visit.expired",
+                    message="field visit expired: no outcome recorded by its deadline",
+                )
+            ],
+        )
+        expired += 1
+    return expired
