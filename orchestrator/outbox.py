@@ -208,18 +208,28 @@ def account_events(
 ) -> list[str]:
     """Emit the lender events of newly recorded account events (rows as stored, each with
     its ``account_id``; the lender's ``event_id`` and ``source`` when known)."""
-    return emit_many(
-        conn,
-        tenant_id,
-        [
+    emitted: list[Emitted] = []
+    for e in events:
+        if _first_instalment(e):
+            # A plan chosen on the self-service page is recorded as one promise per
+            # instalment: the first one also tells the lender that a plan was chosen.
+            emitted.append(Emitted(e["account_id"], PLAN_CHOSEN, account_event_data(e)))
+        emitted.append(
             Emitted(
                 e["account_id"],
                 FROM_ACCOUNT_EVENT.get(str(e["type"]), ACCOUNT_EVENT_RECORDED),
                 account_event_data(e),
             )
-            for e in events
-        ],
-        now,
+        )
+    return emit_many(conn, tenant_id, emitted, now)
+
+
+def _first_instalment(event: Mapping[str, Any]) -> bool:
+    details = event.get("details") or {}
+    return (
+        str(event["type"]) == "promise_to_pay"
+        and bool(details.get("plan"))
+        and str(details.get("instalment", "")).startswith("1/")
     )
 
 

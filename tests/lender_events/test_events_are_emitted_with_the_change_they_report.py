@@ -132,3 +132,32 @@ def test_emit_takes_only_catalogued_types(store, lender, receiver, clock):
         store.transaction() as conn,
     ):
         outbox.emit(conn, 1, 1, "plan.picked", {}, clock.now())
+
+
+def test_a_plan_chosen_on_the_self_service_page_is_reported_once_with_its_promises(
+    lender, receiver, store, clock, tenant
+):
+    """The page records a plan as one promise per instalment (``details.plan``,
+    ``details.instalment``); the lender hears ``plan.chosen`` once, then each promise."""
+    register(lender, receiver.url)
+    an_account(lender)
+    with store.transaction() as conn:
+        account = account_store.find_account(conn, tenant[0], "loan-1")
+        for number, day in ((1, 10), (2, 20)):
+            account_store.record_event(
+                conn,
+                account,
+                EventDocument(
+                    type="promise_to_pay",
+                    until=clock.now() + timedelta(days=day),
+                    amount="60.00",
+                    details={"plan": "two_months", "instalment": f"{number}/2"},
+                ),
+                now=clock.now(),
+                source="self_service",
+            )
+    assert _events(store) == [
+        ("plan.chosen", "self_service"),
+        ("promise.made", "self_service"),
+        ("promise.made", "self_service"),
+    ]
