@@ -36,6 +36,10 @@ def test_the_demo_runs_everything_and_summarises_what_happened(tmp_path, redis_u
     assert "passed the second factor and chose:" in out
     assert "recorded (source self_service):" in out
     assert "cancelled email final_notice (standard.final_email): us.hold.promise_to_pay" in out
+    # The lender's endpoint received the chosen plan as a signed event, and verified it.
+    assert "Lender events" in out
+    assert "plan.chosen for demo-borrower received and verified (evt_" in out
+    assert ", 0 refused" in out
     assert "Traceback" not in result.stderr
     # The providers really received messages, and none twice.
     journal = [

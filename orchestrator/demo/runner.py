@@ -47,12 +47,15 @@ from orchestrator.api.app import create_app
 from orchestrator.clock import ScaledClock
 from orchestrator.configuration.source import ConfigSource
 from orchestrator.demo import borrower
+from orchestrator.demo.lender import LenderReceiver, running_receiver
 from orchestrator.demo.samples import sample_portfolio
 from orchestrator.dispatch import build_dispatch
 from orchestrator.dispatch.actor import declare_send_actor
 from orchestrator.dispatch.broker import enqueue_tasks
 from orchestrator.errors import ConfigError, ServiceUnavailable
+from orchestrator.outbound import endpoints
 from orchestrator.outbound.passes import lender_events_pass
+from orchestrator.outbound.signing import DEFAULT_TOLERANCE_SECONDS
 from orchestrator.planning.scheduler import Scheduler
 from orchestrator.services import Services
 from orchestrator.settings import Settings
@@ -97,6 +100,7 @@ class Demo:
         self.options = options
         self.console = console
         self.visit: borrower.BorrowerVisit | None = None
+        self.lender: LenderReceiver | None = None
 
     def run(self) -> int:
         options = self.options
@@ -153,7 +157,16 @@ class Demo:
                     "self_service_url": api_url,
                     # Fifteen real minutes on the demo's fast clock.
                     "self_service_session_minutes": int(15 * options.speed),
+                    # The lender's endpoint below is on loopback (a dev tool may allow it).
+                    "allow_loopback_providers": True,
                 }
+            )
+            # The lender: a receiver that verifies each event's signature. The timestamp is
+            # on the demo's clock, so the tolerance is five real seconds of it on top.
+            self.lender = stack.enter_context(
+                running_receiver(
+                    clock.now, DEFAULT_TOLERANCE_SECONDS + int(5 * max(1.0, options.speed))
+                )
             )
             store = Store.connect(settings.effective_database_url)
             upgrade(store.engine)
@@ -171,6 +184,15 @@ class Demo:
                 )
                 key = issue_key(conn, tenant_id, role=Role.OPS, now=clock.now(), label="demo")
                 _compressed_dispatch_policy(conn, settings, clock)
+                _endpoint, self.lender.secret = endpoints.create(
+                    conn,
+                    tenant_id,
+                    url=self.lender.url,
+                    description="the demo lender's receiver",
+                    event_types=[],
+                    egress=Egress(allow_loopback=True),
+                    now=clock.now(),
+                )
             config.refresh()
             server = uvicorn.Server(
                 uvicorn.Config(
@@ -212,6 +234,7 @@ class Demo:
             worker.stop(timeout=10_000)
             self._summary(store, api_url, key, data, port)
             self._borrower_summary(api_url, key)
+            self._lender_summary()
             if options.keep_running:
                 self.console.print(
                     "\n[bold]The API stays up[/] for you to explore; press Ctrl-C to stop."
@@ -332,11 +355,28 @@ class Demo:
                 self.visit = borrower.visit(journal, api_url, store, clock.now())
                 live.update(view())
             time.sleep(1.0)  # the last callbacks land
+            # The chosen plan reaches the lender on the next delivery pass (about a second).
+            patience = time.monotonic() + 10
+            while (
+                self.visit is not None
+                and not self.visit.problem
+                and self.lender is not None
+                and not self.lender.has("plan.chosen", self.visit.external_id)
+                and time.monotonic() < patience
+            ):
+                time.sleep(0.25)
             live.update(view())
 
     def _borrower_summary(self, api_url: str, key: str) -> None:
         self.console.print("\n[bold]Self-service[/] (a borrower answers from their phone):")
         for line in _borrower_lines(self.visit, api_url, key):
+            self.console.print(line, soft_wrap=True, highlight=False, markup=False)
+
+    def _lender_summary(self) -> None:
+        if self.lender is None:
+            return
+        self.console.print("\n[bold]Lender events[/] (signed webhooks to the lender's endpoint):")
+        for line in self.lender.lines(borrower.EXTERNAL_ID):
             self.console.print(line, soft_wrap=True, highlight=False, markup=False)
 
     def _summary(self, store: Store, api_url: str, key: str, data: Path, port: int) -> None:
