@@ -145,6 +145,9 @@ class Demo:
             namespace = f"{self.settings.queue_namespace}-demo-{secrets.token_hex(4)}"
             # Registered before anything that writes there, so it runs after they stopped.
             stack.callback(forget_namespace, redis_url, namespace)
+            # Adapters that share state in Redis (the WeChat token) read the namespace from
+            # the environment: give them the demo's, so it is forgotten with the rest.
+            os.environ["ORCHESTRATOR_QUEUE_NAMESPACE"] = namespace
             settings = self.settings.model_copy(
                 update={
                     "database_url": f"sqlite:///{data / 'demo.db'}",
