@@ -26,9 +26,16 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Printable text only: a control character (NUL above all, which PostgreSQL cannot store)
+# is refused with the field's path rather than reaching the store.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class AgentIn(_Body):
-    name: str = Field(min_length=1, max_length=200, description="the agent's name")
-    regions: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    name: str = Field(
+        min_length=1, max_length=200, pattern=_PRINTABLE, description="the agent's name"
+    )
+    regions: list[Annotated[str, Field(min_length=1, max_length=100, pattern=_PRINTABLE)]] = Field(
         min_length=1,
         max_length=200,
         description="regions or cities the agent covers, matched against a visit address's "
@@ -64,7 +71,7 @@ def _json(value: Any, status: int = 200) -> JSONResponse:
     "/v1/field-agents",
     summary="Register a field agent with the regions they cover",
     status_code=201,
-    responses=documented(401, 403, 409, 422),
+    responses=documented(400, 401, 403, 409, 413, 422),
 )
 def create_agent(body: AgentIn, who: OpsCaller, store: StoreDep, clock: ClockDep) -> JSONResponse:
     try:
@@ -78,7 +85,7 @@ def create_agent(body: AgentIn, who: OpsCaller, store: StoreDep, clock: ClockDep
 @router.get(
     "/v1/field-agents",
     summary="The field agents and their regions",
-    responses=documented(401, 403),
+    responses=documented(401, 403, 413),
 )
 def read_agents(who: OpsCaller, store: StoreDep) -> JSONResponse:
     with store.snapshot() as conn:
@@ -88,7 +95,7 @@ def read_agents(who: OpsCaller, store: StoreDep) -> JSONResponse:
 @router.get(
     "/v1/visits",
     summary="Field visits in the work queue, by deadline",
-    responses=documented(401, 403, 422),
+    responses=documented(401, 403, 413, 422),
 )
 def read_visits(
     who: OpsCaller,
@@ -112,7 +119,7 @@ def read_visits(
 @router.post(
     "/v1/visits/{visit_id}/assign",
     summary="Assign (or reassign) a visit to a field agent",
-    responses=documented(401, 403, 404, 409, 422),
+    responses=documented(400, 401, 403, 404, 409, 413, 422),
 )
 def assign_visit(
     visit_id: int, body: AssignIn, who: OpsCaller, store: StoreDep, clock: ClockDep
@@ -128,7 +135,7 @@ def assign_visit(
 @router.post(
     "/v1/visits/{visit_id}/outcome",
     summary="Record how a visit ended",
-    responses=documented(401, 403, 404, 409, 422),
+    responses=documented(400, 401, 403, 404, 409, 413, 422),
 )
 def record_outcome(
     visit_id: int,

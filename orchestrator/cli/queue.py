@@ -33,18 +33,20 @@ def dead_letters() -> None:
     if not letters:
         out.print("no dead letters")
         return
-    table = Table("actor", "task", "failed at", "reason")
-    # The id is what `requeue` takes: never cut to fit the terminal, folded if it must be.
-    table.add_column("message id", overflow="fold", min_width=36)
+    table = Table("message id", "actor", "task", "failed at", "reason")
     for letter in letters:
         table.add_row(
+            letter.message_id,
             letter.actor,
             _tasks(letter),
             "-" if letter.failed_at is None else letter.failed_at.isoformat(),
             letter.reason,
-            letter.message_id,
         )
     out.print(table)
+    # The table may cut an id to fit a narrow terminal: the commands below never are.
+    out.print("To send one again:")
+    for letter in letters:
+        out.print(f"  orchestrator queue requeue {letter.message_id}", soft_wrap=True)
 
 
 @app.command("requeue")

@@ -133,7 +133,11 @@ def test_two_apis_three_workers_two_schedulers_deliver_every_task_once(
         heartbeats = tmp_path / "var" / "heartbeats"
         assert len(alive(heartbeats, "worker", within=30)) == 3
         schedulers = alive(heartbeats, "scheduler", within=30)
-        assert sorted(b.state["leader"] for b in schedulers) == [False, True]
+        # Each file is a sample taken at its own instant, and this test's lock lives 3 s: a
+        # hand-over between two samples can show no leader, never two. That someone led is
+        # shown above: only a leader sweeps, and every task was queued and sent once.
+        assert len(schedulers) == 2
+        assert sum(b.state["leader"] for b in schedulers) <= 1
         for api in apis:
             assert httpx.get(f"{api.url}/readyz").json()["status"] == "ok"
         assert sandbox.alive()
