@@ -236,11 +236,16 @@ class StandInFieldAgent:
     # --- the parts ---------------------------------------------------------------------------
 
     def _list(self, status: str) -> list[dict[str, Any]]:
-        visits: list[dict[str, Any]] = []
-        for region in self.settings.regions:
-            answer = self.http.get("/v1/visits", params={"status": status, "region": region})
-            visits += [v for v in self._ok(answer)["visits"] if v not in visits]
-        return visits
+        """The visits in ``status`` in the agent's regions: one request a pass, whatever the
+        number of regions (matched as the queue matches them: the address's region or
+        city, case-insensitively)."""
+        answer = self.http.get("/v1/visits", params={"status": status})
+        regions = {r.casefold() for r in self.settings.regions}
+        return [
+            v
+            for v in self._ok(answer)["visits"]
+            if {v["region"].casefold(), v["city"].casefold()} & regions
+        ]
 
     def _claim(self, visit: dict[str, Any]) -> bool:
         answer = self.http.post(
