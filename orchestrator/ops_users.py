@@ -61,16 +61,24 @@ class Can(StrEnum):
     EDIT_TEMPLATES = "edit templates"
     EDIT_RULES = "edit rule overlays"
     ACT_ON_ACCOUNTS = "put accounts on hold and record disputes"
+    WORK_VISITS = "assign field visits and record their outcomes"
     MANAGE_USERS = "manage users and keys"
 
 
 PERMISSIONS: dict[OpsRole, frozenset[Can]] = {
     OpsRole.VIEWER: frozenset({Can.READ}),
     OpsRole.OPERATOR: frozenset(
-        {Can.READ, Can.EDIT_CHANNELS, Can.EDIT_STRATEGY, Can.EDIT_TEMPLATES, Can.ACT_ON_ACCOUNTS}
+        {
+            Can.READ,
+            Can.EDIT_CHANNELS,
+            Can.EDIT_STRATEGY,
+            Can.EDIT_TEMPLATES,
+            Can.ACT_ON_ACCOUNTS,
+            Can.WORK_VISITS,
+        }
     ),
     OpsRole.COMPLIANCE: frozenset(
-        {Can.READ, Can.SEE_CONTACT_DATA, Can.EDIT_RULES, Can.ACT_ON_ACCOUNTS}
+        {Can.READ, Can.SEE_CONTACT_DATA, Can.EDIT_RULES, Can.ACT_ON_ACCOUNTS, Can.WORK_VISITS}
     ),
     OpsRole.ADMIN: frozenset(Can),
 }

@@ -3,8 +3,10 @@
 - ``GET /_sandbox/faults`` — every provider's fault settings.
 - ``PUT /_sandbox/faults/{provider}`` — set one provider's (adapter name, e.g.
   ``twilio_sms``): ``{"error_rate", "throttle_rate", "retry_after_seconds", "timeout_rate",
-  "hang_seconds", "permanent_rate", "late_answer_rate", "latency_ms", "down"}``;
-  ``late_answer_rate`` accepts the message and answers after ``hang_seconds``.
+  "hang_seconds", "permanent_rate", "late_answer_rate", "latency_ms", "down",
+  "duplicate_report_rate"}``;
+  ``late_answer_rate`` accepts the message and answers after ``hang_seconds``;
+  ``duplicate_report_rate`` posts a delivered callback a second time, unchanged.
 - ``DELETE /_sandbox/faults`` — clear all.
 - ``GET /PUT /_sandbox/outcomes`` — the simulated borrowers' rates (a PUT changes the
   rates it names and keeps the others).

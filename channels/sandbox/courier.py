@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from channels.sandbox.faults import Faults
 from channels.sandbox.journal import Journal
 from orchestrator.clock import Clock
 
@@ -26,12 +27,17 @@ class Courier:
       journal: where every post is recorded.
       clock: stamps the records.
       delay: seconds to wait before each stage.
+      faults: when given, a delivered callback may be posted again
+        (:meth:`Faults.duplicate`).
     """
 
-    def __init__(self, journal: Journal, clock: Clock, delay: float) -> None:
+    def __init__(
+        self, journal: Journal, clock: Clock, delay: float, faults: Faults | None = None
+    ) -> None:
         self.journal = journal
         self.clock = clock
         self.delay = delay
+        self.faults = faults
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -61,7 +67,22 @@ class Courier:
         attempt_ref: str | None,
         event: str,
     ) -> bool:
-        """Wait the stage delay, then POST; True once the receiver answered 2xx."""
+        """Wait the stage delay, then POST; True once the receiver answered 2xx. A delivered
+        callback is posted again when the provider's faults draw a duplicate."""
+        delivered = await self._deliver(provider, url, body, headers, attempt_ref, event)
+        if delivered and self.faults is not None and self.faults.duplicate(provider):
+            await self._deliver(provider, url, body, headers, attempt_ref, f"{event} (again)")
+        return delivered
+
+    async def _deliver(
+        self,
+        provider: str,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        attempt_ref: str | None,
+        event: str,
+    ) -> bool:
         await asyncio.sleep(self.delay)
         assert self._client is not None, "courier not started"
         outcome = "unreachable"

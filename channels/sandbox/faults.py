@@ -8,6 +8,10 @@ An endpoint that accepted a message hands its answer to :meth:`Faults.answer`, w
 it back (``late_answer_rate``): the provider has the message, but the answer arrives after the
 client gave up. That is the one failure that leaves a send truly ambiguous, and the only way
 to exercise dispatch's "confirm it was already sent" recovery.
+
+A callback the courier delivered may be posted a second time, byte for byte
+(``duplicate_report_rate``, :meth:`Faults.duplicate`): webhook senders deliver at least once,
+and the receiver must take a replay as a no-op.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class Fault(BaseModel):
       hang_seconds: how long a "timeout" or a late answer hangs.
       latency_ms: added to every request.
       down: the provider is fully down.
+      duplicate_report_rate: probability that a delivered callback (a delivery report, a
+        tracking event, a push) is posted again, unchanged.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -56,6 +62,7 @@ class Fault(BaseModel):
     hang_seconds: float = Field(30.0, ge=0)
     latency_ms: int = Field(0, ge=0)
     down: bool = False
+    duplicate_report_rate: float = Field(0.0, ge=0, le=1)
 
 
 class Faults:
@@ -108,3 +115,8 @@ class Faults:
         if fault.late_answer_rate and self._rng.random() < fault.late_answer_rate:
             await asyncio.sleep(fault.hang_seconds)
         return reply
+
+    def duplicate(self, provider: str) -> bool:
+        """Whether this delivered callback of ``provider``'s is posted once more."""
+        rate = self.get(provider).duplicate_report_rate
+        return bool(rate) and self._rng.random() < rate

@@ -55,13 +55,14 @@ class SandboxState:
         journal = Journal(settings.log)
         key_text = settings.credential("SENDGRID_WEBHOOK_PRIVATE_KEY")
         key = load_private_key(key_text) if key_text else ec.generate_private_key(ec.SECP256R1())
+        faults = Faults(settings.seed)
         return cls(
             settings=settings,
             clock=clock,
             journal=journal,
-            faults=Faults(settings.seed),
+            faults=faults,
             borrowers=Borrowers(settings.seed, settings.outcomes),
-            courier=Courier(journal, clock, settings.callback_delay_seconds),
+            courier=Courier(journal, clock, settings.callback_delay_seconds, faults),
             sendgrid_key=key,
         )
 

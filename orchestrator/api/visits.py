@@ -148,7 +148,9 @@ def record_outcome(
     """``met_borrower``, ``not_home``, ``refused``, ``promise_to_pay`` (with
     ``promise_amount`` and ``promise_date``: collection pauses until then), ``wrong_address``
     (the postal address is marked invalid) or ``third_party_met`` (nothing about the debt is
-    recorded)."""
+    recorded). The same outcome posted again is answered with the visit as it stands and
+    recorded once; another outcome for a visit done, or any after the visit's deadline, is
+    refused (409)."""
     now = clock.now()
     try:
         with store.locking_transaction() as conn:

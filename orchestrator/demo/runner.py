@@ -4,7 +4,8 @@ One process runs every part on one scaled clock (a virtual day in about a minute
 over real HTTP, the provider sandbox, a Dramatiq worker on Redis, and the scheduler with its
 leader lock. A fresh SQLite store is seeded with a tenant and a few hundred varied accounts
 through the batch API; the planner, compliance engine, dispatch and webhooks then do their
-work while the screen shows progress, and a summary tells what happened and why.
+work while the screen shows progress, and a summary tells what happened and why. A stand-in
+field agent works the field-visit queue over the API (:mod:`orchestrator.demo.ladder`).
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ from channels.egress import Egress
 from channels.registry import adapter_class
 from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
+from channels.sandbox.field_agent import StandInFieldAgent
 from orchestrator import logs
 from orchestrator.api.app import create_app
 from orchestrator.clock import ScaledClock
 from orchestrator.configuration.source import ConfigSource
-from orchestrator.demo import borrower
+from orchestrator.demo import borrower, ladder
 from orchestrator.demo.lender import LenderReceiver, running_receiver
 from orchestrator.demo.samples import sample_portfolio
 from orchestrator.dispatch import build_dispatch
@@ -101,6 +103,7 @@ class Demo:
         self.console = console
         self.visit: borrower.BorrowerVisit | None = None
         self.lender: LenderReceiver | None = None
+        self.field_agent: StandInFieldAgent | None = None
 
     def run(self) -> int:
         options = self.options
@@ -162,6 +165,10 @@ class Demo:
                     "self_service_session_minutes": int(15 * options.speed),
                     # The lender's endpoint below is on loopback (a dev tool may allow it).
                     "allow_loopback_providers": True,
+                    # Webhook freshness windows fitted to the fast clock (a copy in data).
+                    "config_dir": ladder.config_for_clock(
+                        self.settings.config_dir, data, options.speed
+                    ),
                 }
             )
             # The lender: a receiver that verifies each event's signature. The timestamp is
@@ -228,11 +235,18 @@ class Demo:
                 base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=120
             )
             stack.callback(http.close)
-            self._seed(http, today, clock)
+            self._seed(http, clock.now().date(), clock)  # the virtual day it is now
+            # Field visits have no provider: a stand-in agent works the queue over HTTP.
+            field = stack.enter_context(ExitStack())
+            self.field_agent = field.enter_context(ladder.field_agent(api_url, key, clock))
             scheduler.start()
             stack.callback(scheduler.stop)
-            end = start + timedelta(days=options.days)
-            self._progress(store, clock, start, end, data / "sandbox.jsonl", api_url)
+            # The run's days count from here: on a busy machine, starting and seeding may
+            # already have taken virtual hours.
+            begun = clock.now()
+            end = begun + timedelta(days=options.days)
+            self._progress(store, clock, begun, end, data / "sandbox.jsonl", api_url)
+            field.close()
             scheduler.stop()
             worker.stop(timeout=10_000)
             self._summary(store, api_url, key, data, port)
@@ -440,6 +454,9 @@ class Demo:
             # "sent, delivered 0" is no failure when the provider never reports delivery.
             self.console.print(f"  [dim]{note}.[/]", soft_wrap=True, highlight=False)
         self.console.print(Group(outcome, blocks))
+        self.console.print("\n[bold]Letters, WeChat and field visits[/] (the ladder's late steps):")
+        for line in ladder.summary_lines(store, self.field_agent):
+            self.console.print(line, soft_wrap=True, highlight=False, markup=False)
         picks: dict[str, str] = {}
         for external_id, status in examples:
             picks.setdefault(status, external_id)

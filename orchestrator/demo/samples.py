@@ -143,9 +143,25 @@ _NAMES = {
 }
 
 
+# Every twentieth account from these offsets is at a late step today: (days past due,
+# amount). The places cycle every ten accounts, so an offset fixes the place.
+_LATE_STAGE = {
+    0: (50, 6400),  # New York, D+50 and large: a field visit (上门)
+    6: (3, 1250),  # Guangzhou, D+3: a WeChat reminder (微信)
+    16: (50, 36000),  # Guangzhou, D+50 and large in yuan: a field visit
+    10: (45, 1250),  # New York, D+45: the final letter (信函)
+    17: (45, 2800),  # Beijing, D+45: the final letter, in Chinese
+}
+
+
+def _late_stage(index: int, dpd: int, amount: int) -> tuple[int, int]:
+    return _LATE_STAGE.get(index % 20, (dpd, amount))
+
+
 def sample_portfolio(count: int, *, today: date, seed: int = 7) -> list[dict[str, Any]]:
     """``count`` account documents (the API's schema), due dates spread from three days ahead
-    to six weeks behind, a few with events that hold or pause collection."""
+    to seven weeks behind (a few at the late steps: letters and field visits), a few with
+    events that hold or pause collection."""
     rng = random.Random(seed)  # noqa: S311 - sample data, not a secret
     docs = []
     for index in range(count):
@@ -159,13 +175,15 @@ def sample_portfolio(count: int, *, today: date, seed: int = 7) -> list[dict[str
             points.append({"channel": "email", "address": f"borrower{index}@example.org"})
         if rng.random() < 0.5:
             points.append({"channel": "push", "address": f"demo-push-token-{index:06d}"})
-        if address:  # a letter goes to the borrower's own address
-            points.append({"channel": "letter"})
+        if address:  # a letter goes to the borrower's own address, and so does a visit
+            points += [{"channel": "letter"}, {"channel": "visit"}]
         if locale.startswith("zh"):  # followed the lender's Official Account, and agreed
             openid = f"oDemo{index:06d}WeChatOpenId0000"[:28]
             points.append({"channel": "wechat", "address": openid, "consent": True})
         dpd = rng.choice([-3, -3, 0, 0, 3, 7, 7, 10, 15, 20, 30, 45]) - rng.randint(0, 1)
         amount = rng.choice([45, 80, 350, 1250, 2800, 6400])
+        # A few at the ladder's late steps, so that a short run shows them too.
+        dpd, amount = _late_stage(index, dpd, amount)
         doc: dict[str, Any] = {
             "external_id": f"demo-{index:04d}",
             "jurisdiction": jurisdiction,

@@ -177,6 +177,13 @@ def _covers(regions: list[str], address: PostalAddress | None) -> bool:
     return any(r.casefold() in places for r in regions)
 
 
+def covering(agents: list[dict[str, Any]], visit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The agents (as :func:`list_agents` gives them) who cover ``visit``'s (as
+    :func:`list_visits` gives it) region or city: the ones :func:`assign` accepts."""
+    places = {visit["region"].casefold(), visit["city"].casefold()} - {""}
+    return [a for a in agents if any(r.casefold() in places for r in a["regions"])]
+
+
 def _view(row: Any) -> dict[str, Any]:
     address = _address(row)
     return {
@@ -242,6 +249,19 @@ def _open(row: Any) -> None:
         )
 
 
+def _in_time(row: Any, now: datetime, doing: str) -> None:
+    """Refuse what comes after the visit's deadline: the visit is then past saving (the
+    scheduler's sweep expires it and the ledger records that), and a late outcome must not
+    rewrite what the caps and the ledger already count as a visit nobody made."""
+    if row.due_by is not None and now > row.due_by:
+        raise VisitError(
+            409,
+            "conflict",
+            f"Visit {row.id}'s deadline passed at {row.due_by:%Y-%m-%d %H:%M} UTC with no "
+            f"outcome: it expires (the ledger records it) and can no longer be {doing}.",
+        )
+
+
 def _save(conn: Connection, row: Any, values: dict[str, Any], now: datetime) -> None:
     moved = conn.execute(
         sa.update(Visit).where(Visit.attempt_id == row.id).values(**values, updated_at=now)
@@ -261,6 +281,7 @@ def assign(
     must cover the visit's region or city."""
     row = _one(conn, tenant_id, visit_id, lock=True)
     _open(row)
+    _in_time(row, now, "assigned")
     agent = conn.execute(
         sa.select(FieldAgent).where(FieldAgent.id == agent_id, FieldAgent.tenant_id == tenant_id)
     ).first()
@@ -351,9 +372,15 @@ def record_outcome(
     *,
     promised: Promise | None = None,
 ) -> tuple[dict[str, Any], set[int]]:
-    """How the visit ended; the visit's view and the accounts to re-plan."""
+    """How the visit ended; the visit's view and the accounts to re-plan.
+
+    The same outcome posted again (an agent's app retrying) is answered with the visit as
+    it stands and changes nothing; a different one, or any after the deadline, is refused."""
     row = _one(conn, tenant_id, visit_id, lock=True)
+    if row.outcome == outcome.value:
+        return _view(row), set()
     _open(row)
+    _in_time(row, now, "given an outcome")
     if (outcome is VisitOutcome.PROMISE_TO_PAY) != (promised is not None):
         raise ValueError("a promise goes with promise_to_pay only (see promise_for)")
     kind, status = _COUNTS[outcome]

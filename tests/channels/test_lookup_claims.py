@@ -17,7 +17,7 @@ from orchestrator.errors import ConfigError, PermanentError
 from tests.channels.channel_support import NOW, Pinned, build, message
 from tests.channels.test_sandbox_faults import CASES
 
-LOOKS_UP = {"twilio_sms", "aliyun_sms", "sendgrid_email"}
+LOOKS_UP = {"twilio_sms", "aliyun_sms", "sendgrid_email", "lob_letter"}
 
 
 def nothing_found(request: httpx.Request) -> httpx.Response:

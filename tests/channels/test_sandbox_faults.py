@@ -10,6 +10,10 @@ import pytest
 from orchestrator.domain import Channel
 from orchestrator.errors import PermanentError, TransientError
 from tests.channels.channel_support import build, message
+from tests.channels.test_lob_letter_adapter import ANN
+from tests.channels.test_lob_letter_adapter import SETTINGS as LOB
+from tests.channels.test_wechat_official_adapter import OPENID, PARAMS
+from tests.channels.test_wechat_official_adapter import SETTINGS as WECHAT
 
 CASES = {
     "twilio_sms": (
@@ -36,6 +40,29 @@ CASES = {
     "twilio_voice": (
         lambda s: {"base_url": f"{s.base_url}/twilio", "from_number": "+15017122661"},
         {"channel": Channel.CALL, "limited_content": True},
+    ),
+    # The letters' print-and-mail API and the WeChat Official Account fail on demand too.
+    "lob_letter": (
+        lambda s: {**LOB, "base_url": f"{s.base_url}/lob"},
+        {
+            "channel": Channel.LETTER,
+            "to": ANN.text(),
+            "subject": "Final notice",
+            "body": "Dear Ann Lee,\n\nThe payment is past due.",
+            "callback_url": None,
+        },
+    ),
+    "wechat_official": (
+        lambda s: {**WECHAT, "base_url": f"{s.base_url}/wechat"},
+        {
+            "channel": Channel.WECHAT,
+            "to": OPENID,
+            "body": "王芳您好，您的借款已逾期。",
+            "template": "overdue_notice",
+            "template_params": PARAMS,
+            "disclosures": ("opt_out",),
+            "callback_url": None,
+        },
     ),
     "smtp_email": (
         lambda s: {
@@ -67,7 +94,8 @@ def test_throttling_is_transient(sandbox, http, system_clock, provider) -> None:
         send_with_fault(
             sandbox, http, system_clock, provider, {"throttle_rate": 1.0, "retry_after_seconds": 9}
         )
-    if provider not in ("aliyun_sms", "smtp_email"):  # they signal flow control in the body
+    # Aliyun, SMTP and WeChat signal flow control in the body (WeChat: errcode 45009).
+    if provider not in ("aliyun_sms", "smtp_email", "wechat_official"):
         assert caught.value.retry_after == 9.0
 
 
@@ -75,10 +103,15 @@ def test_throttling_is_transient(sandbox, http, system_clock, provider) -> None:
 def test_permanent_refusals_are_permanent(sandbox, http, system_clock, provider) -> None:
     with pytest.raises(PermanentError) as caught:
         send_with_fault(sandbox, http, system_clock, provider, {"permanent_rate": 1.0})
-    assert caught.value.invalid_address
+    if provider == "wechat_official":  # 43101: the user refuses the account's messages
+        assert caught.value.opted_out
+    else:
+        assert caught.value.invalid_address
 
 
-@pytest.mark.parametrize("provider", ["twilio_sms", "sendgrid_email", "smtp_email"])
+@pytest.mark.parametrize(
+    "provider", ["twilio_sms", "sendgrid_email", "smtp_email", "lob_letter", "wechat_official"]
+)
 def test_a_hang_past_the_client_timeout_is_transient(sandbox, http, system_clock, provider) -> None:
     with pytest.raises(TransientError):
         send_with_fault(
@@ -91,7 +124,7 @@ def test_a_hang_past_the_client_timeout_is_transient(sandbox, http, system_clock
         )
 
 
-@pytest.mark.parametrize("provider", ["jpush_push", "dialer_call"])
+@pytest.mark.parametrize("provider", ["jpush_push", "dialer_call", "lob_letter", "wechat_official"])
 def test_a_provider_that_is_down_is_transient(sandbox, http, system_clock, provider) -> None:
     with pytest.raises(TransientError):
         send_with_fault(sandbox, http, system_clock, provider, {"down": True})

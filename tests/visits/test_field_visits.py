@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -34,34 +33,6 @@ ADDRESS = {
     "postal_code": "10118",
     "country": "US",
 }
-
-
-@pytest.fixture
-def tenant(store, clock):
-    """A tenant whose profile lets the agent's brief render: (tenant_id, lender key)."""
-    with store.transaction() as conn:
-        tenant_id = create_tenant(
-            conn,
-            "acme",
-            name="Acme Lending",
-            now=clock.now(),
-            profile={
-                "lender_name": "Acme Lending",
-                "support_phone": "+1 212 555 0100",
-                "payment_url": "https://pay.acme.example/{reference}",
-            },
-        )
-        key = issue_key(conn, tenant_id, role=Role.LENDER, now=clock.now())
-    return tenant_id, key
-
-
-@pytest.fixture
-def ops(services, tenant, clock):
-    """The API as the tenant's ops key."""
-    with services.store.transaction() as conn:
-        key = issue_key(conn, tenant[0], role=Role.OPS, now=clock.now())
-    with TestClient(create_app(services), headers={"Authorization": f"Bearer {key}"}) as client:
-        yield client
 
 
 def put_account(api, external_id: str, amount: str = "6000.00") -> None:

@@ -58,6 +58,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Overview", "/console/", "overview"),
     NavItem("Accounts", "/console/accounts", "accounts"),
+    NavItem("Visits", "/console/visits", "visits"),
     NavItem("Channels", "/console/channels", "channels"),
     NavItem("Strategies", "/console/strategies", "strategy"),
     NavItem("Templates", "/console/templates", "templates"),
