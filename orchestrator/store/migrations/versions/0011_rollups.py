@@ -9,6 +9,8 @@ Revises: 0010
 Create Date: 2026-11-28 12:20:00
 """
 
+# ruff: noqa: S608 - the SQL here is built from constants only
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,15 +24,15 @@ depends_on = None
 
 _TIME = orchestrator.store.types.UTCDateTime(timezone=True)
 _BLOCKING = ", ".join(f"'{k}'" for k in BLOCKING_KINDS)
-_PG_HOUR = "date_trunc('hour', {r}.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 _PG_TIMELESS = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 _SQLITE_HOUR = "strftime('%Y-%m-%d %H:00:00.000000', {r}.at)"
 _SQLITE_TIMELESS = "'1970-01-01 00:00:00.000000'"
 _INSERT = "INSERT INTO rollup_changes (tenant_id, kind, hour, k1, k2, n) "
 
 
-def _values(table: str, r: str, sign: int, hour: str, timeless: str, dialect: str) -> str:
-    """The statement appending the change of one row (``r``: OLD or NEW) of ``table``."""
+def _values(table: str, r: str, sign: int) -> str:
+    """SQLite: the statement appending the change of one row (``r``: OLD or NEW)."""
+    hour, timeless = _SQLITE_HOUR, _SQLITE_TIMELESS
     if table == "attempts":
         return (
             f"{_INSERT}VALUES ({r}.tenant_id, 'contact', {hour.format(r=r)}, {r}.channel, "
@@ -41,16 +43,9 @@ def _values(table: str, r: str, sign: int, hour: str, timeless: str, dialect: st
     if table == "accounts":
         return f"{_INSERT}VALUES ({r}.tenant_id, 'account', {timeless}, '', '', {sign});"
     kind = f"CASE WHEN {r}.kind IN ({_BLOCKING}) THEN 'blocked' ELSE 'deferred' END"
-    if dialect == "postgresql":
-        rules = (
-            f"jsonb_array_elements_text(CASE WHEN jsonb_typeof({r}.rules) = 'array' "
-            f"THEN {r}.rules ELSE '[]'::jsonb END) AS x(rule)"
-        )
-        rule = "x.rule"
-    else:
-        rules, rule = f"json_each({r}.rules) AS x", "x.value"
+    rules, rule = f"json_each({r}.rules) AS x", "x.value"
     return (
-        f"{_INSERT}SELECT {r}.tenant_id, {kind}, {hour.format(r=r)}, {rule}, '', {sign} "  # noqa: S608 - constants and ints only
+        f"{_INSERT}SELECT {r}.tenant_id, {kind}, {hour.format(r=r)}, {rule}, '', {sign} "
         f"FROM {rules};"
     )
 
@@ -64,32 +59,65 @@ _COUNTED = {
 }
 
 
+def _pg_rows(table: str, rows: str, sign: int) -> str:
+    """The changes a statement's transition table ``rows`` makes, one per row (and rule)."""
+    hour = "date_trunc('hour', r.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    if table == "attempts":
+        return (
+            f"SELECT r.tenant_id, 'contact' AS kind, {hour} AS hour, r.channel AS k1, "
+            f"r.status AS k2, {sign} AS n FROM {rows} r"
+        )
+    if table == "tasks":
+        return (
+            f"SELECT r.tenant_id, 'task' AS kind, {_PG_TIMELESS} AS hour, r.status AS k1, "
+            f"'' AS k2, {sign} AS n FROM {rows} r"
+        )
+    if table == "accounts":
+        return (
+            f"SELECT r.tenant_id, 'account' AS kind, {_PG_TIMELESS} AS hour, '' AS k1, "
+            f"'' AS k2, {sign} AS n FROM {rows} r"
+        )
+    return (
+        f"SELECT r.tenant_id, CASE WHEN r.kind IN ({_BLOCKING}) THEN 'blocked' "
+        f"ELSE 'deferred' END AS kind, {hour} AS hour, x.rule AS k1, '' AS k2, {sign} AS n "
+        f"FROM {rows} r CROSS JOIN LATERAL jsonb_array_elements_text("
+        f"CASE WHEN jsonb_typeof(r.rules) = 'array' THEN r.rules ELSE '[]'::jsonb END) AS x(rule)"
+    )
+
+
 def _postgresql() -> list[str]:
+    """Statement triggers over transition tables: one insert of summed changes per
+    statement, however many rows it wrote; an update appends only the counts it moved."""
     out = []
-    for table, columns in _COUNTED.items():
-        old = _values(table, "OLD", -1, _PG_HOUR, _PG_TIMELESS, "postgresql")
-        new = _values(table, "NEW", 1, _PG_HOUR, _PG_TIMELESS, "postgresql")
-        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
-        out += [
-            f"""CREATE FUNCTION rollup_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP <> 'INSERT' THEN {old} END IF;
-                IF TG_OP <> 'DELETE' THEN {new} END IF;
-                RETURN NULL;
-            END $$""",
-            f"CREATE TRIGGER rollup_{table}_write AFTER INSERT OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION rollup_{table}()",
-            f"CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} "
-            f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION rollup_{table}()",
-        ]
+    for table in _COUNTED:
+        for event, changes, referencing in (
+            ("insert", _pg_rows(table, "new_rows", 1), "NEW TABLE AS new_rows"),
+            ("delete", _pg_rows(table, "old_rows", -1), "OLD TABLE AS old_rows"),
+            (
+                "update",
+                f"{_pg_rows(table, 'old_rows', -1)} UNION ALL {_pg_rows(table, 'new_rows', 1)}",
+                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            ),
+        ):
+            out += [
+                f"""CREATE FUNCTION rollup_{table}_{event}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    {_INSERT}SELECT tenant_id, kind, hour, k1, k2, sum(n) FROM ({changes}) c
+                    GROUP BY tenant_id, kind, hour, k1, k2 HAVING sum(n) <> 0;
+                    RETURN NULL;
+                END $$""",
+                f"CREATE TRIGGER rollup_{table}_{event} AFTER {event.upper()} ON {table} "
+                f"REFERENCING {referencing} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION rollup_{table}_{event}()",
+            ]
     return out
 
 
 def _sqlite() -> list[str]:
     out = []
     for table, columns in _COUNTED.items():
-        old = _values(table, "OLD", -1, _SQLITE_HOUR, _SQLITE_TIMELESS, "sqlite")
-        new = _values(table, "NEW", 1, _SQLITE_HOUR, _SQLITE_TIMELESS, "sqlite")
+        old = _values(table, "OLD", -1)
+        new = _values(table, "NEW", 1)
         changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
         out += [
             f"CREATE TRIGGER rollup_{table}_insert AFTER INSERT ON {table} BEGIN {new} END",
@@ -143,12 +171,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     for table in _COUNTED:
-        if bind.dialect.name == "postgresql":
-            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS rollup_{table}_write ON {table}")
-            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS rollup_{table}_update ON {table}")
-            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS rollup_{table}()")
-        else:
-            for event in ("insert", "delete", "update"):
+        for event in ("insert", "delete", "update"):
+            if bind.dialect.name == "postgresql":
+                bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS rollup_{table}_{event} ON {table}")
+                bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS rollup_{table}_{event}()")
+            else:
                 bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS rollup_{table}_{event}")
     op.drop_index("ix_rollup_changes_tenant_id_kind_hour", table_name="rollup_changes")
     op.drop_table("rollup_changes")
