@@ -237,7 +237,7 @@ def run(sends: int, rounds: int, sqlite: bool, url: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python bench/rollup_writes.py",
+        prog="orchestrator bench rollup_writes",
         description="Time sends and reports with and without the overview's counting triggers.",
     )
     parser.add_argument("--sends", type=int, default=2000, help="per mode (default: 2000)")
