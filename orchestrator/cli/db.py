@@ -80,7 +80,7 @@ def rollups_command(
             raise typer.Exit(2)
         ids = [found]
     if not recount:
-        out.print(f"Folded {fold_all(store.transaction):,} changes into the totals.")
+        out.print(f"Folded {fold_all(store):,} changes into the totals.")
         return
     progress = Progress(
         TextColumn("{task.description}"),

@@ -272,7 +272,7 @@ class Scheduler:
         (``store/rollup.py``) if we lead; how many changes were folded."""
         if not self.leader:
             return 0
-        return fold_all(self.store.transaction)
+        return fold_all(self.store)
 
     def lender_events_now(self) -> bool:
         """Run the lender events' pass if we lead; whether it ran."""

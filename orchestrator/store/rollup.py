@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orchestrator.store.db import Store
 from orchestrator.store.tables import RollupChange, RollupTotal
 
 # The hour of counts that have none (tasks per status, accounts).
@@ -150,12 +151,15 @@ def fold(conn: Connection, *, batch: int = FOLD_BATCH) -> int:
     )
 
 
-def fold_all(transaction: Callable[[], Any], *, batch: int = FOLD_BATCH) -> int:
-    """Fold until no change is left, one transaction (``store.transaction``) per batch;
-    how many changes were moved."""
+def fold_all(store: Store, *, batch: int = FOLD_BATCH) -> int:
+    """Fold until no change is left, one transaction per batch; how many changes were
+    moved. Takes no write lock when there is nothing to fold."""
     total = 0
+    with store.snapshot() as conn:
+        if conn.execute(sa.select(RollupChange.id).limit(1)).first() is None:
+            return 0
     while True:
-        with transaction() as conn:
+        with store.transaction() as conn:
             moved = fold(conn, batch=batch)
         total += moved
         if moved < batch:

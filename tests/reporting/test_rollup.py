@@ -275,7 +275,7 @@ def test_kept_counts_equal_a_recount_after_random_writes(store, seed):
                 fold(conn, batch=rng.randrange(1, 40))  # partly folded, at times
         if n % 40 == 39:
             check(store, ids, rng)
-    fold_all(store.transaction)
+    fold_all(store)
     with store.snapshot() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(RollupChange)).scalar() == 0
     check(store, ids, rng)
@@ -319,7 +319,7 @@ def test_rebuild_recounts_one_tenant_and_leaves_the_others(store):
         world = rng.choice(worlds)
         with store.transaction() as conn:
             world.step(conn)
-    fold_all(store.transaction)
+    fold_all(store)
     with store.transaction() as conn:  # damage both tenants' totals
         conn.execute(sa.update(RollupTotal).values(n=RollupTotal.n + 7))
     with store.transaction() as conn:
@@ -347,7 +347,7 @@ def test_one_tenants_counts_never_include_anothers(store):
     with store.snapshot() as conn:
         assert read(conn, ours, START, START + timedelta(days=8), "hour") == ([], [], {}, 0)
         assert read(conn, theirs, START, START + timedelta(days=8), "hour")[3] > 0
-    fold_all(store.transaction)
+    fold_all(store)
     with store.snapshot() as conn:
         assert read(conn, ours, START, START + timedelta(days=8), "hour") == ([], [], {}, 0)
 
@@ -399,7 +399,7 @@ def test_concurrent_writers_and_folds_lose_no_count(store):
     folder.join()
     assert errors == []
     check(store, [tenant_id], random.Random(12))
-    fold_all(store.transaction)
+    fold_all(store)
     check(store, [tenant_id], random.Random(13))
 
 
