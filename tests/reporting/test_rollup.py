@@ -423,3 +423,38 @@ def test_the_migration_counts_the_rows_already_there(tmp_path):
             assert conn.execute(sa.select(sa.func.sum(RollupTotal.n))).scalar() > 0
     finally:
         store.dispose()
+
+
+def test_the_leading_scheduler_folds_and_the_others_do_not(store, redis_url, redis_namespace):
+    import redis
+
+    from orchestrator.clock import VirtualClock
+    from orchestrator.planning.scheduler import Scheduler
+
+    with store.transaction() as conn:
+        tenant_id = create_tenant(conn, "acme", name="Acme", now=START)
+        world = World(tenant_id, random.Random(31))
+        for _ in range(20):
+            world.step(conn)
+    client = redis.Redis.from_url(redis_url)
+    schedulers = [
+        Scheduler(
+            store, client, VirtualClock(START), None, lambda ids: None, namespace=redis_namespace
+        )  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    try:
+        for scheduler in schedulers:
+            scheduler.heartbeat()
+        leader, follower = sorted(schedulers, key=lambda s: not s.leader)
+        assert leader.leader
+        assert not follower.leader
+        assert follower.rollup_now() == 0
+        assert leader.rollup_now() > 0
+        with store.snapshot() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(RollupChange)).scalar() == 0
+        check(store, [tenant_id], random.Random(32))
+    finally:
+        for scheduler in schedulers:
+            scheduler.stop()
+        client.close()
