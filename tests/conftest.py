@@ -179,7 +179,7 @@ def store(request, tmp_path):
     import shutil
 
     from orchestrator.store.db import Store
-    from orchestrator.store.tables import Base
+    from orchestrator.store.tables import Base, RollupChange, RollupTotal
 
     if request.param == "sqlite":
         path = tmp_path / "orchestrator.db"
@@ -191,6 +191,9 @@ def store(request, tmp_path):
         # takes a third of a second. Ids keep counting up; no test relies on their values.
         with store.transaction() as conn:
             for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+            # The deletes above appended their counts' changes (store/rollup.py): drop them.
+            for table in (RollupChange.__table__, RollupTotal.__table__):
                 conn.execute(table.delete())
     yield store
     store.dispose()

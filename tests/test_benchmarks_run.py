@@ -80,6 +80,17 @@ def test_reporting_benchmark_seeds_times_and_cleans_up(capsys):
     assert all(q["median_s"] > 0 for q in figures["queries"])
 
 
+def test_rollup_writes_benchmark_times_both_modes(capsys):
+    from bench import rollup_writes
+
+    assert rollup_writes.main(["--sqlite", "--sends", "4", "--rounds", "2"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["per_mode"] == 4
+    for kind in ("send", "report", "in one transaction, per attempt: insert"):
+        assert figures[kind]["counting_us"] > 0
+        assert figures[kind]["ceiling_us"] > 0
+
+
 def test_sealing_benchmark_reports_both_modes(capsys):
     from bench import sealing
 

@@ -24,7 +24,9 @@ from orchestrator.api.dependencies import (
 from orchestrator.api.errors import documented
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import Dashboard
-from orchestrator.store.tables import Account, Attempt, LedgerEntry, Task
+from orchestrator.reporting.activity import contacts_over_time
+from orchestrator.store.rollup import timeless
+from orchestrator.store.tables import Account, LedgerEntry, Task
 
 router = APIRouter(tags=["operations"])
 _PAGE = files("orchestrator.api").joinpath("dashboard.html").read_text(encoding="utf-8")
@@ -55,23 +57,19 @@ def data(
     now = clock.now()
     tenant = who.tenant_id
     with store.snapshot() as conn:
-        accounts = conn.execute(
-            sa.select(sa.func.count()).select_from(Account).where(Account.tenant_id == tenant)
-        ).scalar_one()
-        tasks = dict(
-            conn.execute(
-                sa.select(Task.status, sa.func.count())
-                .where(Task.tenant_id == tenant)
-                .group_by(Task.status)
-            ).all()
-        )
+        # Counts kept as rows are written (store/rollup.py), as the console reads them.
+        accounts = timeless(conn, tenant, "account").get("", 0)
+        tasks = timeless(conn, tenant, "task")
         contacts: dict[str, dict[str, int]] = {}
-        for channel, status, count in conn.execute(
-            sa.select(Attempt.channel, Attempt.status, sa.func.count())
-            .where(Attempt.tenant_id == tenant, Attempt.at >= now - timedelta(days=1))
-            .group_by(Attempt.channel, Attempt.status)
+        for found in contacts_over_time(
+            conn,
+            tenant_id=tenant,
+            since=now - timedelta(days=1),
+            until=now + timedelta(microseconds=1),  # up to and including now
+            bucket="day",
         ):
-            contacts.setdefault(channel, {})[status] = count
+            per_status = contacts.setdefault(found.channel, {})
+            per_status[found.status] = per_status.get(found.status, 0) + found.count
         rules: dict[str, int] = {}
         for (reasons,) in conn.execute(
             sa.select(Task.reasons).where(

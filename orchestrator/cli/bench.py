@@ -28,6 +28,7 @@ BENCHMARKS = {
     "burst": "the morning burst: thousands of SMS at 08:00 smoothed to a provider's rate limit",
     "simulate": "orchestrator simulate on a generated portfolio, wall clock",
     "reporting": "the results and the overview's reads over a seeded portfolio on PostgreSQL",
+    "rollup_writes": "what the overview's counting triggers cost sends and delivery reports",
     "chaos": "the multi-process stack broken while it works; the invariants checked after",
 }
 

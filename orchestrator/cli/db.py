@@ -42,3 +42,53 @@ def status_command() -> None:
     out.print(f"database: {describe(config.effective_database_url)}")
     out.print(f"current:  {', '.join(current(store.engine)) or '(empty)'}")
     out.print(f"newest:   {', '.join(heads(store.engine))}")
+
+
+@app.command("rollups")
+def rollups_command(
+    tenant: str = typer.Option(
+        None, "--tenant", "-t", help="Only this tenant (default: every tenant)."
+    ),
+    recount: bool = typer.Option(
+        False, "--rebuild", help="Recount the totals from the rows instead of folding."
+    ),
+) -> None:
+    """Bring the overview's kept counts up to date (docs/results.md, "The overview's reads").
+
+    By default folds the changes written since the last pass into the totals, as the
+    scheduler does every sweep. [bold]--rebuild[/] recounts them from the rows (the backfill
+    migration 0011 does the same): a repair, and on PostgreSQL writers to accounts, tasks,
+    attempts and the ledger wait until it commits.
+
+    Example: [bold]orchestrator db rollups --rebuild -t acme[/]
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from orchestrator.store.rollup import REBUILD_STEPS, fold_all, rebuild
+    from orchestrator.tenancy import tenant_id_for
+
+    store = runtime.open_store(runtime.settings())
+    ids: list[int] | None = None
+    if tenant is not None:
+        with store.snapshot() as conn:
+            found = tenant_id_for(conn, tenant)
+        if found is None:
+            Console(stderr=True).print(
+                f"[bold red]error:[/] no tenant named {tenant!r}: "
+                "[bold]orchestrator tenants list[/] shows them."
+            )
+            raise typer.Exit(2)
+        ids = [found]
+    if not recount:
+        out.print(f"Folded {fold_all(store):,} changes into the totals.")
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[what]}"),
+    )
+    with progress, store.transaction() as conn:
+        task = progress.add_task("recount", total=len(REBUILD_STEPS), what="locking")
+        rebuild(conn, ids, progress=lambda what: progress.update(task, advance=1, what=what))
+    out.print(f"Recounted the totals of {tenant or 'every tenant'}.")

@@ -44,6 +44,7 @@ from orchestrator.retention import (
     expire_idempotency_records,
 )
 from orchestrator.store.db import Store
+from orchestrator.store.rollup import fold_all
 from orchestrator.store.tables import Tenant
 from orchestrator.tasks import transitions
 
@@ -266,6 +267,13 @@ class Scheduler:
         self._next_expiry = now + self.expire_every
         return expired
 
+    def rollup_now(self) -> int:
+        """Fold the counts written since the last pass into the overview's totals
+        (``store/rollup.py``) if we lead; how many changes were folded."""
+        if not self.leader:
+            return 0
+        return fold_all(self.store)
+
     def lender_events_now(self) -> bool:
         """Run the lender events' pass if we lead; whether it ran."""
         if not self.leader or self.lender_events is None:
@@ -303,6 +311,14 @@ class Scheduler:
             "interval",
             seconds=self.sweep_every.total_seconds(),
             id="expire",
+            max_instances=1,
+            coalesce=True,
+        )
+        self._aps.add_job(
+            self.rollup_now,
+            "interval",
+            seconds=self.sweep_every.total_seconds(),
+            id="rollup",
             max_instances=1,
             coalesce=True,
         )

@@ -533,3 +533,41 @@ class Visit(Base):
     outcome: Mapped[str | None] = mapped_column(sa.String(32))
     outcome_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class RollupTotal(Base):
+    """Counts kept as rows are written, for the overview (``store/rollup.py``): how many
+    rows of a ``kind`` fell in one UTC ``hour`` with keys ``k1``/``k2``. The kinds:
+    ``contact`` (attempts: channel, status), ``blocked`` / ``deferred`` (ledger entries
+    naming a rule: rule, ``''``), ``task`` (tasks: status, ``''``) and ``account``. Timeless
+    kinds (``task``, ``account``) use the hour :data:`~orchestrator.store.rollup.TIMELESS`.
+    Triggers on those tables append each change to :class:`RollupChange`; a fold moves them
+    here. A figure is the sum over both tables."""
+
+    __tablename__ = "rollup_totals"
+
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    k1: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    k2: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class RollupChange(Base):
+    """Append-only, written by triggers in the transaction of the row they count: +1 or -1
+    on one :class:`RollupTotal` key. Inserts never wait for one another (no shared counter
+    row is locked by writers); the fold deletes what it adds to the totals."""
+
+    __tablename__ = "rollup_changes"
+    __table_args__ = (
+        sa.Index("ix_rollup_changes_tenant_id_kind_hour", "tenant_id", "kind", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.Integer)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    hour: Mapped[datetime]
+    k1: Mapped[str] = mapped_column(sa.Text)
+    k2: Mapped[str] = mapped_column(sa.String(32))
+    n: Mapped[int] = mapped_column(sa.Integer)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from orchestrator.store.tables import Account, Attempt, Task
+from orchestrator.store.tables import Account, Attempt, LedgerEntry, Task
 from tests.console.conftest import shoot, sign_in
 
 
@@ -41,6 +41,14 @@ def history(console):
                 )
                 .returning(Task.id)
             ).scalar_one()  # fmt: skip
+            if rules:  # the planner's decision naming the rule that moved the task
+                conn.execute(
+                    sa.insert(LedgerEntry).values(
+                        tenant_id=console.tenant_id, account_id=account, task_id=task,
+                        at=at, kind="task.planned", channel=channel, rules=rules,
+                        message="moved", data={},
+                    )
+                )  # fmt: skip
             conn.execute(
                 sa.insert(Attempt).values(
                     ref=f"att-{day}", task_id=task, tenant_id=console.tenant_id,
@@ -48,7 +56,7 @@ def history(console):
                     at=at, status=status, contact_kind="attempt", updated_at=at,
                 )
             )  # fmt: skip
-        conn.execute(
+        blocked = conn.execute(
             sa.insert(Task).values(
                 tenant_id=console.tenant_id, account_id=account, strategy="default@1",
                 step="standard.blocked", variant="", channel="call", template="call_script",
@@ -56,6 +64,14 @@ def history(console):
                 not_after=now, expires_at=now, status="blocked", attempt_count=0,
                 reasons=["us.reg_f.call_frequency_7d_with_a_long_identifier_that_wraps"],
                 created_at=now, updated_at=now,
+            ).returning(Task.id)
+        ).scalar_one()  # fmt: skip
+        conn.execute(
+            sa.insert(LedgerEntry).values(
+                tenant_id=console.tenant_id, account_id=account, task_id=blocked,
+                at=now - timedelta(minutes=5), kind="task.blocked", channel="call",
+                rules=["us.reg_f.call_frequency_7d_with_a_long_identifier_that_wraps"],
+                message="blocked", data={},
             )
         )  # fmt: skip
 

@@ -20,7 +20,9 @@ from orchestrator.compliance.overlay import citations
 from orchestrator.configuration.source import ConfigSet
 from orchestrator.domain import Channel
 from orchestrator.errors import ConfigError
-from orchestrator.store.tables import Account, Attempt, Task
+from orchestrator.reporting.activity import blocks_by_rule, contacts_over_time
+from orchestrator.store.rollup import timeless
+from orchestrator.store.tables import Attempt, Task
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,58 +56,38 @@ class Overview:
         return sorted({s for counts in self.by_status.values() for s in counts})
 
 
-def _day(column: Any, dialect: str) -> Any:
-    """The UTC calendar day of an instant column, in SQL."""
-    if dialect == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
-    return sa.func.substr(column, 1, 10)  # SQLite stores UTC instants as ISO text
-
-
 def tenant_overview(
     conn: Connection, tenant_id: int, *, now: datetime, days: int, config: ConfigSet, tenant: str
 ) -> Overview:
-    """The numbers of one tenant's overview, read in one snapshot."""
+    """The numbers of one tenant's overview, read in one snapshot, through the reporting
+    services the API uses (``reporting/activity.py``, counts kept as rows are written)."""
     since = now - timedelta(days=days)
+    until = now + timedelta(microseconds=1)  # up to and including now
     found = Overview(now=now, days=days)
-    found.accounts = conn.execute(
-        sa.select(sa.func.count()).select_from(Account).where(Account.tenant_id == tenant_id)
-    ).scalar_one()
-    day = _day(Attempt.at, conn.dialect.name).label("day")
-    for when, channel, status, count in conn.execute(
-        sa.select(day, Attempt.channel, Attempt.status, sa.func.count())
-        .where(Attempt.tenant_id == tenant_id, Attempt.at >= since)
-        .group_by(day, Attempt.channel, Attempt.status)
+    found.accounts = timeless(conn, tenant_id, "account").get("", 0)
+    for count in contacts_over_time(
+        conn, tenant_id=tenant_id, since=since, until=until, bucket="day"
     ):
-        key = date.fromisoformat(when)
+        key = count.start.date()
         per_channel = found.per_day.setdefault(key, {})
-        per_channel[channel] = per_channel.get(channel, 0) + count
-        statuses = found.by_status.setdefault(channel, {})
-        statuses[status] = statuses.get(status, 0) + count
+        per_channel[count.channel] = per_channel.get(count.channel, 0) + count.count
+        statuses = found.by_status.setdefault(count.channel, {})
+        statuses[count.status] = statuses.get(count.status, 0) + count.count
     cited = citations(
         [*config.rules.packs.values(), *([o] if (o := config.tenant_overlays.get(tenant)) else [])]
     )
-    counted: dict[str, dict[str, int]] = defaultdict(lambda: {"blocked": 0, "deferred": 0})
-    for status, reasons in conn.execute(
-        sa.select(Task.status, Task.reasons).where(
-            Task.tenant_id == tenant_id, Task.updated_at >= since
+    found.rules = [
+        {
+            "rule": r.rule,
+            "citation": r.citation or "",
+            "blocked": r.blocked,
+            "deferred": r.deferred,
+        }
+        for r in blocks_by_rule(
+            conn, tenant_id=tenant_id, since=since, until=until, citations=cited
         )
-    ):
-        for rule in reasons or []:
-            counted[rule]["blocked" if status in BLOCKED else "deferred"] += 1
-    found.rules = sorted(
-        (
-            {"rule": rule, "citation": cited.get(rule, ""), **counts}
-            for rule, counts in counted.items()
-        ),
-        key=lambda r: (-(r["blocked"] + r["deferred"]), r["rule"]),
-    )
-    found.tasks = dict(
-        conn.execute(
-            sa.select(Task.status, sa.func.count())
-            .where(Task.tenant_id == tenant_id)
-            .group_by(Task.status)
-        ).all()
-    )
+    ]
+    found.tasks = timeless(conn, tenant_id, "task")
     found.oldest_due = conn.execute(
         sa.select(sa.func.min(Task.not_before)).where(
             Task.tenant_id == tenant_id, Task.status == "queued", Task.not_before <= now
