@@ -20,8 +20,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpcore
@@ -32,6 +34,15 @@ _TRUE = {"1", "true", "yes", "on"}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _LIMITS = httpx.Limits(max_connections=100)
+
+
+@cache
+def verified_tls() -> ssl.SSLContext:
+    """httpx's own verifying TLS context (certifi's CAs, or ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR``), made once per process and shared by the clients made here and by
+    the adapters': loading the CA bundle costs a tenth of a second of CPU or more each time,
+    and an ``SSLContext`` is safe to share between clients and threads."""
+    return httpx.create_ssl_context()
 
 
 class EgressRefused(Exception):
@@ -173,11 +184,11 @@ class GuardedTransport(httpx.HTTPTransport):
     are not used: a proxy would resolve the name itself, out of the guard's sight."""
 
     def __init__(self, egress: Egress, *, limits: httpx.Limits = _LIMITS) -> None:
-        super().__init__(limits=limits)
+        super().__init__(limits=limits, verify=verified_tls())
         # httpx builds its connection pool in __init__ and offers no parameter for the
         # network backend; this pool is the same one with the guarded backend.
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=verified_tls(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

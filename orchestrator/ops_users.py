@@ -2,7 +2,9 @@
 
 A person signs in to the ops console with a name and a password; lender API keys stay for
 machines. Passwords are kept as scrypt hashes (``hashlib.scrypt`` with OWASP's parameters,
-stored beside the hash so they can be raised later); a one-time link to set a password, and
+stored beside the hash so they can be raised later; only a test deployment, with
+``ORCHESTRATOR_FAST_PASSWORD_HASHING``, hashes new ones with :data:`FAST_FOR_TESTS`); a
+one-time link to set a password, and
 a session's cookie, are kept only as SHA-256 (they carry 256 bits of randomness). A name
 is unique across tenants: it is what every change made in the console records
 (``user:NAME``).
@@ -22,13 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.store.tables import OpsSession, OpsUser, Tenant
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -37,8 +42,28 @@ SESSION_IDLE = timedelta(hours=1)
 LINK_LIFETIME = timedelta(hours=24)
 MIN_PASSWORD = 12
 
+
+@dataclass(frozen=True, slots=True)
+class ScryptCost:
+    """scrypt's work factors; a hash records its own, so checking follows the stored ones."""
+
+    n: int
+    r: int
+    p: int
+
+
 # OWASP's scrypt row "N=2^15, r=8, p=3" (as strong as N=2^17, p=1 in a quarter of the memory).
-_SCRYPT = {"n": 2**15, "r": 8, "p": 3}
+OWASP = ScryptCost(n=2**15, r=8, p=3)
+# Tests only (ORCHESTRATOR_FAST_PASSWORD_HASHING): the same scheme at 1/96 of the work, so a
+# console test's sign-in costs milliseconds, not seconds, on a busy machine.
+FAST_FOR_TESTS = ScryptCost(n=2**10, r=8, p=1)
+
+
+def password_cost(settings: Settings) -> ScryptCost:
+    """The cost new passwords are hashed at: OWASP's unless a test deployment asks."""
+    return FAST_FOR_TESTS if settings.fast_password_hashing else OWASP
+
+
 _NAME = re.compile(r"^[a-z][a-z0-9._\-]{1,63}$")
 
 
@@ -136,13 +161,11 @@ class SignedIn:
 # -- passwords ----------------------------------------------------------------------------
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, cost: ScryptCost = OWASP) -> str:
     """``scrypt$N$r$p$salt$hash``, base64 without padding."""
     salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, **_SCRYPT)
-    return "$".join(
-        ["scrypt", *(str(_SCRYPT[k]) for k in ("n", "r", "p")), _b64(salt), _b64(digest)]
-    )
+    digest = _scrypt(password, salt, n=cost.n, r=cost.r, p=cost.p)
+    return "$".join(["scrypt", str(cost.n), str(cost.r), str(cost.p), _b64(salt), _b64(digest)])
 
 
 def password_matches(password: str, stored: str) -> bool:
@@ -157,9 +180,9 @@ def password_matches(password: str, stored: str) -> bool:
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(cost: ScryptCost) -> str:
     """A hash to check a password against when there is no user, made on first need."""
-    return hash_password(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16), cost)
 
 
 def _scrypt(password: str, salt: bytes, *, n: int, r: int, p: int) -> bytes:
@@ -194,9 +217,11 @@ def create_user(
     *,
     now: datetime,
     link: bool = False,
+    cost: ScryptCost = OWASP,
 ) -> Credential:
     """Create a user with a generated initial password (or, with ``link``, a one-time
-    link's token to set one). Either is returned once; only its hash is kept."""
+    link's token to set one). Either is returned once; only its hash is kept, at ``cost``
+    (:func:`password_cost`)."""
     if not _NAME.fullmatch(name):
         raise UserError(
             f"user name {name!r} must be 2-64 lower-case letters, digits, dots, dashes or "
@@ -209,11 +234,11 @@ def create_user(
         .values(tenant_id=tenant_id, name=name, role=role.value, failed_sign_ins=0, created_at=now)
         .returning(OpsUser.id)
     ).scalar_one()
-    return _new_credential(conn, user_id, name, now=now, link=link)
+    return _new_credential(conn, user_id, name, now=now, link=link, cost=cost)
 
 
 def _new_credential(
-    conn: Connection, user_id: int, name: str, *, now: datetime, link: bool
+    conn: Connection, user_id: int, name: str, *, now: datetime, link: bool, cost: ScryptCost
 ) -> Credential:
     if link:
         token = secrets.token_urlsafe(32)
@@ -226,7 +251,7 @@ def _new_credential(
         found = Credential(name, link_token=token, link_expires_at=expires)
     else:
         password = secrets.token_urlsafe(15)
-        values = {"password_hash": hash_password(password), "link_hash": None}
+        values = {"password_hash": hash_password(password, cost), "link_hash": None}
         found = Credential(name, password=password)
     conn.execute(
         sa.update(OpsUser)
@@ -243,13 +268,15 @@ def _user(conn: Connection, name: str) -> Any:
     return row
 
 
-def reset_user(conn: Connection, name: str, *, now: datetime, link: bool = False) -> Credential:
+def reset_user(
+    conn: Connection, name: str, *, now: datetime, link: bool = False, cost: ScryptCost = OWASP
+) -> Credential:
     """A new initial password (or one-time link) for ``name``: unlocks the user, enables
     it again if it was disabled, and ends its sessions."""
     row = _user(conn, name)
     _end_sessions(conn, row.id, now)
     conn.execute(sa.update(OpsUser).where(OpsUser.id == row.id).values(disabled_at=None))
-    return _new_credential(conn, row.id, name, now=now, link=link)
+    return _new_credential(conn, row.id, name, now=now, link=link, cost=cost)
 
 
 def disable_user(conn: Connection, name: str, *, now: datetime) -> None:
@@ -279,7 +306,9 @@ def list_users(conn: Connection, tenant_id: int | None = None) -> list[Any]:
     return list(conn.execute(query))
 
 
-def set_password_with_link(conn: Connection, token: str, password: str, *, now: datetime) -> str:
+def set_password_with_link(
+    conn: Connection, token: str, password: str, *, now: datetime, cost: ScryptCost = OWASP
+) -> str:
     """Set a password through a one-time link; returns the user's name. The link stops
     working once used or expired."""
     check_password(password)
@@ -292,7 +321,7 @@ def set_password_with_link(conn: Connection, token: str, password: str, *, now: 
         sa.update(OpsUser)
         .where(OpsUser.id == row.id)
         .values(
-            password_hash=hash_password(password),
+            password_hash=hash_password(password, cost),
             link_hash=None,
             link_expires_at=None,
             failed_sign_ins=0,
@@ -305,14 +334,18 @@ def set_password_with_link(conn: Connection, token: str, password: str, *, now: 
 # -- sessions -----------------------------------------------------------------------------
 
 
-def sign_in(conn: Connection, name: str, password: str, *, now: datetime) -> SignedIn | UserError:
+def sign_in(
+    conn: Connection, name: str, password: str, *, now: datetime, cost: ScryptCost = OWASP
+) -> SignedIn | UserError:
     """Check a name and password and start a session, or return the :class:`UserError`
     saying why not (without telling whether the name exists, unless it is locked). The
-    error is returned, not raised, so that the caller commits the failure it counted."""
+    error is returned, not raised, so that the caller commits the failure it counted.
+    ``cost`` is the deployment's (:func:`password_cost`): an unknown name is checked against
+    a hash made at it, so that it takes the time a known one does."""
     wrong = UserError("The name or the password is wrong.")
     row = conn.execute(sa.select(OpsUser).where(OpsUser.name == name)).first()
     if row is None or row.password_hash is None or row.disabled_at is not None:
-        password_matches(password, _dummy_hash())  # the same time as a real check
+        password_matches(password, _dummy_hash(cost))  # the same time as a real check
         return wrong
     if row.locked_until is not None and row.locked_until > now:
         return UserError(

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         endpoint may be on loopback (the sandbox) and plain http. Refused unless
         ORCHESTRATOR_PUBLIC_URL is itself on loopback, so a deployment reachable from
         outside never runs with it.
+      ORCHESTRATOR_FAST_PASSWORD_HASHING: tests only: new ops passwords are hashed with a
+        cheap scrypt (``orchestrator.ops_users.FAST_FOR_TESTS``) instead of OWASP's. Refused
+        unless ORCHESTRATOR_PUBLIC_URL is on loopback, like loopback providers.
       ORCHESTRATOR_CONSOLE_SECURE_COOKIES: the ops console's session cookie is ``Secure``
         (sent over HTTPS only); ``false`` only for plain-http development.
       ORCHESTRATOR_IDEMPOTENCY_TTL_HOURS: how long an ``Idempotency-Key``'s stored answer
@@ -104,6 +107,7 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
 
     allow_loopback_providers: bool = False
+    fast_password_hashing: bool = False
     console_secure_cookies: bool = True
     link_secret: str | None = Field(default=None, min_length=32, repr=False)
     self_service_url: str | None = None
@@ -126,6 +130,11 @@ class Settings(BaseSettings):
         if self.allow_loopback_providers and host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(
                 "ORCHESTRATOR_ALLOW_LOOPBACK_PROVIDERS is for development: it is refused "
+                f"while ORCHESTRATOR_PUBLIC_URL ({self.public_url}) is not on loopback"
+            )
+        if self.fast_password_hashing and host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(
+                "ORCHESTRATOR_FAST_PASSWORD_HASHING is for tests: it is refused "
                 f"while ORCHESTRATOR_PUBLIC_URL ({self.public_url}) is not on loopback"
             )
         return self

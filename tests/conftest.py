@@ -313,3 +313,55 @@ def page(chromium):
     finally:
         context.close()
     assert not outside, f"the page asked for third-party resources: {outside}"
+
+
+# --- the order files are handed to xdist's workers ------------------------------------------
+
+# With ``--dist loadfile`` a file is one unit of work, and the run lasts as long as the worker
+# that finishes last. xdist would hand out the files with the most tests first, leaving the
+# long single-test files (a multi-process run, the demo) to start near the end, alone. The
+# longest files, as measured (``--durations``, per-file totals), go first instead; then every
+# other file with a ``slow`` test, then the ones that drive Chromium or Hypothesis, then the
+# rest by number of tests. Nothing is skipped or changed: only the order of the files.
+LONGEST_FIRST = [
+    "tests/test_chaos_short.py",
+    "tests/e2e/test_the_stack_as_separate_processes_on_rabbitmq.py",
+    "tests/e2e/test_the_stack_as_separate_processes_on_redis.py",
+    "tests/test_demo_command.py",
+    "tests/test_demo_explains_itself.py",
+    "tests/test_bench_dispatch.py",
+    # Many tests, each with an API of its own: the longest in-process files.
+    "tests/selfservice/test_every_action_is_an_account_event.py",
+    "tests/lender_events/test_tenants_and_bad_input.py",
+    "tests/config/test_config_api_refuses_invalid_config.py",
+    "tests/api/test_bodies_over_a_routes_limit_are_refused_unread.py",
+    "tests/selfservice/test_links_open_only_while_valid.py",
+    "tests/test_bench_burst.py",
+    "tests/test_benchmarks_run.py",
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep the order below
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def rank(path: str) -> tuple[int, int, int]:
+        tests = files[path]
+        if path in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(path), 0)
+        if any(t.get_closest_marker("slow") for t in tests):
+            return (1, 0, -len(tests))
+        heavy = any(
+            {"page", "chromium"} & set(getattr(t, "fixturenames", ()))
+            or getattr(getattr(t, "obj", None), "is_hypothesis_test", False)
+            for t in tests
+        )
+        return (2 if heavy else 3, 0, -len(tests))
+
+    items[:] = [item for path in sorted(files, key=rank) for item in files[path]]

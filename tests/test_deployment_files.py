@@ -2,8 +2,9 @@
 none; docs/deployment.md says what was and was not run): every service's command is a real
 ``orchestrator`` command whose options parse, the topology's counts, probes and grace periods
 are there, no secret is written in the file, and the image is multi-stage, non-root and
-pinned by constraints.txt. ``tests/e2e/test_the_stack_as_separate_processes.py`` runs the
-same commands outside a container."""
+pinned by constraints.txt. ``tests/e2e/topology_scenario.py`` (run on each broker by
+``test_the_stack_as_separate_processes_on_*.py``) runs the same commands outside a
+container."""
 
 from __future__ import annotations
 

@@ -65,16 +65,25 @@ def create(
 
     The first admin of a tenant is made here; after that admins make the others."""
     from orchestrator.clock import SystemClock
-    from orchestrator.ops_users import UserError, create_user
+    from orchestrator.ops_users import UserError, create_user, password_cost
     from orchestrator.tenancy import tenant_id_for
 
-    store = runtime.open_store(runtime.settings())
+    settings = runtime.settings()
+    store = runtime.open_store(settings)
     try:
         with store.transaction() as conn:
             tenant_id = tenant_id_for(conn, tenant)
             if tenant_id is None:
                 raise _fail(f"no tenant named {tenant!r} (see `orchestrator tenants list`)")
-            found = create_user(conn, tenant_id, name, role, now=SystemClock().now(), link=link)
+            found = create_user(
+                conn,
+                tenant_id,
+                name,
+                role,
+                now=SystemClock().now(),
+                link=link,
+                cost=password_cost(settings),
+            )
     except UserError as exc:
         raise _fail(str(exc)) from None
     _handed_over(found, f"Created {role} [bold]{name}[/] in {tenant}.")
@@ -133,12 +142,15 @@ def reset(name: str = typer.Argument(..., help="The user."), link: bool = LinkOp
     """Give a user a new initial password (or a one-time link): unlocks them, enables them
     if disabled, and ends their sessions."""
     from orchestrator.clock import SystemClock
-    from orchestrator.ops_users import UserError, reset_user
+    from orchestrator.ops_users import UserError, password_cost, reset_user
 
-    store = runtime.open_store(runtime.settings())
+    settings = runtime.settings()
+    store = runtime.open_store(settings)
     try:
         with store.transaction() as conn:
-            found = reset_user(conn, name, now=SystemClock().now(), link=link)
+            found = reset_user(
+                conn, name, now=SystemClock().now(), link=link, cost=password_cost(settings)
+            )
     except UserError as exc:
         raise _fail(str(exc)) from None
     _handed_over(found, f"Reset {name}.")

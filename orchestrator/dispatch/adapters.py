@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from channels.base import Adapter
-from channels.egress import Egress, guarded_client
+from channels.egress import Egress, guarded_client, verified_tls
 from channels.registry import adapter_class
 from orchestrator.clock import Clock
 from orchestrator.configuration import credentials, tenant_providers
@@ -91,7 +91,9 @@ class Adapters:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.http = traced(http or httpx.Client(limits=httpx.Limits(max_connections=200)))
+        self.http = traced(
+            http or httpx.Client(limits=httpx.Limits(max_connections=200), verify=verified_tls())
+        )
         self.egress = egress or Egress.from_environment()
         self._guarded: httpx.Client | None = None
         self.max_adapters = max_adapters

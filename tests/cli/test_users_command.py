@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from orchestrator.cli.tenants import app as tenants
@@ -29,6 +30,12 @@ def test_users_create_list_disable_reset(migrated_sqlite, tmp_path):
     made = run("users", "create", "ann.lee", "--tenant", "acme", "--role", "admin")
     assert made.exit_code == 0, made.output
     assert "Initial password for ann.lee" in made.output
+    # A deployment that is not on loopback hashes at OWASP's cost (N=2^15, r=8, p=3).
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT password_hash FROM ops_users")).scalar_one()
+    engine.dispose()
+    assert stored.startswith("scrypt$32768$8$3$")
     linked = run("users", "create", "bo", "--tenant", "acme", "--role", "viewer", "--link")
     assert re.search(r"https://ops.example.com/console/set-password\?token=\S{40,}", linked.output)
 

@@ -40,12 +40,17 @@ class Console:
 
     def user(self, role: str, name: str | None = None) -> tuple[str, str]:
         """A new user of ``role`` in the ``acme`` tenant: (name, password)."""
-        from orchestrator.ops_users import OpsRole, create_user
+        from orchestrator.ops_users import OpsRole, create_user, password_cost
 
         name = name or f"{role}-{secrets.token_hex(3)}"
         with self.store.transaction() as conn:
             found = create_user(
-                conn, self.tenant_id, name, OpsRole(role), now=self.services.clock.now()
+                conn,
+                self.tenant_id,
+                name,
+                OpsRole(role),
+                now=self.services.clock.now(),
+                cost=password_cost(self.services.settings),
             )
         assert found.password is not None
         return name, found.password
@@ -76,6 +81,9 @@ def console(migrated_sqlite, tmp_path_factory) -> Iterator[Console]:
     settings = load_settings(
         redis_url=REDIS_URL,
         console_secure_cookies=False,
+        # A test deployment: passwords hashed at FAST_FOR_TESTS (tests/test_ops_users.py shows
+        # production's cost), so each sign-in costs milliseconds.
+        fast_password_hashing=True,
         queue_namespace=f"test-{secrets.token_hex(6)}",
     )
     config = ConfigSource(settings.config_dir, settings.templates_dir, store, now=clock.now)

@@ -70,7 +70,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(page, cons
 
 
 def test_repeated_wrong_passwords_lock_the_user_until_an_admin_resets_it(page, console):
-    from orchestrator.ops_users import reset_user
+    from orchestrator.ops_users import password_cost, reset_user
 
     name, password = console.user("viewer")
     for _ in range(MAX_FAILURES):
@@ -80,7 +80,12 @@ def test_repeated_wrong_passwords_lock_the_user_until_an_admin_resets_it(page, c
     assert "/console/sign-in" in page.url
 
     with console.store.transaction() as conn:
-        fresh = reset_user(conn, name, now=console.services.clock.now())
+        fresh = reset_user(
+            conn,
+            name,
+            now=console.services.clock.now(),
+            cost=password_cost(console.services.settings),
+        )
     sign_in(page, console, name, fresh.password)
     assert page.locator("h1").inner_text() == "Overview"
 

@@ -37,6 +37,10 @@ from orchestrator.settings import load_settings
 from orchestrator.store.tables import Account, Attempt, Task
 from orchestrator.tenancy import Role, create_tenant, issue_key
 
+# The topology scenario is a helper module run by one test file per broker: its asserts
+# report their values as a test module's do.
+pytest.register_assert_rewrite("tests.e2e.topology_scenario")
+
 PROFILE = {
     "lender_name": "Acme Lending",
     "support_phone": "+1 212 555 0100",

@@ -24,11 +24,12 @@ from orchestrator.api.console.session import (
     render,
     secure_cookies,
 )
-from orchestrator.api.dependencies import ClockDep, StoreDep
+from orchestrator.api.dependencies import ClockDep, SettingsDep, StoreDep
 from orchestrator.ops_users import (
     SESSION_LIFETIME,
     SignedIn,
     UserError,
+    password_cost,
     set_password_with_link,
     sign_in,
     sign_out,
@@ -73,7 +74,7 @@ def sign_in_page(request: Request, secure: SecureDep, next: str | None = None) -
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(
-    request: Request, store: StoreDep, clock: ClockDep, secure: SecureDep
+    request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep, secure: SecureDep
 ) -> Response:
     fields = await _pre_session_form(request)
     name = fields.get("name", "").strip().lower()
@@ -81,7 +82,13 @@ async def sign_in_form(
 
     def attempt() -> SignedIn | UserError:
         with store.transaction() as conn:
-            return sign_in(conn, name, fields.get("password", ""), now=clock.now())
+            return sign_in(
+                conn,
+                name,
+                fields.get("password", ""),
+                now=clock.now(),
+                cost=password_cost(settings),
+            )
 
     outcome = await in_thread(attempt)
     if isinstance(outcome, UserError):
@@ -127,7 +134,7 @@ def set_password_page(
 
 @router.post("/set-password", response_class=HTMLResponse)
 async def set_password_form(
-    request: Request, store: StoreDep, clock: ClockDep, secure: SecureDep
+    request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep, secure: SecureDep
 ) -> Response:
     fields = await _pre_session_form(request)
     token = fields.get("token", "")
@@ -144,7 +151,9 @@ async def set_password_form(
 
     def work() -> str:
         with store.transaction() as conn:
-            return set_password_with_link(conn, token, password, now=clock.now())
+            return set_password_with_link(
+                conn, token, password, now=clock.now(), cost=password_cost(settings)
+            )
 
     try:
         name = await in_thread(work)

@@ -2,16 +2,21 @@
 commands ``compose.yaml`` gives each service (``bench/topology.py``): PostgreSQL, the broker,
 2 API processes, 3 workers, 2 schedulers and the provider sandbox. Accounts go in through
 both APIs, the schedulers' leader queues the tasks the intake planned, the workers send them,
-the sandbox's reports come back through the other API, and every task is delivered once."""
+the sandbox's reports come back through the other API, and every task is delivered once.
+
+The scenario is run on each broker from a file of its own
+(``test_the_stack_as_separate_processes_on_redis.py``, ``…_on_rabbitmq.py``): with
+``--dist loadfile`` a file is one unit of work, so the two runs go to two workers at once
+instead of one after the other."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from bench.topology import Topology, api_key, clock_setting, free_port, wait_for
@@ -19,9 +24,6 @@ from channels.sandbox.credentials import sandbox_credentials
 from orchestrator.liveness import alive
 from orchestrator.store.db import Store
 from orchestrator.store.tables import Attempt, Task
-from tests.e2e.brokers import BOTH_BROKERS
-
-pytestmark = pytest.mark.slow
 
 # 14:00 in New York, 20 days after the accounts' due date: the default strategy's SMS is due.
 START = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
@@ -48,14 +50,10 @@ def document(index: int) -> dict:
     }
 
 
-@BOTH_BROKERS
-def test_two_apis_three_workers_two_schedulers_deliver_every_task_once(
-    request, broker_kind, pg_url, redis_url, redis_namespace, tmp_path
-):
-    broker = {}
-    if broker_kind == "rabbitmq":
-        broker = {"BROKER_URL": request.getfixturevalue("rabbitmq_url")}
-        request.getfixturevalue("rabbitmq_namespaces").append(redis_namespace)
+def two_apis_three_workers_two_schedulers_deliver_every_task_once(
+    broker: dict[str, str], pg_url: str, redis_url: str, redis_namespace: str, tmp_path: Path
+) -> None:
+    """The scenario; ``broker`` is ``{}`` (Redis on REDIS_URL) or ``{"BROKER_URL": …}``."""
     ports = [free_port(), free_port()]
     topology = Topology(
         tmp_path,
