@@ -361,7 +361,7 @@ def run(args: argparse.Namespace) -> Figures:
             # The portfolio goes in first, through two APIs on a clock at real speed: on a
             # loaded machine ingest takes minutes, which at the chaos's speed would be virtual
             # hours with nothing yet planned. The chaos's clock then starts where it left off.
-            ingest_apis = [topology.api(free_port(), timeout=args.setup_timeout) for _ in range(2)]
+            ingest_apis = topology.apis([free_port(), free_port()], timeout=args.setup_timeout)
             ingest_started = time.monotonic()
             retries = ingest(
                 [api.url for api in ingest_apis],
@@ -386,7 +386,7 @@ def run(args: argparse.Namespace) -> Figures:
         # Faults from the first send: on a loaded machine the rest takes a minute or two to
         # start, hours on the fast clock.
         faults(sandbox.url, args.fault_rate, hang=3)
-        apis = [topology.api(port, timeout=args.setup_timeout) for port in ports]
+        apis = topology.apis(ports, timeout=args.setup_timeout)
         workers = [topology.worker(threads=args.threads) for _ in range(args.workers)]
         requeue = str(int(60 * args.speed))  # a minute of real time
         for _ in range(2):

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -179,19 +180,24 @@ class Topology:
         return process
 
     def api(self, port: int | None = None, *, timeout: float = 60) -> Process:
-        port = port or free_port()
-        process = self.start(
-            "api",
-            env={"ORCHESTRATOR_API_HOST": "127.0.0.1", "ORCHESTRATOR_API_PORT": str(port)},
-            port=port,
-        )
-        wait_for(
-            lambda: answers(f"{process.url}/readyz") or not process.alive(),
-            name_of(process),
-            timeout,
-        )
-        self._running(process)
+        [process] = self.apis([port or free_port()], timeout=timeout)
         return process
+
+    def apis(self, ports: list[int], *, timeout: float = 60) -> list[Process]:
+        """API processes on ``ports``, started together and then each waited for (on a
+        loaded machine a start takes tens of seconds: they overlap)."""
+        processes = [
+            self.start(
+                "api",
+                env={"ORCHESTRATOR_API_HOST": "127.0.0.1", "ORCHESTRATOR_API_PORT": str(port)},
+                port=port,
+            )
+            for port in ports
+        ]
+        for process in processes:
+            wait_for(partial(_ready_or_dead, process), name_of(process), timeout)
+            self._running(process)
+        return processes
 
     def worker(self, threads: int = 4) -> Process:
         return self._running(self.start("worker", {"--threads": str(threads)}))
@@ -245,6 +251,10 @@ class Topology:
             **self.env,
             **(extra or {}),
         }
+
+
+def _ready_or_dead(process: Process) -> bool:
+    return answers(f"{process.url}/readyz") or not process.alive()
 
 
 def name_of(process: Process) -> str:
