@@ -527,11 +527,19 @@ def check(
     # A second message for a task is a duplicate unless every earlier one was reported
     # undelivered for good (a letter returned, a hard bounce): the task then fails over to
     # its next route by design (orchestrator/inbound/delivery.py), a new contact.
+    # "Failed" counts only as the provider's report, never as the store's own verdict that
+    # an attempt reached no one (released by the reconciler, contact kind "failed"): the
+    # provider's journal then shows it did, and a second message is a duplicate.
     duplicates = failed_over = 0
     for sent in per_task.values():
         for index in range(1, len(sent)):
             earlier = [attempts.get(m.get("attempt_ref") or "") for m in sent[:index]]
-            if all(a is not None and a.status in UNDELIVERED for a in earlier):
+            if all(
+                a is not None
+                and a.status in UNDELIVERED
+                and a.contact_kind != ContactKind.FAILED.value
+                for a in earlier
+            ):
                 failed_over += 1
             else:
                 duplicates += 1

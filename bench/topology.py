@@ -179,11 +179,11 @@ class Topology:
         self.processes.append(process)
         return process
 
-    def api(self, port: int | None = None, *, timeout: float = 60) -> Process:
+    def api(self, port: int | None = None, *, timeout: float = 180) -> Process:
         [process] = self.apis([port or free_port()], timeout=timeout)
         return process
 
-    def apis(self, ports: list[int], *, timeout: float = 60) -> list[Process]:
+    def apis(self, ports: list[int], *, timeout: float = 180) -> list[Process]:
         """API processes on ``ports``, started together and then each waited for (on a
         loaded machine a start takes tens of seconds: they overlap)."""
         processes = [
