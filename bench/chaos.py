@@ -4,8 +4,12 @@ Every process is its own, started from ``compose.yaml``'s commands (``bench/topo
 APIs, ``--workers`` workers, 2 schedulers and the provider sandbox, on a PostgreSQL server and
 a Redis (the broker, the locks, the rate limits) of the run's own, so restarting them
 disturbs no one else on the machine. All share one virtual clock (ORCHESTRATOR_CLOCK with
-its anchor named). The accounts go in through both APIs (``orchestrator.demo.samples``:
-several countries and zones, holds, promises to pay). Then, for ``--days`` virtual days:
+its anchor named). The accounts (``orchestrator.demo.samples``: several countries and zones,
+holds, promises to pay) go in first, through two APIs on a clock at real speed, in batches
+with generous timeouts and retries under an Idempotency-Key each (a retry gets the first
+answer, never a second write; the store's counts are checked after); the chaos's clock then
+starts where that one left off, so a slow ingest on a loaded machine costs no virtual hours.
+Then, for ``--days`` virtual days, counted from the stack's start:
 
 - a random worker is SIGKILLed every ``--kill-every`` real seconds on average (and replaced);
 - the sandbox fails ``--fault-rate`` of requests: a third each 5xx, 429 and hangs;
@@ -22,8 +26,9 @@ reads the sandbox's journal (what the providers received) and the store, and rep
   (``tests/compliance/oracle.py``), with every earlier message to the account as history;
 - every task in a final state.
 
-    python bench/chaos.py --accounts 10000 --days 3
-    python bench/chaos.py --accounts 300 --days 0.1 --kill-every 8 --json    # the suite's
+    python bench/chaos.py --accounts 10000 --days 3 --drain 900 --keep
+    python bench/chaos.py --accounts 60 --days 0.05 --workers 2 --threads 2 \
+        --kill-every 5 --drain 90 --ingest-during --json          # the suite's
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ from orchestrator.settings import load_settings
 from orchestrator.simulation.run import load_portfolio
 from orchestrator.store.db import Store
 from orchestrator.store.keys import generate_key
-from orchestrator.store.tables import Account, Attempt, Task
+from orchestrator.store.tables import Account, AccountEvent, Attempt, Task
 from tests.compliance.oracle import violations
 
 # A Monday 09:00 in New York: the US day is starting, China's evening is ending.
@@ -125,6 +130,12 @@ class Figures:
     not_final: int
     planned_after_the_end: int
     examples: list[str] = field(default_factory=list)
+    ingest_seconds: float = 0
+    # From the chaos clock's start to the end of the chaos: the days plus the stack's start.
+    virtual_span_days: float = 0
+    ingest_retries: int = 0
+    # The 1-minute load average, sampled through the chaos: (lowest, highest).
+    load_average: tuple[float, float] = (0.0, 0.0)
 
     @property
     def clean(self) -> bool:
@@ -162,22 +173,114 @@ def faults(sandbox_url: str, rate: float, hang: float) -> None:
     """``rate`` of every provider's requests fail: a third 5xx, a third 429, a third hang."""
     third = rate / 3
     for provider in PROVIDERS:
-        httpx.put(
+        configure(
             f"{sandbox_url}/_sandbox/faults/{provider}",
-            json={
+            {
                 "error_rate": third,
                 "throttle_rate": third,
                 "timeout_rate": third,
                 "retry_after_seconds": 1,
                 "hang_seconds": hang,
             },
-            timeout=10,
-        ).raise_for_status()
+        )
 
 
 def calm(sandbox_url: str) -> None:
     for provider in PROVIDERS:
-        httpx.put(f"{sandbox_url}/_sandbox/faults/{provider}", json={}, timeout=10)
+        configure(f"{sandbox_url}/_sandbox/faults/{provider}", {})
+
+
+def configure(url: str, body: dict[str, Any], attempts: int = 6) -> None:
+    """PUT a sandbox setting, patiently: on a machine at load 30 the sandbox can take more
+    than ten seconds to answer (a timeout there once ended a 10,000-account run after its
+    chaos). The PUT sets a value, so trying it again is harmless."""
+    for attempt in range(attempts):
+        try:
+            httpx.put(url, json=body, timeout=60).raise_for_status()
+            return
+        except httpx.TransportError as exc:
+            if attempt == attempts - 1:
+                raise
+            console.log(f"[yellow]{url}: {type(exc).__name__}; retrying[/]")
+            time.sleep(min(2**attempt, 30))
+
+
+def ingest(
+    urls: list[str],
+    key: str,
+    documents: list[dict[str, Any]],
+    *,
+    batch: int,
+    timeout: float,
+    seed: int,
+    attempts: int = 8,
+) -> int:
+    """Send ``documents`` through the APIs at ``urls`` (in turn) in batches of ``batch``, with
+    a progress bar; the number of retries. Each batch has its own Idempotency-Key and is sent
+    as the same bytes every time, so a retry after a timeout, a cut connection or a 5xx (the
+    first request may still be committing) gets the first answer rather than writing again;
+    a 409 (the same key still in progress) is waited out. ``timeout`` is per request: on a
+    loaded machine a batch can take minutes. Any other answer is an error."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    retries = 0
+    with (
+        httpx.Client(headers={"Authorization": f"Bearer {key}"}) as client,
+        Progress(
+            "ingest",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+    ):
+        bar = progress.add_task("accounts", total=len(documents))
+        for number, index in enumerate(range(0, len(documents), batch)):
+            body = orjson.dumps({"accounts": documents[index : index + batch]})
+            headers = {
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"chaos-{seed}-{len(documents)}-{index}",
+            }
+            for attempt in range(attempts):
+                url = urls[(number + attempt) % len(urls)]
+                try:
+                    response = client.post(
+                        f"{url}/v1/accounts:batch", content=body, headers=headers, timeout=timeout
+                    )
+                except httpx.TransportError as exc:
+                    problem = f"{type(exc).__name__}: {exc}"
+                else:
+                    if response.status_code == 200:
+                        break
+                    if response.status_code not in (409, 429) and response.status_code < 500:
+                        raise RuntimeError(
+                            f"ingest refused batch {number}: "
+                            f"{response.status_code} {response.text[:500]}"
+                        )
+                    problem = f"{response.status_code} {response.text[:200]}"
+                retries += 1
+                console.log(f"[yellow]batch {number} ({problem}); retrying[/]")
+                time.sleep(min(2**attempt, 30))
+            else:
+                raise RuntimeError(f"ingest gave up on batch {number} after {attempts} tries")
+            progress.advance(bar, len(documents[index : index + batch]))
+    return retries
+
+
+def check_ingested(store: Store, documents: list[dict[str, Any]], *, events: bool) -> None:
+    """As many accounts in the store as documents (and account events, with ``events``):
+    a retried batch that wrote twice, or a batch lost, raises."""
+    with store.snapshot() as conn:
+        found = conn.execute(sa.select(sa.func.count()).select_from(Account)).scalar_one()
+        found_events = conn.execute(
+            sa.select(sa.func.count()).select_from(AccountEvent)
+        ).scalar_one()
+    expected = sum(len(d.get("events", [])) for d in documents)
+    if found != len(documents) or (events and found_events != expected):
+        raise RuntimeError(
+            f"ingest wrote {found:,} accounts and {found_events:,} events for "
+            f"{len(documents):,} documents with {expected:,}: a batch doubled or lost"
+        )
 
 
 def task_counts(store: Store) -> Counter[str]:
@@ -221,7 +324,7 @@ def run(args: argparse.Namespace) -> Figures:
                 "DATABASE_URL": pg.url,
                 "REDIS_URL": redis_server.url,
                 "ORCHESTRATOR_QUEUE_NAMESPACE": "chaos",
-                "ORCHESTRATOR_CLOCK": clock_setting(START, args.speed),
+                "ORCHESTRATOR_CLOCK": clock_setting(START, 1),
                 "ORCHESTRATOR_PUBLIC_URL": f"http://127.0.0.1:{ports[0]}",
                 "ORCHESTRATOR_LOG_LEVEL": "WARNING",
                 "ORCHESTRATOR_DB_POOL_SIZE": "5",
@@ -229,7 +332,7 @@ def run(args: argparse.Namespace) -> Figures:
         )
         settings = load_settings()
         console.log(f"PostgreSQL on {pg.port}, Redis on {redis_server.port}: migrating")
-        topology.run(["orchestrator", "db", "upgrade"])
+        topology.run(["orchestrator", "db", "upgrade"], timeout=args.setup_timeout)
         key = api_key(
             topology.run(
                 [
@@ -237,7 +340,8 @@ def run(args: argparse.Namespace) -> Figures:
                     *("--display-name", "Acme Lending", "--support-phone", "+1 212 555 0100"),
                     *("--payment-url", "https://pay.acme.example/{reference}"),
                     *("--contact-person", "Sam Rivera"),
-                ]
+                ],
+                timeout=args.setup_timeout,
             )
         )
         store = Store.connect(pg.url, pool_size=2)
@@ -251,37 +355,76 @@ def run(args: argparse.Namespace) -> Figures:
                 now=START,
                 after=None,
             )
+        documents = sample_portfolio(args.accounts, today=START.date(), seed=args.seed)
+        begin, retries, ingest_seconds = START, 0, 0.0
+        if not args.ingest_during:
+            # The portfolio goes in first, through two APIs on a clock at real speed: on a
+            # loaded machine ingest takes minutes, which at the chaos's speed would be virtual
+            # hours with nothing yet planned. The chaos's clock then starts where it left off.
+            ingest_apis = topology.apis([free_port(), free_port()], timeout=args.setup_timeout)
+            ingest_started = time.monotonic()
+            retries = ingest(
+                [api.url for api in ingest_apis],
+                key,
+                documents,
+                batch=args.batch,
+                timeout=args.setup_timeout,
+                seed=args.seed,
+            )
+            ingest_seconds = time.monotonic() - ingest_started
+            check_ingested(store, documents, events=True)
+            begin = clock_from_setting(topology.env["ORCHESTRATOR_CLOCK"]).now()
+            for api in ingest_apis:
+                api.stop()
+                topology.processes.remove(api)
+            console.log(f"ingested ({retries} retries); the chaos's clock starts at {begin:%X}")
+        topology.env["ORCHESTRATOR_CLOCK"] = clock_setting(begin, args.speed)
+
         sandbox = topology.sandbox(
             f"http://127.0.0.1:{ports[1]}/v1/webhooks", callback_delay="0.2", seed=str(args.seed)
         )
-        apis = [topology.api(port) for port in ports]
+        # Faults from the first send: on a loaded machine the rest takes a minute or two to
+        # start, hours on the fast clock.
+        faults(sandbox.url, args.fault_rate, hang=3)
+        apis = topology.apis(ports, timeout=args.setup_timeout)
         workers = [topology.worker(threads=args.threads) for _ in range(args.workers)]
         requeue = str(int(60 * args.speed))  # a minute of real time
         for _ in range(2):
+            # At INFO, a scheduler logs each change of leadership: how often the lead
+            # changed hands under load is read from these logs (docs/RELIABILITY.md).
             topology.scheduler(
-                plan_every="900", sweep_every="1", lock_ttl="5", requeue_after=requeue
+                env={"ORCHESTRATOR_LOG_LEVEL": "INFO"},
+                plan_every="900",
+                sweep_every="1",
+                lock_ttl="5",
+                requeue_after=requeue,
             )
-
-        documents = sample_portfolio(args.accounts, today=START.date(), seed=args.seed)
-        console.log(f"ingesting {len(documents):,} accounts through both APIs")
-        for index in range(0, len(documents), 500):
-            api = apis[(index // 500) % 2]
-            response = httpx.post(
-                f"{api.url}/v1/accounts:batch",
-                json={"accounts": documents[index : index + 500]},
-                headers={"Authorization": f"Bearer {key}"},
-                timeout=1800,
+        if args.ingest_during:
+            ingest_started = time.monotonic()
+            retries = ingest(
+                [api.url for api in apis],
+                key,
+                documents,
+                batch=args.batch,
+                timeout=args.setup_timeout,
+                seed=args.seed,
             )
-            if response.status_code != 200:
-                raise RuntimeError(f"ingest refused: {response.text[:500]}")
+            ingest_seconds = time.monotonic() - ingest_started
+            # Not the events: the running stack adds some of its own (replies, reports).
+            check_ingested(store, documents, events=False)
+        del apis  # they serve webhooks; the loop below watches every process
 
-        faults(sandbox.url, args.fault_rate, hang=3)
+        # Counted once the stack runs (its start-up, with the faults already on, is extra:
+        # ``virtual_span_days`` says how long the clock ran in all), so a start-up slowed
+        # by a loaded machine never eats the kills and restarts of a short run.
         length = args.days * 86_400 / args.speed  # real seconds
         chaos_started = time.monotonic()
         events = {length / 3: "redis", 2 * length / 3: "postgres"}
         next_kill = rng.expovariate(1 / args.kill_every)
         console.log(f"chaos for {args.days:g} virtual days ({length:.0f} real seconds)")
+        loads: list[float] = []
         while (elapsed := time.monotonic() - chaos_started) < length:
+            loads.append(os.getloadavg()[0])
             for at, what in sorted(events.items()):
                 if elapsed >= at:
                     del events[at]
@@ -311,6 +454,10 @@ def run(args: argparse.Namespace) -> Figures:
         )
         figures.seconds = round(time.monotonic() - started, 1)
         figures.worker_kills = kills
+        figures.ingest_seconds = round(ingest_seconds, 1)
+        figures.virtual_span_days = round((end - begin) / timedelta(days=1), 2)
+        figures.ingest_retries = retries
+        figures.load_average = (min(loads, default=0.0), max(loads, default=0.0))
         store.dispose()
         return figures
     finally:
@@ -380,11 +527,19 @@ def check(
     # A second message for a task is a duplicate unless every earlier one was reported
     # undelivered for good (a letter returned, a hard bounce): the task then fails over to
     # its next route by design (orchestrator/inbound/delivery.py), a new contact.
+    # "Failed" counts only as the provider's report, never as the store's own verdict that
+    # an attempt reached no one (released by the reconciler, contact kind "failed"): the
+    # provider's journal then shows it did, and a second message is a duplicate.
     duplicates = failed_over = 0
     for sent in per_task.values():
         for index in range(1, len(sent)):
             earlier = [attempts.get(m.get("attempt_ref") or "") for m in sent[:index]]
-            if all(a is not None and a.status in UNDELIVERED for a in earlier):
+            if all(
+                a is not None
+                and a.status in UNDELIVERED
+                and a.contact_kind != ContactKind.FAILED.value
+                for a in earlier
+            ):
                 failed_over += 1
             else:
                 duplicates += 1
@@ -513,6 +668,10 @@ def report(figures: Figures) -> None:
         f"{figures.worker_kills} worker SIGKILLs, Redis and PostgreSQL restarted once, "
         f"{figures.fault_rate:.0%} provider faults"
     )
+    out.print(
+        f"ingest {figures.ingest_seconds:.0f} s ({figures.ingest_retries} retries); "
+        f"load average {figures.load_average[0]:.1f}-{figures.load_average[1]:.1f}"
+    )
     out.print(f"tasks: {figures.tasks}; provider messages {figures.provider_messages:,}")
     for name in (
         "tasks_lost",
@@ -551,6 +710,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fault-rate", type=float, default=0.3, help="provider faults (0.3)")
     parser.add_argument("--drain", type=float, default=600, help="real seconds to drain (600)")
+    parser.add_argument(
+        "--ingest-during",
+        action="store_true",
+        help="ingest through the stack's own APIs once it runs, on its fast clock, rather "
+        "than first through two APIs at real speed: for a small portfolio (it saves "
+        "starting two APIs)",
+    )
+    parser.add_argument("--batch", type=int, default=250, help="accounts per ingest request (250)")
+    parser.add_argument(
+        "--setup-timeout",
+        type=float,
+        default=600,
+        help="real seconds a setup step (migration, an ingest request, a process start) "
+        "may take before it is retried or fails (600)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the run's folder and logs")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -178,23 +179,36 @@ class Topology:
         self.processes.append(process)
         return process
 
-    def api(self, port: int | None = None) -> Process:
-        port = port or free_port()
-        process = self.start(
-            "api",
-            env={"ORCHESTRATOR_API_HOST": "127.0.0.1", "ORCHESTRATOR_API_PORT": str(port)},
-            port=port,
-        )
-        wait_for(lambda: answers(f"{process.url}/readyz") or not process.alive(), name_of(process))
-        self._running(process)
+    def api(self, port: int | None = None, *, timeout: float = 180) -> Process:
+        [process] = self.apis([port or free_port()], timeout=timeout)
         return process
+
+    def apis(self, ports: list[int], *, timeout: float = 180) -> list[Process]:
+        """API processes on ``ports``, started together and then each waited for (on a
+        loaded machine a start takes tens of seconds: they overlap)."""
+        processes = [
+            self.start(
+                "api",
+                env={"ORCHESTRATOR_API_HOST": "127.0.0.1", "ORCHESTRATOR_API_PORT": str(port)},
+                port=port,
+            )
+            for port in ports
+        ]
+        for process in processes:
+            wait_for(partial(_ready_or_dead, process), name_of(process), timeout)
+            self._running(process)
+        return processes
 
     def worker(self, threads: int = 4) -> Process:
         return self._running(self.start("worker", {"--threads": str(threads)}))
 
-    def scheduler(self, **options: str) -> Process:
+    def scheduler(self, *, env: Mapping[str, str] | None = None, **options: str) -> Process:
         return self._running(
-            self.start("scheduler", {f"--{k.replace('_', '-')}": v for k, v in options.items()})
+            self.start(
+                "scheduler",
+                {f"--{k.replace('_', '-')}": v for k, v in options.items()},
+                env=env,
+            )
         )
 
     def sandbox(self, callback_base: str, **options: str) -> Process:
@@ -212,7 +226,9 @@ class Topology:
             port=port,
         )
         wait_for(
-            lambda: answers(f"{process.url}/_sandbox/faults") or not process.alive(), "the sandbox"
+            lambda: answers(f"{process.url}/_sandbox/faults") or not process.alive(),
+            "the sandbox",
+            120,
         )
         self._running(process)
         self.env["ORCHESTRATOR_SANDBOX_URL"] = process.url
@@ -235,6 +251,10 @@ class Topology:
             **self.env,
             **(extra or {}),
         }
+
+
+def _ready_or_dead(process: Process) -> bool:
+    return answers(f"{process.url}/readyz") or not process.alive()
 
 
 def name_of(process: Process) -> str:
@@ -280,7 +300,7 @@ class PrivatePostgres:
         subprocess.run(
             [
                 _pg_binary("pg_ctl"),
-                *("-D", str(self.data), "-l", str(self.folder / "postgres.log"), "-w"),
+                *("-D", str(self.data), "-l", str(self.folder / "postgres.log"), "-w", "-t", "600"),
                 *("-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"),
                 *("-o", "-c fsync=off -c max_connections=200"),
                 "start",
@@ -295,7 +315,7 @@ class PrivatePostgres:
     def restart(self) -> None:
         subprocess.run(
             [
-                *(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w"),
+                *(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "600"),
                 *("-l", str(self.folder / "postgres.log"), "restart"),
             ],
             check=True,
@@ -352,7 +372,7 @@ class PrivateRedis:
             except redis.exceptions.RedisError:
                 return False
 
-        wait_for(pings, "a private Redis", timeout=30)
+        wait_for(pings, "a private Redis", timeout=120)
 
     def restart(self) -> None:
         self.stop()

@@ -68,20 +68,30 @@ class Heartbeat:
         self.path = folder / f"{role}-{os.getpid()}.json"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._writing = threading.Lock()  # the beating thread and beat_now() share one file
 
     def beat(self) -> None:
         """Write one beat now (atomically: a probe never reads half a file)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        body = {
-            "role": self.role,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "at": time.time(),
-            "state": self.state(),
-        }
-        partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps(body), encoding="utf-8")
-        partial.replace(self.path)
+        with self._writing:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            body = {
+                "role": self.role,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "at": time.time(),
+                "state": self.state(),
+            }
+            partial = self.path.with_suffix(".tmp")
+            partial.write_text(json.dumps(body), encoding="utf-8")
+            partial.replace(self.path)
+
+    def beat_now(self) -> None:
+        """An extra beat, between the regular ones, when the state changed (a scheduler took
+        or lost the lead); nothing once stopped, and a failed write is left to the next."""
+        if self._stop.is_set():
+            return
+        with contextlib.suppress(OSError):
+            self.beat()
 
     def start(self) -> Heartbeat:
         self.beat()

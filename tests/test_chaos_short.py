@@ -22,6 +22,8 @@ def test_a_short_chaos_run_loses_nothing_doubles_nothing_breaks_no_rule(capsys):
         [
             *("--accounts", "60", "--days", "0.05", "--speed", "240"),
             *("--workers", "2", "--threads", "2", "--kill-every", "5", "--drain", "90"),
+            # Sixty accounts take a second: no separate ingest at real speed.
+            "--ingest-during",
             "--json",
         ]
     )

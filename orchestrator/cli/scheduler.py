@@ -67,6 +67,14 @@ def scheduler(
     _, reconciler = build_dispatch(
         services, lambda task_id: enqueue_tasks(broker, [task_id], queue)
     )
+    # The file says whether this process leads: rewritten every few seconds, and at once
+    # when the lead changes hands (else it would say so up to a beat late, and a probe
+    # reading two schedulers' files could find no leader, or two).
+    heartbeat = Heartbeat(
+        settings.heartbeat_folder,
+        "scheduler",
+        state=lambda: {"leader": runner.leader, "token": runner.lock.token},
+    )
     runner = Scheduler(
         services.store,
         services.redis,
@@ -85,13 +93,10 @@ def scheduler(
             services.clock,
             egress=Egress(allow_loopback=settings.allow_loopback_providers),
         ),
+        on_leadership=lambda _: heartbeat.beat_now(),
     )
     out.print(f"scheduler {runner.lock.token} started; waiting for the leader lock")
-    heartbeat = Heartbeat(
-        settings.heartbeat_folder,
-        "scheduler",
-        state=lambda: {"leader": runner.leader, "token": runner.lock.token},
-    ).start()
+    heartbeat.start()
     try:
         runner.run_forever()
     finally:

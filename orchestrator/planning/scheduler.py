@@ -147,6 +147,8 @@ class Scheduler:
       lender_events: each pass's work on lender events (finding broken promises, posting
         due deliveries to the lenders' endpoints), called with the clock's instant in a job
         of its own, so a slow endpoint never delays a sweep.
+      on_leadership: called with the new value each time this scheduler takes or loses the
+        lead, at once (the process's heartbeat file is rewritten then, not seconds later).
     """
 
     def __init__(
@@ -166,6 +168,7 @@ class Scheduler:
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
         expire_every: timedelta = timedelta(hours=1),
         lender_events: Callable[[datetime], Any] | None = None,
+        on_leadership: Callable[[bool], Any] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -179,6 +182,7 @@ class Scheduler:
         self.idempotency_ttl = idempotency_ttl
         self.expire_every = expire_every
         self.lender_events = lender_events
+        self.on_leadership = on_leadership
         self._next_expiry: datetime | None = None  # on the injected clock; None: at once
         self.leader = False
         self._plan_lock = threading.Lock()
@@ -197,6 +201,8 @@ class Scheduler:
             log.info("scheduler leadership", leader=self.leader, token=self.lock.token)
             if self.leader:
                 self._next_plan = None  # a new leader plans at once
+            if self.on_leadership is not None:
+                self.on_leadership(self.leader)
 
     def plan_now(self) -> bool:
         """Plan now if we lead and no run is under way; ``True`` when a run was made."""
@@ -284,8 +290,17 @@ class Scheduler:
     def start(self) -> None:
         self.heartbeat()
         every = self.lock.ttl_ms / 3000
+        # A renewal that wakes late still runs: APScheduler would otherwise skip a run more
+        # than a second late (its default grace), and on a loaded machine two or three
+        # skipped renewals let the lock lapse under a live leader.
         self._aps.add_job(
-            self.heartbeat, "interval", seconds=every, id="heartbeat", max_instances=1
+            self.heartbeat,
+            "interval",
+            seconds=every,
+            id="heartbeat",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
         )
         self._aps.add_job(
             self.sweep_now,

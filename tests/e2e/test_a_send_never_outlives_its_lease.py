@@ -85,3 +85,31 @@ def test_no_send_is_reserved_in_the_last_seconds_of_a_window(stack_factory):
     account = stack.add_account("loan-2")
     [task_id] = stack.queue_tasks(account, 1, batch_size=0)
     assert stack.dispatcher.send(task_id) is Outcome.SENT
+
+
+def test_a_claim_kept_waiting_until_its_window_closed_is_not_sent(stack_factory):
+    """Reserved inside the window and outside the margin, then kept waiting for a sending
+    thread until the window closed: checked again before its first try, it goes back to be
+    reserved again (for the next window), and nothing reaches the provider."""
+    stack = stack_factory(OutcomeRates(delivered=1.0, bounced=0.0))
+    stack.use_channels(twilio_only(lease=200, margin=5))
+    stack.sandbox.state.courier.delay = 3600
+    account = stack.add_account("loan-1")  # New York: no calls or texts from 21:00
+    # Monday 20:59:50 in New York: 10 s left, more than the 5 s margin: reserved.
+    stack.clock.advance(timedelta(hours=10, minutes=59, seconds=50))
+    [task_id] = stack.queue_tasks(account, 1, batch_size=0)
+
+    reserve_batch = stack.dispatcher.reserver.reserve_batch
+
+    def reserved_then_kept_waiting(task_ids):
+        claims = reserve_batch(task_ids)
+        assert claims  # reserved: the window was open
+        stack.clock.advance(timedelta(seconds=15))  # 21:00:05 when a thread is free
+        return claims
+
+    stack.dispatcher.reserver.reserve_batch = reserved_then_kept_waiting
+    [result] = stack.dispatcher.send_batch([task_id]).values()
+    assert isinstance(result, RetryLater)
+    assert stack.sandbox_messages() == []  # no text at 21:00:05
+    [task] = stack.tasks()
+    assert task.status in ("queued", "planned")
