@@ -57,6 +57,10 @@ from orchestrator.tasks.decision import Verdict, decide_task
 
 _PLAN_AT = time(0, 5)  # each zone is planned just after its local midnight
 _CALL_LENGTH = timedelta(minutes=4)
+# How long after its time of day a visit's outcome is recorded: the agent's visit and note.
+# Not a whole minute, so an outcome never ties with a send (sends fall on whole minutes)
+# and the order of the two never depends on the queue's tie-break.
+_VISIT_LENGTH = timedelta(minutes=41, seconds=17)
 
 
 # --- the outcome model ------------------------------------------------------------------------
@@ -89,7 +93,7 @@ class CallRates(_Rates):
 class VisitRates(_Rates):
     """How field visits end; the share left over gets no outcome and expires at the task's
     deadline. An outcome arrives ``min_days`` to ``max_days`` after the visit is handed to
-    the work queue, at the same local time of day (an agent's working hours)."""
+    the work queue, at about the same local time of day (an agent's working hours)."""
 
     met_borrower: float = Field(0.30, ge=0, le=1)
     not_home: float = Field(0.30, ge=0, le=1)
@@ -471,7 +475,7 @@ class Simulation:
                 break
             r -= share
         days = self.random.randint(rates.min_days, rates.max_days)
-        when = at + timedelta(days=days)
+        when = at + timedelta(days=days) + _VISIT_LENGTH
         if outcome is None or when >= contact.expires_at:
             self._push(contact.expires_at, "visit", (account.index, contact, at, None))
         else:

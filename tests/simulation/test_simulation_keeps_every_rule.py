@@ -447,7 +447,8 @@ def test_a_visit_goes_to_the_work_queue_and_its_outcome_arrives_later():
         assert start <= datetime.fromisoformat(visit["at_local"]).hour < end, visit
         outcome = outcomes[visit["at_utc"]]
         assert outcome["outcome"] == "visit.met_borrower"
-        assert _instant(outcome["at_utc"]) - _instant(visit["at_utc"]) == timedelta(days=2)
+        took = _instant(outcome["at_utc"]) - _instant(visit["at_utc"])
+        assert timedelta(days=2) < took < timedelta(days=2, hours=1)
     # A visit that met the borrower is a conversation: Regulation F's call pause follows.
     us = next(a for a in sim.accounts if a.facts.jurisdiction == "US-NY")
     assert ContactKind.CONVERSATION in {c.kind for c in us.history if c.channel is Channel.VISIT}
