@@ -114,6 +114,8 @@ class Report:
         Twilio 21610).
       sender / recipient / text: inbound messages.
       details: anything else worth keeping (dialer promise date and amount, duration).
+      channel: for inbound reports, the channel ``sender`` is an address on (a WeChat
+        openid, a phone number); SMS when not said.
     """
 
     provider: str
@@ -131,6 +133,7 @@ class Report:
     text: str | None = None
     occurred_at: datetime | None = None
     details: Mapping[str, str] = field(default_factory=dict)
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,13 @@ lender starts uses a template message. Sources (docs/channels.md lists them with
   (``expires_in`` 7200; 2000 fetches a day); errors 40001, 40014, 42001 mean the token is bad.
 - Server push verification: ``signature`` = SHA-1 of the token, ``timestamp`` and ``nonce``
   sorted and joined (接入概述, "验证消息的确来自微信服务器").
+- Follow and unfollow (关注/取消关注事件): the platform pushes ``MsgType`` ``event`` with
+  ``Event`` ``subscribe`` or ``unsubscribe`` and ``FromUserName`` the user's openid to the
+  same URL, retried up to three times when no answer comes within five seconds; the platform
+  recommends de-duplicating retries by ``FromUserName`` + ``CreateTime``
+  (http://admin.wechat.com/wiki/index.php?title=Event-based_Messages, "Following/Unfollowing
+  Event"). An unfollow is an opt-out of WeChat for that openid; a follow is noted and undoes
+  nothing: only the lender's ``opt_in`` (the borrower's renewed consent) lifts the opt-out.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -59,6 +67,8 @@ BAD_TOKEN = frozenset({"40001", "40014", "42001"})
 OPTED_OUT = frozenset({"43004", "43101"})  # not following; refused this template
 DEAD_OPENID = frozenset({"40003"})
 TRY_AGAIN = frozenset({"-1", "45009", "45011"})  # busy; daily quota; frequency limit
+# The follow events: what each says about the openid's consent to WeChat messages.
+FOLLOW_EVENTS = {"unsubscribe": "opt_out", "subscribe": "follow"}
 STATUSES = {
     "success": DeliveryStatus.DELIVERED,
     "failed:user block": DeliveryStatus.UNDELIVERED,
@@ -259,8 +269,10 @@ class WechatOfficial(HttpAdapter):
         except ElementTree.ParseError:
             raise SignatureError(f"{self.name}: the push is not XML") from None
         event = (root.findtext("Event") or "").strip()
+        if event in FOLLOW_EVENTS and (root.findtext("MsgType") or "").strip() == "event":
+            return self._follow(root, event)
         if event != "TEMPLATESENDJOBFINISH":
-            return []  # follows, menu clicks and the like say nothing about our messages
+            return []  # menu clicks, scans and the like say nothing about our messages
         msgid = (root.findtext("MsgID") or "").strip()
         status = (root.findtext("Status") or "").strip()
         if not msgid or status not in STATUSES:
@@ -276,6 +288,27 @@ class WechatOfficial(HttpAdapter):
                 opted_out=status == "failed:user block",
                 recipient=(root.findtext("FromUserName") or "").strip() or None,
                 details={"event": status},
+            )
+        ]
+
+    def _follow(self, root: Any, event: str) -> list[Report]:
+        """A follow or unfollow of the Official Account, as an inbound report about the
+        openid that sent it (the platform's retries carry the same ``CreateTime``)."""
+        openid = (root.findtext("FromUserName") or "").strip()
+        created = (root.findtext("CreateTime") or "").strip()
+        if not openid or not (created.isascii() and created.isdigit() and len(created) <= 11):
+            return []
+        unfollowed = event == "unsubscribe"
+        return [
+            Report(
+                provider=self.name,
+                kind=ReportKind.INBOUND,
+                dedupe_key=f"{self.name}:{event}:{openid}:{created}",
+                opted_out=unfollowed,
+                sender=openid,
+                occurred_at=datetime.fromtimestamp(int(created), UTC),
+                details={"intent": FOLLOW_EVENTS[event], "event": event},
+                channel=Channel.WECHAT,
             )
         ]
 

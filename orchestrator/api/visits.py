@@ -17,7 +17,8 @@ from orchestrator.api.errors import ApiError, documented
 from orchestrator.api.responses import JSONResponse
 from orchestrator.errors import Problem
 from orchestrator.inbound import visits
-from orchestrator.inbound.visits import VisitError, VisitOutcome
+from orchestrator.inbound.visits import VisitError
+from orchestrator.planning.visits import VisitOutcome
 
 router = APIRouter(tags=["field visits"])
 

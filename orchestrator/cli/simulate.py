@@ -56,8 +56,9 @@ def simulate(
     and borrowers replaced by a seeded outcome model.
 
     Writes one JSON line per contact sent or blocked (tenant, external_id, channel, template,
-    step, variant, at_utc, at_local, zones, decision, rules, outcome) and prints contacts per
-    channel per day, blocks per rule, and payments.
+    step, variant, at_utc, at_local, zones, decision, rules, outcome), one line more for each
+    outcome that arrives later (``decision: outcome``: a field visit's, a returned letter),
+    and prints contacts per channel per day, blocks per rule, and payments.
     """
     from orchestrator.configuration.source import ConfigSet, load_config, read_yaml
     from orchestrator.configuration.strategies import parse_strategy

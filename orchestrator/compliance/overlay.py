@@ -271,6 +271,15 @@ def merge(base: RulePack, overlay: RulePack, *, source: str = "") -> RulePack:
         for n in overlay.notices
         if n.id in legal and n.within > legal[n.id].within
     ]
+    problems += [
+        Problem(
+            f"notices.{n.id}.electronic_consent",
+            f"the law sends this notice electronically only with the borrower's consent "
+            f"({legal[n.id].citation}): it cannot be turned off",
+        )
+        for n in overlay.notices
+        if n.id in legal and legal[n.id].electronic_consent and not n.electronic_consent
+    ]
     if problems:
         raise ConfigError(source or overlay.id, problems)
     disabled = set(overlay.disable)

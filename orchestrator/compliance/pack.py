@@ -288,6 +288,11 @@ class NoticeRule(Rule):
       purpose: what the message is for (holds let some purposes through, never the caps).
       template: the message template, tried on ``channels`` in order.
       within: the deadline after the trigger.
+      electronic_consent: an electronic channel (kind ``message``: email, SMS, WeChat...)
+        carries the notice only to a contact point with ``consent: true``, the borrower's
+        consent to receive it there (for the US validation notice, E-SIGN consent,
+        15 U.S.C. 7001(c), as 12 CFR 1006.42(b) asks); otherwise the next channel (a letter)
+        carries it.
     """
 
     trigger: Literal["initial_communication", "dispute", "dispute_resolved", "cease_communication"]
@@ -295,6 +300,7 @@ class NoticeRule(Rule):
     template: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
     channels: tuple[Channel, ...] = Field(min_length=1)
     within: timedelta
+    electronic_consent: bool = False
 
     @field_validator("within", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from channels.base import OutboundMessage
 from orchestrator import ledger, links, outbox
+from orchestrator.channel_types import ChannelKind
 from orchestrator.clock import speed_of
 from orchestrator.compliance import PastContact, RulePack
 from orchestrator.configuration.channel_config import DispatchPolicy
@@ -461,13 +462,22 @@ class Reserver:
             if self.link_secret
             else {}
         )
+        itemized = _itemizations(
+            conn,
+            [s.account.id for s in granted if s.task.purpose == Purpose.VALIDATION_NOTICE.value],
+        )
         rows: list[dict[str, Any]] = []
         ready = []
         for send in granted:
             DECISIONS.labels("send", _channel_of(send).value, "allowed").inc()
             try:
                 rendered, params = self._render(
-                    tokens, config, send, now, send.account.id in contacted
+                    tokens,
+                    config,
+                    send,
+                    now,
+                    send.account.id in contacted,
+                    itemized.get(send.account.id),
                 )
             except TemplateError as exc:
                 results[send.task.id] = _close(
@@ -587,9 +597,11 @@ class Reserver:
         send: _Send,
         now: datetime,
         contacted: bool,
+        itemization: dict[str, Any] | None = None,
     ) -> tuple[RenderedMessage, dict[str, str]]:
         """The message, and the parameters a provider of pre-approved templates sends
-        instead of its words (both from one context)."""
+        instead of its words (both from one context). A letter's dates count from its
+        posting day (today)."""
         route = _route_of(send)
         provider = send.provider
         assert provider is not None
@@ -601,7 +613,13 @@ class Reserver:
         token = tokens.get(account.id)
         link = f"{self.self_service_base}/s/{token}" if token else None
         context = message_context(
-            account, send.loaded.facts, account.profile or {}, now=now, self_service_url=link
+            account,
+            send.loaded.facts,
+            account.profile or {},
+            now=now,
+            self_service_url=link,
+            itemization=itemization,
+            mailed=route.channel.type.kind is ChannelKind.MAIL,
         )
         rendered = config.templates.render(
             LIMITED_CONTENT_TEMPLATE if limited else route.template,
@@ -634,6 +652,23 @@ def _route_of(send: _Send) -> Any:
 
 def _channel_of(send: _Send) -> Channel:
     return Channel(_route_of(send).channel)
+
+
+def _itemizations(conn: Connection, account_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The lender's itemization (``debt.itemization`` of the sealed account document) for
+    the accounts whose validation notice goes out now; read only for those."""
+    if not account_ids:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    for row in conn.execute(
+        sa.select(Account.id, Account.document).where(
+            id_in(conn, Account.id, sorted(set(account_ids)))
+        )
+    ):
+        itemization = ((row.document or {}).get("debt") or {}).get("itemization")
+        if itemization:
+            found[row.id] = itemization
+    return found
 
 
 def _contacted(conn: Connection, account_ids: Sequence[int]) -> set[int]:

@@ -209,15 +209,17 @@ def _attempt_for(
 
 
 def _accounts_for(conn: Connection, report: Report, tenants: Sequence[int] | None) -> list[Any]:
-    """The accounts an inbound message concerns: those with its sender's number (by its
-    keyed hash: the numbers are sealed), on a tenant's route only that tenant's."""
+    """The accounts an inbound message concerns: those with its sender's address on the
+    report's channel (an SMS number unless the report says otherwise; by its keyed hash: the
+    addresses are sealed), on a tenant's route only that tenant's."""
     if not report.sender:
         return []
+    channel = report.channel or Channel.SMS
     query = (
         sa.select(Account.id, Account.tenant_id)
         .join(ContactPoint, ContactPoint.account_id == Account.id)
         .where(
-            ContactPoint.channel == Channel.SMS.value,
+            ContactPoint.channel == channel.value,
             address_lookup(ContactPoint.address_hash, report.sender, conn.dialect),
         )
     )

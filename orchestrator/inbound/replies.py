@@ -1,5 +1,6 @@
 """Borrowers' replies: a STOP becomes an SMS opt-out at once (with the one confirmation it is
-owed), a START an opt-in; any other text is noted, not kept."""
+owed), a START an opt-in; any other text is noted, not kept. A WeChat unfollow is an opt-out
+of WeChat; a follow is noted and lifts nothing (only the lender's ``opt_in`` does)."""
 
 from __future__ import annotations
 
@@ -34,24 +35,39 @@ def apply_reply(
     replies_inline: bool,
     changed: Changed,
 ) -> None:
-    """Record what ``report`` (an inbound text) says for each of ``accounts`` it concerns."""
+    """Record what ``report`` (an inbound text, or a WeChat follow or unfollow) says for each
+    of ``accounts`` it concerns."""
+    channel = report.channel or Channel.SMS
     intent = report.details.get("intent", "opt_out" if report.opted_out else "other")
     for account in accounts:
         if report.opted_out:
             record_provider_event(
-                conn, account.id, EventType.OPT_OUT, Channel.SMS, now, source="inbound"
+                conn, account.id, EventType.OPT_OUT, channel, now, source="inbound"
             )
-            message = f"the borrower replied to stop texts ({provider}): SMS opt-out recorded"
-            if not replies_inline:
-                _plan_confirmation(conn, account, now)
-                message += "; one confirmation text planned"
+            if channel is Channel.SMS:
+                message = f"the borrower replied to stop texts ({provider}): SMS opt-out recorded"
+                if not replies_inline:
+                    _plan_confirmation(conn, account, now)
+                    message += "; one confirmation text planned"
+            else:
+                # An unfollow: the platform lets us send nothing more to the openid, so no
+                # confirmation is owed or possible there.
+                message = (
+                    f"the borrower stopped following the lender's account ({provider}): "
+                    f"{channel} opt-out recorded"
+                )
             changed.setdefault(account.tenant_id, set()).add(account.id)
-        elif intent == "opt_in":
+        elif intent == "opt_in" and channel is Channel.SMS:
             record_provider_event(
                 conn, account.id, EventType.OPT_IN, Channel.SMS, now, source="inbound"
             )
             message = f"the borrower replied to resume texts ({provider}): SMS opt-in recorded"
             changed.setdefault(account.tenant_id, set()).add(account.id)
+        elif intent == "follow":
+            message = (
+                f"the borrower follows the lender's account ({provider}); this is not "
+                f"consent: a {channel} opt-out stays until the lender records an opt_in"
+            )
         else:
             message = (
                 f"the borrower replied by SMS ({provider}, {intent}); the text itself is not "
@@ -66,7 +82,7 @@ def apply_reply(
                     at=now,
                     kind=f"inbound.{intent}",
                     message=message,
-                    channel=Channel.SMS.value,
+                    channel=channel.value,
                 )
             ],
         )

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +31,7 @@ from orchestrator.channel_types.addresses import PostalAddress
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, EventType, TaskStatus
 from orchestrator.inbound.delivery import invalidate
 from orchestrator.intake.accounts import record_provider_event
-from orchestrator.planning.visits import EXPIRED
+from orchestrator.planning.visits import COUNTED_AS, EXPIRED, VisitOutcome
 from orchestrator.store.tables import Account, Attempt, FieldAgent, Task, Visit
 from orchestrator.tasks import transitions
 
@@ -44,25 +43,15 @@ _HANDED_OVER = (
 )
 
 
-class VisitOutcome(StrEnum):
-    """How a field visit ended."""
-
-    MET_BORROWER = "met_borrower"
-    NOT_HOME = "not_home"
-    REFUSED = "refused"
-    PROMISE_TO_PAY = "promise_to_pay"
-    WRONG_ADDRESS = "wrong_address"
-    THIRD_PARTY_MET = "third_party_met"
-
-
-# What each outcome counts as, and the attempt's status after it.
+# What each outcome counts as (planning.visits.COUNTED_AS), and the attempt's status after it.
 _COUNTS: dict[VisitOutcome, tuple[ContactKind, DeliveryStatus]] = {
-    VisitOutcome.MET_BORROWER: (ContactKind.CONVERSATION, DeliveryStatus.DELIVERED),
-    VisitOutcome.REFUSED: (ContactKind.CONVERSATION, DeliveryStatus.DELIVERED),
-    VisitOutcome.PROMISE_TO_PAY: (ContactKind.CONVERSATION, DeliveryStatus.DELIVERED),
-    VisitOutcome.THIRD_PARTY_MET: (ContactKind.ATTEMPT, DeliveryStatus.DELIVERED),
-    VisitOutcome.NOT_HOME: (ContactKind.NOT_CONNECTED, DeliveryStatus.UNDELIVERED),
-    VisitOutcome.WRONG_ADDRESS: (ContactKind.NOT_CONNECTED, DeliveryStatus.UNDELIVERED),
+    outcome: (
+        kind,
+        DeliveryStatus.UNDELIVERED
+        if kind is ContactKind.NOT_CONNECTED
+        else DeliveryStatus.DELIVERED,
+    )
+    for outcome, kind in COUNTED_AS.items()
 }
 _TASK_AFTER = {
     DeliveryStatus.DELIVERED: TaskStatus.DELIVERED,

@@ -14,6 +14,7 @@ import re
 import zoneinfo
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from functools import cache, lru_cache
 from typing import Annotated, Any, Self
 
@@ -243,7 +244,10 @@ class ContactPointDocument(_Strict):
     )
     consent: bool = Field(
         default=False,
-        description="prior express consent to automated calls/texts at this number (TCPA)",
+        description=(
+            "prior express consent to automated calls/texts at this number (TCPA); on an "
+            "email address, the borrower's E-SIGN consent to receive required notices there"
+        ),
     )
     workplace: bool = Field(default=False, description="the address is at the workplace")
 
@@ -271,12 +275,87 @@ class ContactPointDocument(_Strict):
 MAX_AMOUNT_DUE = Decimal(10**15)
 
 
+Day = date  # a field named ``date`` would hide the type from the annotations after it
+
+
+class ItemizationBasis(StrEnum):
+    """The reference date a collector may itemize from (12 CFR 1006.34(b)(3))."""
+
+    LAST_STATEMENT = "last_statement"
+    CHARGE_OFF = "charge_off"
+    LAST_PAYMENT = "last_payment"
+    TRANSACTION = "transaction"
+    JUDGMENT = "judgment"
+
+
+class Itemization(_Strict):
+    """How the debt grew from the itemization date to now (12 CFR 1006.34(c)(2)(vi)-(viii)):
+    what was owed on that date, the interest, fees, payments and credits since, and the
+    current amount. The figures must add up, and ``current`` is the debt's ``amount_due``.
+    The validation notice prints them; without them it says "as reported by the creditor"."""
+
+    date: Day = Field(description="the itemization date (1006.34(b)(3)), YYYY-MM-DD")
+    basis: ItemizationBasis | None = Field(
+        default=None, description="which reference date it is (1006.34(b)(3)(i)-(v))"
+    )
+    amount: Money = Field(description="owed on the itemization date (1006.34(c)(2)(vi))")
+    interest: Money = Field(default=Decimal(0), description="interest charged since")
+    fees: Money = Field(default=Decimal(0), description="fees charged since")
+    payments: Money = Field(default=Decimal(0), description="payments made since")
+    credits: Money = Field(default=Decimal(0), description="credits applied since")
+    current: Money = Field(description="the amount of the debt now (1006.34(c)(2)(viii))")
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"the itemization date {value!r} is not an ISO 8601 date; write it as "
+                    "YYYY-MM-DD, e.g. 2026-09-01"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> Self:
+        if not date(1970, 1, 1) <= self.date <= date(2100, 12, 31):
+            raise ValueError(f"the itemization date {self.date} is not plausible")
+        for name in _ITEMIZED:
+            amount = getattr(self, name)
+            if amount < 0:
+                raise ValueError(
+                    f"{name} {amount:f} is negative: give every figure as a positive amount "
+                    "(payments and credits are subtracted)"
+                )
+            object.__setattr__(self, name, Decimal(f"{amount:f}"))
+        total = self.amount + self.interest + self.fees - self.payments - self.credits
+        if total != self.current:
+            raise ValueError(
+                f"the itemization does not add up: amount {self.amount:f} + interest "
+                f"{self.interest:f} + fees {self.fees:f} - payments {self.payments:f} - "
+                f"credits {self.credits:f} = {total:f}, but current is {self.current:f}"
+            )
+        return self
+
+
+_ITEMIZED = ("amount", "interest", "fees", "payments", "credits", "current")
+
+
 class Debt(_Strict):
     amount_due: Money = Field(description='decimal string, e.g. "1250.00"', examples=["1250.00"])
     currency: str = Field(description="ISO 4217, e.g. USD", examples=["USD"])
     due_date: date
     product: str = Field(default="loan", pattern=r"^[a-z0-9_\-]{1,64}$", examples=["bnpl"])
     risk_score: float | None = Field(default=None, allow_inf_nan=False)
+    itemization: Itemization | None = Field(
+        default=None,
+        description=(
+            "the Regulation F itemization (12 CFR 1006.34(c)(2)); printed on the validation "
+            "notice; kept sealed with the rest of the document"
+        ),
+    )
 
     @field_validator("currency")
     @classmethod
@@ -324,6 +403,20 @@ class Debt(_Strict):
                 f"amount_due {self.amount_due} has more decimals than {self.currency} allows "
                 f"({places})"
             )
+        if self.itemization is not None:
+            for name in _ITEMIZED:
+                figure = getattr(self.itemization, name)
+                exponent = figure.as_tuple().exponent
+                if isinstance(exponent, int) and -exponent > places:
+                    raise ValueError(
+                        f"itemization.{name} {figure} has more decimals than {self.currency} "
+                        f"allows ({places})"
+                    )
+            if self.itemization.current != self.amount_due:
+                raise ValueError(
+                    f"itemization.current {self.itemization.current:f} is not amount_due "
+                    f"{self.amount_due:f}: the itemization ends at the amount the debt is now"
+                )
         return self
 
 

@@ -49,6 +49,12 @@ class MessageContext:
       self_service_url: the borrower's signed link to the self-service page (see, pay,
         choose a plan, promise, dispute, set contact preferences); ``None`` when the
         deployment has no link secret.
+      itemization_date: the itemization date (12 CFR 1006.34(b)(3)), when the lender gave
+        the itemization (``debt.itemization``); ``None`` otherwise, and the notice says
+        "as reported by the creditor". The four figures below come with it.
+      itemization_amount: what was owed on the itemization date (1006.34(c)(2)(vi)).
+      interest_since / fees_since: interest and fees charged since (1006.34(c)(2)(vii)).
+      paid_since: payments and credits since (the model form shows them on one line).
     """
 
     borrower_name: str
@@ -66,11 +72,16 @@ class MessageContext:
     unsubscribe_url: str | None = None
     respond_by: date | None = None
     self_service_url: str | None = None
+    itemization_date: date | None = None
+    itemization_amount: Decimal | None = None
+    interest_since: Decimal | None = None
+    fees_since: Decimal | None = None
+    paid_since: Decimal | None = None
 
     def __post_init__(self) -> None:
         if not _CURRENCY_CODE.fullmatch(self.currency) or not is_currency(self.currency):
             raise TemplateError(f"currency {self.currency!r} is not an ISO 4217 code")
-        for name in ("amount_due", "promise_amount"):
+        for name in _AMOUNTS:
             amount = getattr(self, name)
             if amount is None:
                 continue
@@ -97,6 +108,15 @@ class MessageContext:
         """The names a template sees, with their values."""
         return {name: getattr(self, name) for name in CONTEXT_FIELDS}
 
+
+_AMOUNTS = (
+    "amount_due",
+    "promise_amount",
+    "itemization_amount",
+    "interest_since",
+    "fees_since",
+    "paid_since",
+)
 
 CONTEXT_FIELDS: frozenset[str] = frozenset(f.name for f in fields(MessageContext))
 """Every variable name a template may use."""
@@ -132,5 +152,10 @@ def sample_context(**overrides: object) -> MessageContext:
         unsubscribe_url="https://pay.example.com/unsubscribe/abc123",
         respond_by=date(2026, 11, 20),
         self_service_url="https://pay.example.com/s/4fZq9XbT2mKp7RwY",
+        itemization_date=date(2026, 9, 1),
+        itemization_amount=Decimal("1185.00"),  # whole, so any currency takes the sample
+        interest_since=Decimal("25.00"),
+        fees_since=Decimal("35.00"),
+        paid_since=Decimal("10.00"),
     )
     return replace(base, **overrides)  # type: ignore[arg-type]

@@ -196,11 +196,37 @@ def letter_pdf(
     # Chinese breaks between any two characters; Latin text between words.
     wrap = WrapMode.CHAR if wide is not None else WrapMode.WORD
     for paragraph in [p for p in letter.body.split("\n\n") if p.strip()]:
-        pdf.multi_cell(
-            0, 5, paragraph.strip(), align="L", new_x="LMARGIN", new_y="NEXT", wrapmode=wrap
-        )
+        if "\t" in paragraph:
+            _table(pdf, paragraph.strip("\n").splitlines(), wrap)
+        else:
+            pdf.multi_cell(
+                0, 5, paragraph.strip(), align="L", new_x="LMARGIN", new_y="NEXT", wrapmode=wrap
+            )
         pdf.ln(2.5)
     return bytes(pdf.output())
+
+
+AMOUNT_COLUMN = 45.0  # mm: the right-aligned column of a table's amounts
+
+
+def _table(pdf: FPDF, lines: list[str], wrap: WrapMode) -> None:
+    """A paragraph whose lines are ``label<TAB>amount`` rows (the validation notice's
+    itemization), set as a two-column table: labels wrap on the left, amounts align right.
+    A line without a tab is a row with no amount."""
+    label_width = pdf.epw - AMOUNT_COLUMN
+    for line in lines:
+        label, _, amount = line.partition("\t")
+        if pdf.will_page_break(5):
+            pdf.add_page()
+        top = pdf.get_y()
+        pdf.multi_cell(
+            label_width, 5, label.strip(), align="L", new_x="LMARGIN", new_y="NEXT", wrapmode=wrap
+        )
+        bottom = pdf.get_y()
+        if amount.strip():
+            pdf.set_xy(pdf.l_margin + label_width, top)
+            pdf.cell(AMOUNT_COLUMN, 5, amount.strip(), align="R")
+        pdf.set_xy(pdf.l_margin, bottom)
 
 
 def _has_wide(letter: Letter) -> bool:

@@ -12,10 +12,11 @@ before the deadline it is recorded as blocked, with the reasons.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from orchestrator.compliance import PastContact, Reason, RulePack
+from orchestrator.channel_types import ChannelKind
+from orchestrator.compliance import AccountFacts, PastContact, Reason, RulePack
 from orchestrator.compliance.pack import NoticeRule
 from orchestrator.domain import Channel, ContactKind, Purpose, TaskStatus
 from orchestrator.planning.planner import PlannedContact, PlanningAccount, local_date
@@ -134,8 +135,9 @@ def _plan(
         reason = Reason(LATE, rule.citation, f"its deadline {_iso(deadline)} passed")
         return outcome(TaskStatus.EXPIRED, [reason], f"expired: {reason.message}")
     choice = choose_route(
-        account.facts, history, routes, wanted, deadline, pack, purpose=rule.purpose
-    )
+        _consented(account.facts, rule), history, routes, wanted, deadline, pack,
+        purpose=rule.purpose,
+    )  # fmt: skip
     if choice.route is None or choice.decision is None or choice.send_at is None:
         line = "; ".join(f"{r.rule_id} — {r.message}" for r in choice.reasons)
         return outcome(TaskStatus.BLOCKED, choice.reasons, f"blocked: {line}")
@@ -155,6 +157,20 @@ def _plan(
         fallback=choice.remaining,
         window=(choice.send_at, not_after),
     )
+
+
+def _consented(facts: AccountFacts, rule: NoticeRule) -> AccountFacts:
+    """The facts ``rule``'s notice may use: with ``electronic_consent``, an electronic
+    contact point only where the borrower consented to receive the notice there
+    (12 CFR 1006.42(b): E-SIGN consent for a validation notice sent electronically)."""
+    if not rule.electronic_consent:
+        return facts
+    points = tuple(
+        p
+        for p in facts.contact_points
+        if p.consent or p.channel.type.kind is not ChannelKind.MESSAGE
+    )
+    return replace(facts, contact_points=points)
 
 
 def _iso(at: datetime) -> str:

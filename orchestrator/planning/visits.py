@@ -1,10 +1,12 @@
-"""Field visits past their deadline: a visit handed to the work queue whose outcome was not
-recorded by its task's ``expires_at`` expires, and the ledger says so. Run by the
-scheduler's sweep (:func:`orchestrator.planning.scheduler.sweep`)."""
+"""Field visits: how each outcome counts, and visits past their deadline. A visit handed to
+the work queue whose outcome was not recorded by its task's ``expires_at`` expires, and the
+ledger says so (run by the scheduler's sweep, :func:`orchestrator.planning.scheduler.sweep`).
+The work queue (:mod:`orchestrator.inbound.visits`) and the simulation count outcomes alike."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -16,6 +18,30 @@ from orchestrator.tasks import transitions
 
 EXPIRED = "expired"
 """The outcome a visit with none recorded by its deadline gets."""
+
+
+class VisitOutcome(StrEnum):
+    """How a field visit ended."""
+
+    MET_BORROWER = "met_borrower"
+    NOT_HOME = "not_home"
+    REFUSED = "refused"
+    PROMISE_TO_PAY = "promise_to_pay"
+    WRONG_ADDRESS = "wrong_address"
+    THIRD_PARTY_MET = "third_party_met"
+
+
+COUNTED_AS: dict[VisitOutcome, ContactKind] = {
+    VisitOutcome.MET_BORROWER: ContactKind.CONVERSATION,
+    VisitOutcome.REFUSED: ContactKind.CONVERSATION,
+    VisitOutcome.PROMISE_TO_PAY: ContactKind.CONVERSATION,
+    VisitOutcome.THIRD_PARTY_MET: ContactKind.ATTEMPT,
+    VisitOutcome.NOT_HOME: ContactKind.NOT_CONNECTED,
+    VisitOutcome.WRONG_ADDRESS: ContactKind.NOT_CONNECTED,
+}
+"""What a visit counts as toward the contact caps once its outcome is known: someone met is
+a conversation (the borrower) or an attempt (a third party); nobody reached is not connected.
+An open visit is an attempt; an expired one is ``failed`` (nobody went, counted nowhere)."""
 
 
 def expire_visits(conn: Connection, now: datetime, *, limit: int = 500) -> int:

@@ -249,6 +249,8 @@ def _accounts(sample: Sequence[Loaded], config: ConfigSet, tenant: str) -> list[
 def _by_account(lines: list[dict[str, Any]]) -> dict[str, list[ContactKey]]:
     found: dict[str, list[ContactKey]] = defaultdict(list)
     for line in lines:
+        if line["decision"] == "outcome":
+            continue  # what happened after a contact (a visit's outcome), not a treatment
         found[line["external_id"]].append(
             (
                 line["step"],

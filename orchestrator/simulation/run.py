@@ -8,6 +8,16 @@ promises and disputes, each settable to 0 so a portfolio's own dated events are 
 Everything happens on one event queue ordered by virtual time: planning passes (each account
 is planned when its local date changes, like the scheduler's periodic runs), sends (where the
 send-time check is made again, exactly as dispatch makes it) and borrower events.
+
+Each channel behaves as it does for real. A call's outcome is known as it ends. A letter is a
+contact on its posting day (what the packs count: mail, outside the hours rules, inside the
+holds) and reaches the borrower ``posting_days`` later, or comes back ``return_days`` after
+that, marking the address invalid. A WeChat message is a message; a refused one or an
+unfollow is an opt-out of WeChat. A field visit goes to the work queue: it is an open attempt
+until its outcome arrives days later (met, not home, refused, promise, wrong address, third
+party met), each counted as the work queue counts it, or, with none by the task's deadline,
+it expires and counts nowhere. Outcomes that arrive later are log lines of their own
+(``decision: outcome``).
 """
 
 from __future__ import annotations
@@ -42,10 +52,15 @@ from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.upsert import event_row, locate
 from orchestrator.planning.planner import PlannedContact, PlanningAccount, plan_account
 from orchestrator.planning.routing import choose_route
+from orchestrator.planning.visits import COUNTED_AS, VisitOutcome
 from orchestrator.tasks.decision import Verdict, decide_task
 
 _PLAN_AT = time(0, 5)  # each zone is planned just after its local midnight
 _CALL_LENGTH = timedelta(minutes=4)
+# How long after its time of day a visit's outcome is recorded: the agent's visit and note.
+# Not a whole minute, so an outcome never ties with a send (sends fall on whole minutes)
+# and the order of the two never depends on the queue's tie-break.
+_VISIT_LENGTH = timedelta(minutes=41, seconds=17)
 
 
 # --- the outcome model ------------------------------------------------------------------------
@@ -75,11 +90,40 @@ class CallRates(_Rates):
     not_connected: float = Field(0.10, ge=0, le=1)
 
 
+class VisitRates(_Rates):
+    """How field visits end; the share left over gets no outcome and expires at the task's
+    deadline. An outcome arrives ``min_days`` to ``max_days`` after the visit is handed to
+    the work queue, at about the same local time of day (an agent's working hours)."""
+
+    met_borrower: float = Field(0.30, ge=0, le=1)
+    not_home: float = Field(0.30, ge=0, le=1)
+    refused: float = Field(0.08, ge=0, le=1)
+    promise_to_pay: float = Field(0.12, ge=0, le=1)
+    wrong_address: float = Field(0.05, ge=0, le=1)
+    third_party_met: float = Field(0.05, ge=0, le=1)
+    min_days: int = Field(0, ge=0, le=60)
+    max_days: int = Field(6, ge=0, le=60)
+
+    def shares(self) -> list[tuple[VisitOutcome, float]]:
+        return [(outcome, getattr(self, outcome.value)) for outcome in VisitOutcome]
+
+
+class LetterTimes(_Rates):
+    """How long the post takes: days from posting to the borrower's door, and for a
+    returned letter, days more until it is back and the address is marked invalid."""
+
+    posting_days: int = Field(3, ge=0, le=30)
+    return_days: int = Field(7, ge=0, le=60)
+
+
 class OutcomeModel(_Rates):
     """What borrowers and providers do after a contact (probabilities)."""
 
     delivery: DeliveryRates = Field(default_factory=DeliveryRates)
     call: CallRates = Field(default_factory=CallRates)
+    visit: VisitRates = Field(default_factory=VisitRates)
+    letter: LetterTimes = Field(default_factory=LetterTimes)
+    wechat_unfollow: float = Field(0.005, ge=0, le=1)
     reply_stop: float = Field(0.01, ge=0, le=1)
     pay_in_full: float = Field(0.04, ge=0, le=1)
     promise_to_pay: float = Field(0.35, ge=0, le=1)
@@ -97,6 +141,16 @@ class OutcomeModel(_Rates):
             raise ConfigError(
                 source, problems_from([{"loc": ("call",), "msg": "rates add up to more than 1"}])
             )
+        visit = model.visit
+        if sum(share for _, share in visit.shares()) > 1:
+            raise ConfigError(
+                source, problems_from([{"loc": ("visit",), "msg": "rates add up to more than 1"}])
+            )
+        if visit.min_days > visit.max_days:
+            raise ConfigError(
+                source,
+                problems_from([{"loc": ("visit", "min_days"), "msg": "is later than max_days"}]),
+            )
         return model
 
     @classmethod
@@ -108,7 +162,10 @@ class OutcomeModel(_Rates):
             promise_to_pay=0,
             keep_promise=0,
             dispute=0,
-        )
+            wechat_unfollow=0,
+            visit=VisitRates(promise_to_pay=0, refused=0, met_borrower=0.5, not_home=0.5,
+                             wrong_address=0, third_party_met=0),
+        )  # fmt: skip
 
 
 # --- the simulated accounts ---------------------------------------------------------------------
@@ -131,12 +188,17 @@ class SimAccount:
         events = sorted((*self.facts.events, event), key=lambda e: e.at)
         self.facts = replace(self.facts, events=tuple(events))
 
-    def invalidate(self, channel: Channel) -> None:
+    def invalidate(self, *channels: Channel) -> None:
         points = tuple(
-            replace(p, invalid=True) if p.channel is channel else p
+            replace(p, invalid=True) if p.channel in channels else p
             for p in self.facts.contact_points
         )
         self.facts = replace(self.facts, contact_points=points)
+
+    def recount(self, contact: PastContact, kind: ContactKind) -> None:
+        """What a contact counts as, once its outcome is known (a field visit's)."""
+        if contact in self.history:
+            self.history[self.history.index(contact)] = replace(contact, kind=kind)
 
 
 def load_portfolio(
@@ -284,6 +346,14 @@ class Simulation:
             elif kind == "event":
                 index, event = payload
                 self._apply(self.accounts[index], event)
+            elif kind == "visit":
+                self._visit_outcome(at, *payload)
+            elif kind == "returned":
+                index, contact, posted = payload
+                account = self.accounts[index]
+                account.invalidate(Channel.LETTER)
+                self._log(account, contact, at, Channel.LETTER, contact.template, "outcome", [],
+                          "letter.returned", posted)  # fmt: skip
         return self.summary
 
     # --- planning ----------------------------------------------------------------------------
@@ -377,11 +447,86 @@ class Simulation:
             self._push(decided.send_at, "send", (index, moved))
             return
         channel = choice.route.channel
-        outcome, kind = self._outcome(account, channel, at)
+        sent = replace(
+            contact, channel=channel, template=choice.route.template, fallback=choice.remaining
+        )
+        if channel is Channel.VISIT:
+            outcome, kind = self._hand_to_field_team(account, sent, at)
+        elif channel is Channel.LETTER:
+            outcome, kind = self._post(account, sent, at)
+        else:
+            outcome, kind = self._outcome(account, channel, at)
         account.history.append(PastContact(at, channel, kind))
         account.history.sort(key=lambda c: c.at)
         self._log(account, contact, at, channel, choice.route.template, "sent", [], outcome)
         self.summary.accounts_contacted.add(index)
+
+    def _hand_to_field_team(
+        self, account: SimAccount, contact: PlannedContact, at: datetime
+    ) -> tuple[str, ContactKind]:
+        """A visit joins the work queue: an open attempt whose outcome comes later, or
+        which expires at the task's deadline."""
+        rates = self.model.visit
+        r = self.random.random()
+        outcome: VisitOutcome | None = None
+        for candidate, share in rates.shares():
+            if r < share:
+                outcome = candidate
+                break
+            r -= share
+        days = self.random.randint(rates.min_days, rates.max_days)
+        when = at + timedelta(days=days) + _VISIT_LENGTH
+        if outcome is None or when >= contact.expires_at:
+            self._push(contact.expires_at, "visit", (account.index, contact, at, None))
+        else:
+            self._push(when, "visit", (account.index, contact, at, outcome))
+        return "queued", ContactKind.ATTEMPT
+
+    def _visit_outcome(
+        self,
+        at: datetime,
+        index: int,
+        contact: PlannedContact,
+        handed: datetime,
+        outcome: VisitOutcome | None,
+    ) -> None:
+        """A visit's outcome lands as the work queue records it (``inbound.visits``)."""
+        account = self.accounts[index]
+        open_visit = PastContact(handed, Channel.VISIT, ContactKind.ATTEMPT)
+        if outcome is None:
+            # Nobody went by the deadline: the visit never happened, counted nowhere.
+            account.recount(open_visit, ContactKind.FAILED)
+            self._log(account, contact, at, Channel.VISIT, contact.template, "outcome", [],
+                      "visit.expired", handed)  # fmt: skip
+            return
+        account.recount(open_visit, COUNTED_AS[outcome])
+        self._log(account, contact, at, Channel.VISIT, contact.template, "outcome", [],
+                  f"visit.{outcome.value}", handed)  # fmt: skip
+        if outcome is VisitOutcome.WRONG_ADDRESS:
+            account.invalidate(Channel.LETTER, Channel.VISIT)
+        elif outcome is VisitOutcome.PROMISE_TO_PAY:
+            self._promise(account, at, kept=self.random.random() < self.model.keep_promise)
+        elif outcome is VisitOutcome.MET_BORROWER and self.random.random() < self.model.pay_in_full:
+            when = at + timedelta(hours=self.random.randint(1, 72))
+            payment = AccountEvent(EventType.PAYMENT, when, amount=account.facts.amount_due)
+            self._schedule(account, when, payment)
+
+    def _post(
+        self, account: SimAccount, contact: PlannedContact, at: datetime
+    ) -> tuple[str, ContactKind]:
+        """A letter is a contact on its posting day; it arrives ``posting_days`` later, or
+        comes back ``return_days`` after that and the address is marked invalid."""
+        times = self.model.letter
+        arrives = at + timedelta(days=times.posting_days)
+        if self.random.random() >= self.model.delivery.rate(Channel.LETTER):
+            returned = arrives + timedelta(days=times.return_days)
+            self._push(returned, "returned", (account.index, contact, at))
+            return "returned", ContactKind.ATTEMPT
+        if self.random.random() < self.model.pay_in_full:
+            when = arrives + timedelta(hours=self.random.randint(1, 72))
+            payment = AccountEvent(EventType.PAYMENT, when, amount=account.facts.amount_due)
+            self._schedule(account, when, payment)
+        return "delivered", ContactKind.ATTEMPT
 
     def _outcome(
         self, account: SimAccount, channel: Channel, at: datetime
@@ -400,13 +545,16 @@ class Simulation:
             return "no_answer", ContactKind.ATTEMPT
         delivered = model.delivery.rate(channel)
         if r >= delivered:
-            if channel in (Channel.PUSH, Channel.LETTER):
-                # A token no longer registered; a letter returned to sender.
+            if channel is Channel.PUSH:  # a token no longer registered
                 account.invalidate(channel)
             if channel is Channel.WECHAT:  # the borrower refused the account's messages
                 refused = AccountEvent(EventType.OPT_OUT, at, channel=Channel.WECHAT)
                 self._schedule(account, at, refused)
             return ("bounced" if channel is Channel.EMAIL else "undelivered"), ContactKind.ATTEMPT
+        if channel is Channel.WECHAT and self.random.random() < model.wechat_unfollow:
+            # The borrower unfollows the Official Account: its unsubscribe push opts out.
+            when = at + timedelta(hours=self.random.randint(1, 48))
+            self._schedule(account, when, AccountEvent(EventType.OPT_OUT, when, channel=channel))
         if channel is Channel.SMS and self.random.random() < model.reply_stop:
             self._schedule(
                 account,
@@ -430,16 +578,20 @@ class Simulation:
         if r < model.dispute:
             self._schedule(account, ended, AccountEvent(EventType.DISPUTE, ended))
         elif r < model.dispute + model.promise_to_pay:
-            home = zone(account.facts.zones[0])
-            promised = ended.astimezone(home).date() + timedelta(days=7)
-            until = datetime.combine(promised, time(23, 59), home).astimezone(UTC)
-            amount = account.facts.amount_due
-            promise = AccountEvent(EventType.PROMISE_TO_PAY, ended, until=until, amount=amount)
-            self._schedule(account, ended, promise)
-            if self.random.random() < model.keep_promise:
-                paid_at = ended + timedelta(days=self.random.randint(1, 6))
-                payment = AccountEvent(EventType.PAYMENT, paid_at, amount=amount)
-                self._schedule(account, paid_at, payment)
+            self._promise(account, ended, kept=self.random.random() < model.keep_promise)
+
+    def _promise(self, account: SimAccount, at: datetime, *, kept: bool) -> None:
+        """A promise to pay the whole amount within seven days, kept or not."""
+        home = zone(account.facts.zones[0])
+        promised = at.astimezone(home).date() + timedelta(days=7)
+        until = datetime.combine(promised, time(23, 59), home).astimezone(UTC)
+        amount = account.facts.amount_due
+        promise = AccountEvent(EventType.PROMISE_TO_PAY, at, until=until, amount=amount)
+        self._schedule(account, at, promise)
+        if kept:
+            paid_at = at + timedelta(days=self.random.randint(1, 6))
+            payment = AccountEvent(EventType.PAYMENT, paid_at, amount=amount)
+            self._schedule(account, paid_at, payment)
 
     def _schedule(self, account: SimAccount, at: datetime, event: AccountEvent) -> None:
         self._push(at, "event", (account.index, event))
@@ -469,7 +621,10 @@ class Simulation:
         decision: str,
         rules: list[str],
         outcome: str | None,
+        contact_at: datetime | None = None,
     ) -> None:
+        """One log line; an outcome line names the contact it is about (``contact_at``, the
+        instant it was sent)."""
         primary = zone(account.facts.zones[0])
         line = {
             "tenant": self.tenant,
@@ -488,9 +643,14 @@ class Simulation:
             "rules": rules,
             "outcome": outcome,
         }
+        if contact_at is not None:
+            line["contact_at"] = contact_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         self.write(line)
         day = at.astimezone(primary).date()
-        if decision == "sent":
+        if decision == "outcome":
+            if outcome:
+                self.summary.outcomes[outcome] += 1
+        elif decision == "sent":
             self.summary.sent += 1
             self.summary.per_day_channel[(day, channel.value)] += 1
             if outcome:

@@ -22,6 +22,7 @@ DEFAULT_STRATEGY = [
     ("reminder_call", Channel.CALL),
     ("voicemail_limited", Channel.CALL),
     ("final_notice", Channel.LETTER),
+    ("validation_notice", Channel.LETTER),
     ("repayment_reminder", Channel.WECHAT),
     ("field_visit", Channel.VISIT),
 ]

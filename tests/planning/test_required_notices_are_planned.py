@@ -66,7 +66,15 @@ def test_a_notice_that_cannot_be_sent_is_blocked_and_says_why(api, store):
 def test_the_first_contact_plans_the_validation_notice_within_five_days(
     api, store, services, clock
 ):
-    _put(api, debt=DUE_D10)
+    # By email, which the borrower agreed to receive notices at (E-SIGN consent).
+    _put(
+        api,
+        debt=DUE_D10,
+        contact_points=[
+            {"channel": "sms", "address": "+12125550123", "consent": True},
+            {"channel": "email", "address": "ann@example.org", "consent": True},
+        ],
+    )
     task = _tasks(store)["standard.formal_notice"]
     sent_at = clock.now() + timedelta(minutes=5)
     with store.transaction() as conn:
@@ -87,10 +95,11 @@ def test_the_first_contact_plans_the_validation_notice_within_five_days(
         )
     services.planner.plan(clock.now() + timedelta(hours=1))
     notice = _tasks(store)["notice.us.reg_f.validation_notice"]
-    assert (notice.status, notice.purpose, notice.template) == (
+    assert (notice.status, notice.purpose, notice.template, notice.channel) == (
         "planned",
         "validation_notice",
         "validation_notice",
+        "email",
     )
     assert notice.expires_at == sent_at + timedelta(days=5)
     # Planned once: the next runs add nothing.
@@ -125,3 +134,17 @@ def test_an_overlay_cannot_give_a_legal_notice_more_time(file_config):
     later = legal.model_copy(update={"within": timedelta(days=10)})
     with pytest.raises(ConfigError, match="later than the law"):
         merge(base, RulePack(id="acme", notices=(later,)))
+
+
+def test_an_overlay_cannot_send_the_validation_notice_by_email_without_consent(file_config):
+    from orchestrator.compliance.overlay import merge
+    from orchestrator.compliance.pack import RulePack
+    from orchestrator.errors import ConfigError
+
+    base = file_config.get().rules.packs["us-reg-f"]
+    legal = next(n for n in base.notices if n.id == "us.reg_f.validation_notice")
+    assert legal.electronic_consent
+    assert legal.channels == ("email", "letter")
+    careless = legal.model_copy(update={"electronic_consent": False})
+    with pytest.raises(ConfigError, match="only with the borrower's consent"):
+        merge(base, RulePack(id="acme", notices=(careless,)))

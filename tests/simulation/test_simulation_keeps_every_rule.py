@@ -1,6 +1,9 @@
 """Simulated months on the virtual clock: no line of the contact log breaks a rule of its
 account's pack (checked against the independent oracle of the compliance tests), holds stop
-everything they should, and accounts without holds are reached (liveness)."""
+everything they should, and accounts without holds are reached (liveness). Letters, WeChat
+and field visits are checked per channel like the others: holds, their hours (none for
+letters, which are mail; visit hours for visits) and caps, with each channel counted as the
+packs count it and a visit counted by its outcome once that arrives."""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ from hypothesis import strategies as st
 from orchestrator.compliance import PastContact
 from orchestrator.configuration.source import load_config
 from orchestrator.domain import Channel, ContactKind, EventType, Purpose
+from orchestrator.planning.visits import COUNTED_AS, VisitOutcome
 from orchestrator.settings import load_settings
-from orchestrator.simulation.run import OutcomeModel, Simulation, load_portfolio
+from orchestrator.simulation.run import LetterTimes, OutcomeModel, Simulation, load_portfolio
 from tests.compliance.oracle import violations
 
 SETTINGS = load_settings()
@@ -27,6 +31,10 @@ KIND = {
     "conversation": ContactKind.CONVERSATION,
     "voicemail": ContactKind.LIMITED_CONTENT,
     "not_connected": ContactKind.NOT_CONNECTED,
+}
+# What a field visit counts as once its outcome arrives (as the work queue records it).
+LATER = {f"visit.{o.value}": COUNTED_AS[o] for o in VisitOutcome} | {
+    "visit.expired": ContactKind.FAILED
 }
 FINAL = {
     EventType.CEASE_COMMUNICATION,
@@ -121,6 +129,8 @@ def accounts(draw, index):
         points.append({"channel": "push", "address": f"push-token-{index:06d}-abcdef"})
     if address and draw(st.booleans()):
         points.append({"channel": "letter"})  # to the borrower's address
+    if address and draw(st.booleans()):
+        points.append({"channel": "visit"})  # a field visit at the borrower's address
     if currency == "CNY" and draw(st.booleans()):
         openid = f"oSim{index:06d}WeChatOpenId000000"[:28]
         points.append({"channel": "wechat", "address": openid, "consent": True})
@@ -144,7 +154,7 @@ def accounts(draw, index):
         event = {"type": kind, "at": day.isoformat().replace("+00:00", "Z")}
         if kind == "opt_out":
             event["channel"] = draw(
-                st.sampled_from(["sms", "email", "call", "push", "letter", "wechat"])
+                st.sampled_from(["sms", "email", "call", "push", "letter", "wechat", "visit"])
             )
         if kind == "promise_to_pay":
             event["until"] = (day + timedelta(days=draw(st.integers(1, 10)))).date().isoformat()
@@ -163,7 +173,7 @@ def accounts(draw, index):
         },
         "contact_points": points,
         "debt": {
-            "amount_due": draw(st.sampled_from(["45.00", "1250.00", "5000.00"])),
+            "amount_due": draw(st.sampled_from(["45.00", "1250.00", "5000.00", "30000.00"])),
             "currency": currency,
             "due_date": (START.date() - timedelta(days=draw(st.integers(-5, 60)))).isoformat(),
         },
@@ -199,6 +209,9 @@ def check_log(sim, log):
     by_id = {a.external_id: a for a in sim.accounts}
     history: dict[str, list[PastContact]] = {}
     for line in log:
+        if line["decision"] == "outcome":
+            _recount(history.setdefault(line["external_id"], []), line)
+            continue
         if line["decision"] != "sent":
             continue
         account = by_id[line["external_id"]]
@@ -216,6 +229,24 @@ def check_log(sim, log):
         assert not in_full, line
         assert paid < account.facts.amount_due, line
         past.append(PastContact(at, channel, KIND.get(line["outcome"], ContactKind.ATTEMPT)))
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _recount(past: list[PastContact], line: dict) -> None:
+    """A later outcome: a field visit now counts as what its outcome makes it."""
+    kind = LATER.get(line["outcome"])
+    if kind is None:
+        return  # a returned letter still was a letter posted
+    sent = _instant(line["contact_at"])
+    [index] = [
+        i
+        for i, c in enumerate(past)
+        if c.at == sent and c.channel is Channel(line["channel"]) and c.kind is ContactKind.ATTEMPT
+    ]
+    past[index] = PastContact(sent, past[index].channel, kind)
 
 
 # HYPOTHESIS_PROFILE=thorough (as for the compliance tests) runs far more simulated portfolios.
@@ -354,3 +385,191 @@ def test_the_china_segment_reminds_through_wechat_and_keeps_every_rule():
         if line["decision"] == "sent" and line["channel"] == "wechat"
     }
     assert wechat == {"cn-0", "cn-1", "cn-2"}
+
+
+# --- the channels that behave differently: field visits, letters, WeChat --------------------
+
+VISIT_HOURS = {"US": (8, 20), "CN": (8, 20), "GB": (9, 20), "AU": (9, 20)}
+
+
+def late_and_large(*, events=(), channels=("sms", "letter", "visit")):
+    """Accounts 49 days past due with amounts the default strategy visits (D+50), in every
+    place with an address: a visit, the final letter and texts are all due."""
+    portfolio = []
+    for i, (jurisdiction, address, prefix, currency, locale) in enumerate(PLACES):
+        if address is None:
+            continue
+        points = []
+        if "sms" in channels:
+            points.append({"channel": "sms", "address": phone(prefix, i), "consent": True})
+        points += [{"channel": c} for c in channels if c in ("letter", "visit")]
+        if "wechat" in channels and currency == "CNY":
+            openid = f"oSim{i:06d}WeChatOpenId000000"[:28]
+            points.append({"channel": "wechat", "address": openid, "consent": True})
+        portfolio.append(
+            {
+                "external_id": f"late-{i}",
+                "jurisdiction": jurisdiction,
+                "borrower": {"name": "Late", "locale": locale, "address": address},
+                "contact_points": points,
+                "debt": {
+                    "amount_due": "30000.00" if currency == "CNY" else "6000.00",
+                    "currency": currency,
+                    "due_date": (START.date() - timedelta(days=49)).isoformat(),
+                },
+                "events": list(events),
+            }
+        )
+    return portfolio
+
+
+def _lines(log, channel, decision="sent"):
+    return [line for line in log if line["channel"] == channel and line["decision"] == decision]
+
+
+def test_a_visit_goes_to_the_work_queue_and_its_outcome_arrives_later():
+    model = OutcomeModel.silent().model_copy(
+        update={
+            "visit": OutcomeModel.silent().visit.model_copy(
+                update={"met_borrower": 1.0, "not_home": 0.0, "min_days": 2, "max_days": 2}
+            )
+        }
+    )
+    sim, log = run(late_and_large(), model, days=12)
+    check_log(sim, log)
+    visits = _lines(log, "visit")
+    assert {line["external_id"] for line in visits} == {a.external_id for a in sim.accounts}
+    outcomes = {line["contact_at"]: line for line in _lines(log, "visit", "outcome")}
+    for visit in visits:
+        assert visit["outcome"] == "queued"
+        # Handed to the queue in visit hours, in the borrower's zone.
+        start, end = VISIT_HOURS[visit["jurisdiction"][:2]]
+        assert start <= datetime.fromisoformat(visit["at_local"]).hour < end, visit
+        outcome = outcomes[visit["at_utc"]]
+        assert outcome["outcome"] == "visit.met_borrower"
+        took = _instant(outcome["at_utc"]) - _instant(visit["at_utc"])
+        assert timedelta(days=2) < took < timedelta(days=2, hours=1)
+    # A visit that met the borrower is a conversation: Regulation F's call pause follows.
+    us = next(a for a in sim.accounts if a.facts.jurisdiction == "US-NY")
+    assert ContactKind.CONVERSATION in {c.kind for c in us.history if c.channel is Channel.VISIT}
+
+
+def test_a_visit_with_no_outcome_by_its_deadline_expires_and_counts_nowhere():
+    model = OutcomeModel.silent().model_copy(
+        update={
+            "visit": OutcomeModel.silent().visit.model_copy(
+                update={"met_borrower": 0.0, "not_home": 0.0}
+            )
+        }
+    )
+    sim, log = run(late_and_large(), model, days=12)
+    check_log(sim, log)
+    visits = _lines(log, "visit")
+    assert visits
+    expired = {line["contact_at"]: line for line in _lines(log, "visit", "outcome")}
+    assert {line["outcome"] for line in expired.values()} == {"visit.expired"}
+    for visit in visits:
+        # The step gives the field team a week (valid_days: 7): it expires at that deadline.
+        ends = _instant(expired[visit["at_utc"]]["at_utc"])
+        assert timedelta(days=6) < ends - _instant(visit["at_utc"]) <= timedelta(days=8)
+    for account in sim.accounts:
+        assert {c.kind for c in account.history if c.channel is Channel.VISIT} <= {
+            ContactKind.FAILED,
+            ContactKind.RESERVED,
+        }
+
+
+def test_a_wrong_address_stops_letters_and_visits_to_it():
+    model = OutcomeModel.silent().model_copy(
+        update={
+            "visit": OutcomeModel.silent().visit.model_copy(
+                update={"met_borrower": 0.0, "not_home": 0.0, "wrong_address": 1.0}
+            )
+        }
+    )
+    sim, log = run(late_and_large(), model, days=12)
+    check_log(sim, log)
+    assert {line["outcome"] for line in _lines(log, "visit", "outcome")} == {"visit.wrong_address"}
+    for account in sim.accounts:
+        invalid = {p.channel for p in account.facts.contact_points if p.invalid}
+        assert invalid == {Channel.LETTER, Channel.VISIT}, account.external_id
+
+
+def test_a_letter_is_a_contact_on_its_posting_day_and_a_returned_one_comes_back_later():
+    model = OutcomeModel.silent().model_copy(
+        update={
+            "delivery": OutcomeModel.silent().delivery.model_copy(update={"letter": 0.0}),
+            "letter": LetterTimes(posting_days=3, return_days=5),
+        }
+    )
+    portfolio = late_and_large(channels=("sms", "letter"))
+    for doc in portfolio:
+        doc["debt"]["due_date"] = (START.date() - timedelta(days=44)).isoformat()
+    sim, log = run(portfolio, model, days=12)
+    check_log(sim, log)
+    letters = _lines(log, "letter")
+    assert {line["external_id"] for line in letters} == {doc["external_id"] for doc in portfolio}
+    returned = {line["contact_at"]: line for line in _lines(log, "letter", "outcome")}
+    for letter in letters:
+        assert letter["outcome"] == "returned"
+        back = _instant(returned[letter["at_utc"]]["at_utc"])
+        assert back - _instant(letter["at_utc"]) == timedelta(days=8)
+    for account in sim.accounts:
+        assert [p.invalid for p in account.facts.contact_points if p.channel is Channel.LETTER] == [
+            True
+        ]
+
+
+def test_letters_count_as_mail_in_each_pack():
+    """Mail is not a call under Regulation F's call cap, but a contact under Australia's."""
+    from tests.compliance.oracle import violations as oracle
+
+    us = next(a for a in load_portfolio(
+        [orjson.dumps(d) for d in late_and_large()], config=CONFIG, tenant="sim", start=START
+    )[0] if a.facts.jurisdiction == "US-NY")  # fmt: skip
+    au = next(a for a in load_portfolio(
+        [orjson.dumps(d) for d in late_and_large()], config=CONFIG, tenant="sim", start=START
+    )[0] if a.facts.jurisdiction == "AU-NSW")  # fmt: skip
+    letters = [PastContact(START + timedelta(hours=h), Channel.LETTER, ContactKind.ATTEMPT)
+               for h in range(0, 60, 6)]  # fmt: skip
+    noon_us = START + timedelta(days=1, hours=17)  # 12:00 in New York
+    noon_au = START + timedelta(days=1, hours=2)  # 13:00 in Sydney
+    calls_us = [c for c in us.pack.caps if Channel.CALL in c.applies_to]
+    assert calls_us
+    assert all(Channel.LETTER not in c.counts.channels for c in calls_us)
+    assert not [
+        v for v in oracle(us.pack, us.facts, letters, Channel.CALL, noon_us) if "frequency" in v
+    ]
+    assert [c.id for c in au.pack.caps if Channel.LETTER in c.counts.channels]
+    assert oracle(au.pack, au.facts, letters, Channel.SMS, noon_au)  # ten letters: over the caps
+
+
+def test_every_new_channel_keeps_every_rule_through_holds_hours_and_caps():
+    """Letters, WeChat and visits together over two months, with holds arriving: the oracle
+    checks every line per channel, and each channel was used."""
+    day = START + timedelta(days=2, hours=3)
+    events = [
+        {"type": "dispute", "at": day.isoformat().replace("+00:00", "Z")},
+        {"type": "dispute_resolved",
+         "at": (day + timedelta(days=1)).isoformat().replace("+00:00", "Z")},
+        {"type": "opt_out", "channel": "visit",
+         "at": (day + timedelta(days=25)).isoformat().replace("+00:00", "Z")},
+        {"type": "contact_preference", "details": {"not_before": "10:00", "not_after": "16:00"},
+         "at": (day - timedelta(days=2)).isoformat().replace("+00:00", "Z")},
+    ]  # fmt: skip
+    portfolio = late_and_large(events=events, channels=("sms", "letter", "visit", "wechat"))
+    for doc in portfolio:
+        doc["debt"]["due_date"] = (START.date() - timedelta(days=44)).isoformat()
+    # A yuan account a month late: its final reminder is a WeChat message.
+    wechat = next(d for d in late_and_large(events=events, channels=("sms", "wechat"))
+                  if d["debt"]["currency"] == "CNY")  # fmt: skip
+    wechat["external_id"] = "cn-wechat"
+    wechat["debt"]["due_date"] = (START.date() - timedelta(days=25)).isoformat()
+    portfolio.append(wechat)
+    sim, log = run(portfolio, OutcomeModel(), days=60, seed=7)
+    check_log(sim, log)
+    used = {line["channel"] for line in log if line["decision"] == "sent"}
+    assert {"letter", "visit", "wechat"} <= used, used
+    for line in _lines(log, "visit"):
+        start, end = VISIT_HOURS[line["jurisdiction"][:2]]
+        assert max(start, 10) <= datetime.fromisoformat(line["at_local"]).hour < min(end, 16)
