@@ -64,6 +64,11 @@ _RATE_LIMIT_WAIT = 5.0
 PACE_WAIT = 5.0
 """The longest a reserved send waits for a new turn on its rate limit (when it could not go
 out at the instant its reservation booked) before it is withdrawn and deferred."""
+LATE_SLACK = 0.1
+"""How late (real seconds) a request may go out after its instant before it books another
+instead: at least this, else half an interval. Over any second the provider then receives
+at most ``per_second * (1 + slack) + burst``; on a loaded machine a thread often wakes tens
+of milliseconds late, and a stricter slack wastes instants (each miss books anew)."""
 
 __all__ = ["Dispatcher", "Outcome", "RetryLater"]
 
@@ -345,11 +350,11 @@ class Dispatcher:
         """Wait for this request's turn on its provider's rate limit, immediately before it
         goes out: the instant its reservation booked (first try), or a new one.
 
-        A request goes out only within half an interval (``0.5 / per_second``) of its
-        instant; one that could not (its thread was starved of CPU, the reservation took
-        long) books a new instant instead of going late. So over any span of ``t`` seconds
-        the provider receives at most ``per_second * t + burst`` of our requests, however
-        the sends of many batches and processes interleave.
+        A request goes out only within a slack of its instant (half an interval, at least
+        :data:`LATE_SLACK`); one that could not (its thread was starved of CPU, the
+        reservation took long) books a new instant instead of going late. So over any span
+        of ``t`` seconds the provider receives at most ``per_second * (t + slack) + burst``
+        of our requests, however the sends of many batches and processes interleave.
 
         Raises :class:`_Deferred` (first try: nothing has reached the provider; the
         reservation is withdrawn) or :class:`_WindowClosed` (a retry) when no turn comes
@@ -360,7 +365,7 @@ class Dispatcher:
         limit = provider.config.rate_limit
         if limit is None:
             return
-        slack = min(0.5 / limit.per_second, 0.25)
+        slack = max(min(0.5 / limit.per_second, 0.25), LATE_SLACK)
         started = time.monotonic()
         turn: float | None = claim.send_at if first else None
         while True:
