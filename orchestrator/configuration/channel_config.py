@@ -28,14 +28,20 @@ class _Config(BaseModel):
 
 
 class RateLimit(_Config):
-    """A token bucket shared by every worker: ``per_second`` sends, bursts up to ``burst``."""
+    """A provider's rate limit shared by every worker: ``per_second`` requests, at most
+    ``burst`` at once; over any second at most ``per_second + burst`` reach the provider.
+
+    ``burst`` defaults to a tenth of a second's requests (at least 1): a provider that
+    counts requests per second sees at most 1.1 × ``per_second`` in any one (a burst of a
+    whole second's worth would let twice the rate into one second).
+    """
 
     per_second: float = Field(gt=0, le=100_000)
     burst: int | None = Field(default=None, ge=1, le=100_000)
 
     @property
     def capacity(self) -> int:
-        return self.burst or max(1, int(self.per_second))
+        return self.burst or max(1, int(self.per_second / 10))
 
 
 class Breaker(_Config):

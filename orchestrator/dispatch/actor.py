@@ -20,7 +20,13 @@ from dramatiq.common import compute_backoff
 from dramatiq.middleware import CurrentMessage
 
 from orchestrator.clock import SystemClock
-from orchestrator.dispatch.broker import SEND_ACTOR, SEND_BATCH_ACTOR, SEND_QUEUE, send_message
+from orchestrator.dispatch.broker import (
+    SEND_ACTOR,
+    SEND_BATCH_ACTOR,
+    SEND_QUEUE,
+    batch_message,
+    send_message,
+)
 from orchestrator.dispatch.middleware import add_trace_context
 from orchestrator.dispatch.sending import Dispatcher, RetryLater
 from orchestrator.logs import get_logger
@@ -67,6 +73,13 @@ def declare_send_actor(
         try:
             outcome = dispatcher().send(task_id)
         except RetryLater as retry:
+            if retry.deferred:
+                # Our own rate limit had no room for it yet: not a failed try (no backoff,
+                # no retry counted), a fresh message when it could have room.
+                delay = int((retry.retry_after or 0.0) * 1000)
+                broker.enqueue(send_message(task_id, queue_name), delay=delay or None)
+                log.info("send deferred by our rate limit", task=task_id, delay_ms=delay)
+                return
             _schedule(retry, task_id, min_backoff_ms, max_backoff_ms)
             raise
         log.info("task handled", outcome=outcome.value)
@@ -74,7 +87,22 @@ def declare_send_actor(
     def send_tasks(task_ids: list[int]) -> None:
         results = dispatcher().send_batch(task_ids)
         counts: dict[str, int] = {}
+        deferred = [
+            task_id
+            for task_id, result in results.items()
+            if isinstance(result, RetryLater) and result.deferred
+        ]
+        if deferred:
+            # Our own rate limit had no room for them yet: no attempt was made, so no
+            # backoff either; back together, as soon as it could have room.
+            waits = [getattr(results[t], "retry_after", None) or 0.0 for t in deferred]
+            delay = int(min(waits) * 1000)
+            broker.enqueue(batch_message(deferred, queue_name), delay=delay or None)
+            counts["deferred"] = len(deferred)
+            log.info("batch deferred by our rate limit", tasks=len(deferred), delay_ms=delay)
         for task_id, result in results.items():
+            if isinstance(result, RetryLater) and result.deferred:
+                continue
             if isinstance(result, RetryLater):
                 # Alone from now on, after its backoff: its own retries are counted.
                 _schedule(result, task_id, min_backoff_ms, max_backoff_ms)

@@ -7,31 +7,53 @@ disagree still share one bucket and one breaker.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis
 
 from orchestrator.configuration.channel_config import Breaker, RateLimit
 
-# ARGV: rate, capacity, wanted. Returns {granted, wait_ms}: as many tokens as there are, up
-# to wanted, and when the next one frees if fewer were granted.
-_TAKE = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
+# The provider's rate as a schedule (GCRA, "virtual scheduling"): KEYS[1] holds the
+# theoretical arrival time (TAT, Redis's clock, microseconds) of the next send. ARGV: rate a
+# second, capacity (the burst), wanted, within_us, lead_us, dry. Books up to ``wanted``
+# consecutive send instants, none sooner than ``lead_us`` nor later than ``within_us`` from
+# now; returns the delay (us) of each booked one, then, last, how long until one more could
+# be booked within ``within_us`` (0 when every one wanted was). With ``dry`` = 1 nothing is
+# booked: it says what would be. The instants booked never number more than
+# ``rate * t + capacity`` over any span of t seconds (TAT moves on by one interval each).
+_BOOK = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = 1000000 / tonumber(ARGV[1])
+local tolerance = (tonumber(ARGV[2]) - 1) * interval
 local wanted = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1]) or capacity
-local ts = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate / 1000)
-local granted = math.min(wanted, math.floor(tokens))
-tokens = tokens - granted
-local wait = 0
-if granted < wanted then
-  wait = math.ceil((1 - tokens) * 1000 / rate)
+local within = tonumber(ARGV[4])
+local lead = tonumber(ARGV[5])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+now = now + lead
+within = within - lead
+if tat < now then
+  tat = now
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * 1000 / rate) + 1000)
-return {granted, wait}
+local booked = {}
+for i = 1, wanted do
+  local at = math.max(now, tat - tolerance)
+  if at - now > within then
+    break
+  end
+  booked[#booked + 1] = math.floor(at - now + lead)
+  tat = tat + interval
+end
+local wait = 0
+if #booked < wanted then
+  wait = math.ceil(math.max(now, tat - tolerance) - now - within)
+end
+if ARGV[6] ~= '1' then
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX',
+    math.ceil((tat - now + tolerance) / 1000) + 1000)
+end
+booked[#booked + 1] = wait
+return booked
 """
 
 # KEYS: failures, open, trial. ARGV: trial_ms. Returns 2 when the circuit is closed (sends go
@@ -67,36 +89,83 @@ CLOSED = 2
 TRIAL = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """Send instants booked on a provider's rate limit.
+
+    Parameters:
+      delays: seconds from now until each booked send may go out, in order (as many as
+        could be booked within the horizon asked for).
+      wait: when fewer were booked than wanted, seconds until one more could be.
+    """
+
+    delays: tuple[float, ...]
+    wait: float = 0.0
+
+
 class RateLimiter:
-    """A token bucket per provider: ``per_second`` sends with bursts up to ``capacity``.
+    """A provider's rate limit shared by every worker: ``per_second`` sends, at most
+    ``capacity`` at once (the burst), kept in Redis as a schedule of send instants (GCRA).
 
     Parameters:
       client: Redis.
       namespace: key prefix.
 
-    It never waits itself: :meth:`take` says how long until a token frees, and the dispatcher
-    decides (waits briefly outside any transaction, or gives the task back to the queue).
+    It never waits itself: :meth:`book` says when each booked send may go out (or how long
+    until one could be booked), and the dispatcher waits for that instant, outside any
+    transaction, immediately before the request. Over any span of ``t`` seconds the booked
+    instants number at most ``per_second * t + capacity``; a send that could not go out at
+    its instant books a new one rather than go late (which would let sends bunch up).
     """
 
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.namespace = namespace
-        self._take = client.register_script(_TAKE)
+        self._book = client.register_script(_BOOK)
 
-    def take(self, provider: str, limit: RateLimit | None) -> float:
-        """Take one token now if there is one: returns 0, else the seconds until one frees
-        (nothing is taken then)."""
-        granted, wait = self.take_many(provider, limit, 1)
-        return 0.0 if granted else wait
+    def book(
+        self,
+        provider: str,
+        limit: RateLimit | None,
+        wanted: int,
+        *,
+        within: float,
+        lead: float = 0.0,
+        dry: bool = False,
+    ) -> Booking:
+        """Book up to ``wanted`` sends to ``provider`` at instants no sooner than ``lead``
+        and no later than ``within`` seconds from now, in one atomic step.
 
-    def take_many(self, provider: str, limit: RateLimit | None, wanted: int) -> tuple[int, float]:
-        """Take up to ``wanted`` tokens now, in one atomic step: how many were taken, and,
-        when fewer than ``wanted``, the seconds until the next one frees."""
+        Parameters:
+          provider: the limit's key (the provider, per account for a tenant's own).
+          limit: its rate limit; ``None`` books every send now.
+          wanted: how many sends.
+          within: the latest instant the caller can use, in seconds from now.
+          lead: the soonest instant the caller can use (the time its request needs to be
+            ready to go).
+          dry: book nothing; say what would be booked.
+        """
         if limit is None or wanted <= 0:
-            return wanted, 0.0
-        key = f"{self.namespace}:ratelimit:{provider}"
-        granted, wait = self._take(keys=[key], args=[limit.per_second, limit.capacity, wanted])
-        return int(granted), int(wait) / 1000
+            return Booking((lead,) * max(wanted, 0))
+        key = f"{self.namespace}:ratelimit:{provider}:schedule"
+        *booked, wait = self._book(
+            keys=[key],
+            args=[
+                limit.per_second,
+                limit.capacity,
+                wanted,
+                int(max(within, -1.0) * 1_000_000),
+                int(max(lead, 0.0) * 1_000_000),
+                "1" if dry else "0",
+            ],
+        )
+        return Booking(tuple(int(d) / 1_000_000 for d in booked), int(wait) / 1_000_000)
+
+    def book_one(self, provider: str, limit: RateLimit | None, *, within: float) -> float | None:
+        """Book one send no more than ``within`` seconds from now: the seconds until it may
+        go out, or ``None`` when none could be booked that soon (nothing is booked then)."""
+        booking = self.book(provider, limit, 1, within=within)
+        return booking.delays[0] if booking.delays else None
 
 
 class CircuitBreaker:

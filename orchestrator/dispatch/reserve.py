@@ -6,15 +6,20 @@ account waits its turn: on PostgreSQL row locks, on SQLite the database write lo
 tasks still ``queued`` (a duplicate or redelivered message finds nothing to do), reads every
 account's facts and contact history with one query per table, and makes the send-time
 decision (:func:`orchestrator.tasks.decide_task`) for each task in memory, counting the
-contacts the batch itself reserves. Sends are given a provider (circuit breaker) and a
-rate-limit token (taken for the batch in one step), rendered, and *reserved*: their attempts
-inserted in one statement, their tasks moved ``queued → sending`` in another. When it
-commits, the caps count these contacts; when it does not, nothing happened.
+contacts the batch itself reserves. Sends are given a provider (circuit breaker) and an
+instant on its rate limit (booked for the batch in one step, no further ahead than
+:data:`HORIZON`; the request waits for it just before it goes out, see
+:mod:`orchestrator.dispatch.sending`), rendered, and *reserved*: their attempts inserted in
+one statement, their tasks moved ``queued → sending`` in another. When it commits, the caps
+count these contacts; when it does not, nothing happened. A send whose instant would come
+too late for its window is held for the next window instead.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +36,7 @@ from orchestrator import ledger, links, outbox
 from orchestrator.channel_types import ChannelKind
 from orchestrator.clock import speed_of
 from orchestrator.compliance import PastContact, RulePack
-from orchestrator.configuration.channel_config import DispatchPolicy
+from orchestrator.configuration.channel_config import DispatchPolicy, RateLimit
 from orchestrator.configuration.source import ConfigSet
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.needs import CurrentConfig, DispatchNeeds
@@ -51,6 +56,18 @@ from orchestrator.tasks import TaskDecision, Verdict, decide_task, routes_of, tr
 
 LIMITED_CONTENT_TEMPLATE = "voicemail_limited"
 ABANDONED = "abandoned"  # error code of a send released by the reconciler
+HORIZON = 2.0
+"""How far ahead (real seconds) a reservation books its sends' instants on a provider's
+rate limit: long enough that a batch is rarely split, short enough that a reserved send
+soon goes (the caps count it from its reservation)."""
+LEAD = 0.25
+"""The soonest (real seconds) a reservation books a send's instant: the rest of its
+transaction and the hand-over to a sending thread come first, and a request that misses its
+instant must book another."""
+CHUNK_SECONDS = 0.5
+"""Throttled tasks come back for about this many seconds' worth of sends at once: one
+reserving transaction for a token would cost a transaction a send when the rate limit is
+the bottleneck."""
 _COUNTED = (
     ContactKind.ATTEMPT.value,
     ContactKind.CONVERSATION.value,
@@ -72,12 +89,14 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Throttled:
-    """The chosen provider's rate limit is used up: nothing was written; try again after
-    ``wait`` seconds (our own throttling is not a provider failure and costs no attempt)."""
+    """The chosen provider's rate limit has no instant for it within :data:`HORIZON`:
+    nothing was written; try again after ``wait`` seconds, when about ``room`` sends could
+    be booked (our own throttling is not a provider failure and costs no attempt)."""
 
     provider: str
     wait: float
-    room: int = 1  # the bucket's size: how many sends can be granted at once, at most
+    room: int = 1
+    limit: RateLimit | None = None
 
 
 class RetryLater(dramatiq.Retry):
@@ -92,7 +111,9 @@ class RetryLater(dramatiq.Retry):
       reason: what stood in the way, in words.
       provider: the provider concerned, when there is one.
       throttled: a rate limit (ours, or the provider's 429) rather than a failure.
-      retry_after: seconds the provider asked us to wait, if it said.
+      retry_after: seconds the provider (or our rate limit) asks us to wait, if known.
+      deferred: our own rate limit had no room for it soon enough: no attempt was made or
+        counted, so it is tried again after ``retry_after``, without a backoff.
     """
 
     def __init__(
@@ -102,12 +123,14 @@ class RetryLater(dramatiq.Retry):
         provider: str | None = None,
         throttled: bool = False,
         retry_after: float | None = None,
+        deferred: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.provider = provider
-        self.throttled = throttled
+        self.throttled = throttled or deferred
         self.retry_after = retry_after
+        self.deferred = deferred
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +150,9 @@ class Claim:
     lease_until: datetime
     """When the reconciler may take the send over (the clock's time): no try may start that
     could still be with the provider then."""
+    send_at: float = 0.0
+    """The instant booked for it on the provider's rate limit (``time.monotonic()``): its
+    first request waits for it, and books a new one if it could not go out on time."""
 
 
 Reserved = Claim | Outcome | Throttled | RetryLater
@@ -145,6 +171,7 @@ class _Send:
     pack: RulePack
     policy: DispatchPolicy
     provider: Provider | None = None
+    send_at: float = 0.0  # its instant on the rate limit (time.monotonic())
 
 
 class Reserver:
@@ -351,36 +378,42 @@ class Reserver:
             )
         if verdict is Verdict.HOLD:
             return _hold(conn, task, decision, now)
-        closes = min(decision.not_after or task.expires_at, task.expires_at)
-        if closes - now < margin_of(policy, self.clock):
-            # The window closes before the message could safely reach the provider: the
-            # next allowed instant from its close, never a send that lands after it.
-            later = decide_task(
-                now=now,
-                expires_at=task.expires_at,
-                route=partial(
-                    choose_route,
-                    loaded.facts,
-                    loaded.history,
-                    routes_of(task),
-                    closes,
-                    task.expires_at,
-                    pack,
-                    purpose=Purpose(task.purpose),
-                ),
-            )
-            if later.verdict is Verdict.HOLD and later.send_at and later.send_at > now:
-                return _hold(conn, task, later, now)
-            return _close(
-                conn,
-                task,
-                TaskStatus.EXPIRED,
-                now,
-                f"its last window closes within {policy.window_margin_seconds:g}s "
-                "(dispatch.window_margin_seconds), too late to send safely",
-                decision.rules,
-            )
-        return _Send(task, account, loaded, decision, pack, policy)
+        send = _Send(task, account, loaded, decision, pack, policy)
+        if _closes(send) - now < margin_of(policy, self.clock):
+            return self._too_late(conn, send, now, "")
+        return send
+
+    def _too_late(self, conn: Connection, send: _Send, now: datetime, why: str) -> Outcome:
+        """The send could not reach the provider before its window closes (less
+        ``dispatch.window_margin_seconds``): held for the next allowed instant after the
+        close, or expired when there is none; never a send that lands after it."""
+        task, loaded, pack, policy = send.task, send.loaded, send.pack, send.policy
+        closes = _closes(send)
+        later = decide_task(
+            now=now,
+            expires_at=task.expires_at,
+            route=partial(
+                choose_route,
+                loaded.facts,
+                loaded.history,
+                routes_of(task),
+                closes,
+                task.expires_at,
+                pack,
+                purpose=Purpose(task.purpose),
+            ),
+        )
+        if later.verdict is Verdict.HOLD and later.send_at and later.send_at > now:
+            return _hold(conn, task, later, now, why)
+        return _close(
+            conn,
+            task,
+            TaskStatus.EXPIRED,
+            now,
+            f"its last window closes within {policy.window_margin_seconds:g}s "
+            f"(dispatch.window_margin_seconds){why}, too late to send safely",
+            send.decision.rules,
+        )
 
     def _reserve(
         self, conn: Connection, config: ConfigSet, sends: list[_Send], now: datetime
@@ -437,18 +470,34 @@ class Reserver:
         granted: list[_Send] = []
         for key, waiting in by_limit.items():
             limit = waiting[0].provider.config.rate_limit if waiting[0].provider else None
-            count, wait = self.limiter.take_many(key, limit, len(waiting))
-            granted.extend(waiting[:count])
-            left = waiting[count:]
+            booking = self.limiter.book(key, limit, len(waiting), within=HORIZON, lead=LEAD)
+            booked_at = time.monotonic()
+            speed = speed_of(self.clock)
+            for send, delay in zip(waiting, booking.delays, strict=False):
+                send.send_at = booked_at + delay
+                margin = margin_of(send.policy, self.clock)
+                if _closes(send) - now - timedelta(seconds=delay * speed) < margin:
+                    # Its turn on the rate limit comes too late for its window: held for
+                    # the next one (the instant booked for it goes unused).
+                    results[send.task.id] = self._too_late(
+                        conn, send, now, f" (the rate limit of {key} has no room before)"
+                    )
+                else:
+                    granted.append(send)
+            left = waiting[len(booking.delays) :]
             if left and limit is not None:
-                # Come back when the tokens for the rest could be there (up to a bucket
-                # full), not for each token: one claim a token would cost a transaction a
-                # send while the bucket is the bottleneck.
-                wait = max(wait, min(len(left), limit.capacity) / limit.per_second)
-            for send in left:
-                # Nothing is written for it: it stays queued, and is tried again after
-                # ``wait`` with every check made again.
-                results[send.task.id] = Throttled(key, wait, limit.capacity if limit else 1)
+                # Come back when about half a second's sends (at least a burst) could be
+                # booked, not for each instant: one claim a token would cost a transaction
+                # a send while the rate limit is the bottleneck.
+                room = min(
+                    len(left),
+                    max(limit.capacity, math.ceil(limit.per_second * CHUNK_SECONDS)),
+                )
+                wait = booking.wait + (room - 1) / limit.per_second
+                for send in left:
+                    # Nothing is written for it: it stays queued, and is tried again after
+                    # ``wait`` with every check made again.
+                    results[send.task.id] = Throttled(key, wait, room, limit)
         contacted = _contacted(conn, [s.account.id for s in granted])
         # The borrowers' self-service links, for the batch at once (none without a secret).
         tokens = (
@@ -588,6 +637,7 @@ class Reserver:
             closes,
             send.policy,
             now + lease_of(send.policy, self.clock),
+            send.send_at,
         )
 
     def _render(
@@ -643,6 +693,12 @@ def margin_of(policy: DispatchPolicy, clock: Any) -> timedelta:
     return timedelta(seconds=policy.window_margin_seconds * speed_of(clock))
 
 
+def _closes(send: _Send) -> datetime:
+    """When the send's window closes (or the task expires, if sooner)."""
+    expires: datetime = send.task.expires_at
+    return min(send.decision.not_after or expires, expires)
+
+
 def _route_of(send: _Send) -> Any:
     choice = send.decision.choice
     assert choice is not None
@@ -688,7 +744,9 @@ def _contacted(conn: Connection, account_ids: Sequence[int]) -> set[int]:
     )
 
 
-def _hold(conn: Connection, task: Any, decision: TaskDecision, now: datetime) -> Outcome:
+def _hold(
+    conn: Connection, task: Any, decision: TaskDecision, now: datetime, why: str = ""
+) -> Outcome:
     """Not now: back to the store until the next allowed instant (the sweeper re-queues it
     then), never sent early."""
     choice = decision.choice
@@ -720,7 +778,7 @@ def _hold(conn: Connection, task: Any, decision: TaskDecision, now: datetime) ->
                     task,
                     now,
                     "task.held",
-                    f"held until {decision.send_at:%Y-%m-%dT%H:%MZ}: {choice.explain()}",
+                    f"held until {decision.send_at:%Y-%m-%dT%H:%MZ}{why}: {choice.explain()}",
                     choice.route.channel.value,
                     [r.rule_id for r in choice.decision.reasons],
                 )

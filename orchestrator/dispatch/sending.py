@@ -5,6 +5,10 @@
 2. **Send** the batch's messages concurrently over the shared HTTP connection pool, each with
    quick in-call retries of errors that certainly left nothing behind
    (tenacity), each retry first checking that the window is still open and no event arrived.
+   Each request waits for its own instant on the provider's rate limit just before it goes
+   out (:meth:`Dispatcher._pace`): one that cannot go out on time books another rather than
+   go late, so requests never bunch up after a stall; a send whose turn would not come in
+   time (its window, its lease, :data:`PACE_WAIT`) is withdrawn and deferred, not sent.
 3. **Record** the outcome: sent; or failed and retried later by Dramatiq (the retry re-checks
    everything, and waits for the next window when it would land in quiet hours); or refused
    for good and failed over to the next provider or fallback channel; or, when the provider
@@ -35,12 +39,20 @@ from orchestrator.clock import speed_of
 from orchestrator.dispatch.limits import RateLimiter
 from orchestrator.dispatch.needs import DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
-from orchestrator.dispatch.reserve import Claim, Outcome, Reserver, RetryLater, Throttled
+from orchestrator.dispatch.reserve import (
+    CHUNK_SECONDS,
+    HORIZON,
+    Claim,
+    Outcome,
+    Reserver,
+    RetryLater,
+    Throttled,
+)
 from orchestrator.domain import ContactKind, DeliveryStatus, EventType
 from orchestrator.errors import PermanentError, ProviderError, TransientError
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import get_logger, mask_text
-from orchestrator.metrics import PROVIDER_LATENCY, SENDS
+from orchestrator.metrics import DEFERRALS, PROVIDER_LATENCY, SENDS
 from orchestrator.store.db import id_in
 from orchestrator.store.tables import AccountEvent, Attempt, ContactPoint
 from orchestrator.store.types import address_lookup
@@ -49,6 +61,14 @@ from orchestrator.tasks import transitions
 log = get_logger(__name__)
 
 _RATE_LIMIT_WAIT = 5.0
+PACE_WAIT = 5.0
+"""The longest a reserved send waits for a new turn on its rate limit (when it could not go
+out at the instant its reservation booked) before it is withdrawn and deferred."""
+LATE_SLACK = 0.1
+"""How late (real seconds) a request may go out after its instant before it books another
+instead: at least this, else half an interval. Over any second the provider then receives
+at most ``per_second * (1 + slack) + burst``; on a loaded machine a thread often wakes tens
+of milliseconds late, and a stricter slack wastes instants (each miss books anew)."""
 
 __all__ = ["Dispatcher", "Outcome", "RetryLater"]
 
@@ -83,6 +103,7 @@ class Dispatcher:
         self.enqueue = enqueue
         self.sleep = sleep
         self.reserver = Reserver(services, pool, limiter)
+        self.pause = time.sleep  # the pacing waits are real, whatever ``sleep`` is
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch-send")
         # Tracing only (empty otherwise): the trace each task was planned in, found before
         # its send, and the trace its send ran in, until its ledger entries are written.
@@ -102,13 +123,16 @@ class Dispatcher:
             claimed = self.reserver.reserve(task_id)
             if not isinstance(claimed, Throttled):
                 break
-            # Our own rate limit: wait outside any transaction, then check everything again.
-            if waited + claimed.wait > _RATE_LIMIT_WAIT:
+            # Our own rate limit: wait outside any transaction until it has room, then
+            # check everything again.
+            waited += self._await_room([claimed], _RATE_LIMIT_WAIT - waited)
+            if waited >= _RATE_LIMIT_WAIT:
                 raise RetryLater(
-                    "our rate limit for it is used up", provider=claimed.provider, throttled=True
+                    "our rate limit for it is used up",
+                    provider=claimed.provider,
+                    deferred=True,
+                    retry_after=claimed.wait,
                 )
-            time.sleep(claimed.wait)
-            waited += claimed.wait
         if isinstance(claimed, Outcome):
             return claimed
         self._find_traces([claimed])
@@ -149,25 +173,56 @@ class Dispatcher:
             if not throttled and not later:
                 break
             # Our own rate limit: the granted sends are on their way; wait outside any
-            # transaction for the next tokens, then check everything again for as many of
-            # the rest as the bucket can grant at once (the others wait without a claim).
-            wait = min((t.wait for _, t in throttled), default=0.0)
-            if waited + wait > _RATE_LIMIT_WAIT:
+            # transaction until the rate limit has room for a chunk of the rest, then check
+            # everything again for as many as it has room for (the others wait unclaimed).
+            waited += self._await_room([t for _, t in throttled], _RATE_LIMIT_WAIT - waited)
+            if waited >= _RATE_LIMIT_WAIT:
+                wait = min((t.wait for _, t in throttled), default=0.0)
                 for task_id, t in throttled:
                     results[task_id] = RetryLater(
-                        "our rate limit for it is used up", provider=t.provider, throttled=True
+                        "our rate limit for it is used up",
+                        provider=t.provider,
+                        deferred=True,
+                        retry_after=t.wait,
                     )
                 for task_id in later:
-                    results[task_id] = RetryLater("our rate limit is used up", throttled=True)
+                    results[task_id] = RetryLater(
+                        "our rate limit is used up", deferred=True, retry_after=wait
+                    )
                 break
-            time.sleep(wait)
-            waited += wait
             room = max((t.room for _, t in throttled), default=len(later))
             waiting = [task_id for task_id, _ in throttled] + later
             pending, later = waiting[:room], waiting[room:]
         if sending:
             results.update(self._record([future.result() for _, future in sending]))
         return results
+
+    def _await_room(self, throttled: Sequence[Throttled], most: float) -> float:
+        """Wait (at most ``most`` seconds) until the rate limit that throttled these has
+        room for a chunk of them within the booking horizon, asking it (a cheap look, no
+        transaction) rather than claiming again to find out; the seconds waited."""
+        if not throttled:
+            return 0.0
+        first = min(throttled, key=lambda t: t.wait)
+        waited = 0.0
+        wait = first.wait
+        while True:
+            # Jitter over a quarter of a chunk's time: the threads throttled together come
+            # back one after another, and the first to find room books it (the others
+            # then see none) instead of all claiming their tasks only to find none.
+            spread = random.uniform(0, CHUNK_SECONDS / 2)  # noqa: S311 - not security
+            wait = min(max(wait, 0.0) + spread, most - waited)
+            if wait > 0:
+                self.pause(wait)
+                waited += wait
+            if waited >= most:
+                return waited
+            look = self.limiter.book(
+                first.provider, first.limit, first.room, within=HORIZON, dry=True
+            )
+            if len(look.delays) >= first.room:
+                return waited
+            wait = look.wait
 
     # --- 2. send ------------------------------------------------------------------------------
 
@@ -223,6 +278,7 @@ class Dispatcher:
                 reraise=True,
             ):
                 with attempt:
+                    self._pace(claim, first=attempt.retry_state.attempt_number == 1)
                     self._lease_left(claim)
                     self._window_left(claim)
                     receipt = _call(provider, claim)
@@ -235,6 +291,7 @@ class Dispatcher:
         the rest (rare) one by one."""
         results: dict[int, Outcome | Exception] = {}
         accepted = []
+        deferred: list[tuple[Claim, _Deferred]] = []
         for answer in answers:
             claim, provider = answer.claim, answer.claim.provider
             error = answer.error
@@ -253,6 +310,8 @@ class Dispatcher:
                 results[claim.task_id] = self._refused(claim, error)
             elif isinstance(error, _WindowClosed):
                 results[claim.task_id] = self._retry_later(claim, error.error)
+            elif isinstance(error, _Deferred):
+                deferred.append((claim, error))
             else:
                 # Not a provider's answer (a fault of ours): the attempt stays ``sending``
                 # and the reconciler resolves it; never resent blindly.
@@ -263,6 +322,8 @@ class Dispatcher:
             self.pool.breaker.success(key)
         if accepted:
             results.update(self._sent_all(accepted))
+        if deferred:
+            results.update(self._withdraw(deferred))
         with self._traces_lock:
             for answer in answers:
                 self._sent_in.pop(answer.claim.task_id, None)
@@ -302,6 +363,80 @@ class Dispatcher:
                 )
             )
 
+    def _pace(self, claim: Claim, *, first: bool) -> None:
+        """Wait for this request's turn on its provider's rate limit, immediately before it
+        goes out: the instant its reservation booked (first try), or a new one.
+
+        A request goes out only within a slack of its instant (half an interval, at least
+        :data:`LATE_SLACK`); one that could not (its thread was starved of CPU, the
+        reservation took long) books a new instant instead of going late. So over any span
+        of ``t`` seconds the provider receives at most ``per_second * (t + slack) + burst``
+        of our requests, however the sends of many batches and processes interleave.
+
+        Raises :class:`_Deferred` (first try: nothing has reached the provider; the
+        reservation is withdrawn) or :class:`_WindowClosed` (a retry) when no turn comes
+        before the window closes (less ``dispatch.window_margin_seconds``), the lease
+        would end, or within :data:`PACE_WAIT`; and when an account event arrived while it
+        waited (it is checked again from the start)."""
+        provider = claim.provider
+        limit = provider.config.rate_limit
+        if limit is None:
+            return
+        slack = max(min(0.5 / limit.per_second, 0.25), LATE_SLACK)
+        started = time.monotonic()
+        turn: float | None = claim.send_at if first else None
+        while True:
+            if turn is not None:
+                if turn > time.monotonic():
+                    self.pause(turn - time.monotonic())
+                if time.monotonic() - turn <= slack:
+                    break
+                # Too late for its instant: going now could bunch up with the sends due
+                # now; its instant goes unused, and it books another.
+            within = min(PACE_WAIT - (time.monotonic() - started), self._room_left(claim))
+            delay = self.limiter.book_one(provider.limits_key, limit, within=within)
+            if delay is None:
+                closes = within < PACE_WAIT - (time.monotonic() - started)
+                reason = (
+                    "its window (less dispatch.window_margin_seconds) or lease ends before "
+                    "its turn on the rate limit"
+                    if closes
+                    else f"no turn on the rate limit within {PACE_WAIT:g}s"
+                )
+                self._not_now(claim, first, "rate_limited", reason)
+            turn = time.monotonic() + (delay or 0.0)
+        if time.monotonic() - started > 0.001 and self._account_changed(claim):
+            self._not_now(claim, first, "account_changed", "an account event arrived")
+
+    def _room_left(self, claim: Claim) -> float:
+        """Real seconds a request of ``claim`` may still wait before it goes out: its window
+        less the margin, and its lease less a try's timeout and a second."""
+        speed = speed_of(self.clock)
+        now = self.clock.now()
+        timeout = float(claim.provider.config.settings.get("timeout_seconds", 10.0))
+        window = (claim.window_closes_at - now).total_seconds() / speed
+        lease = (claim.lease_until - now).total_seconds() / speed
+        return min(window - claim.policy.window_margin_seconds, lease - timeout - 1)
+
+    def _not_now(self, claim: Claim, first: bool, code: str, reason: str) -> None:
+        if first:
+            raise _Deferred(reason)
+        raise _WindowClosed(TransientError(claim.provider.name, code, reason))
+
+    def _account_changed(self, claim: Claim) -> bool:
+        """Whether an event arrived for the account since the send was reserved."""
+        with self.store.snapshot() as conn:
+            return bool(
+                conn.execute(
+                    sa.select(
+                        sa.exists().where(
+                            AccountEvent.account_id == claim.account_id,
+                            AccountEvent.recorded_at > claim.reserved_at,
+                        )
+                    )
+                ).scalar()
+            )
+
     def _sleep_unless_closed(self, claim: Claim) -> Callable[[float], None]:
         def sleep(seconds: float) -> None:
             # ``seconds`` are real; the window's close is on the clock, which may run fast.
@@ -318,16 +453,7 @@ class Dispatcher:
                     )
                 )
             self.sleep(seconds)
-            with self.store.snapshot() as conn:
-                arrived = conn.execute(
-                    sa.select(
-                        sa.exists().where(
-                            AccountEvent.account_id == claim.account_id,
-                            AccountEvent.recorded_at > claim.reserved_at,
-                        )
-                    )
-                ).scalar()
-            if arrived:
+            if self._account_changed(claim):
                 raise _WindowClosed(
                     TransientError(
                         claim.provider.name,
@@ -389,6 +515,61 @@ class Dispatcher:
             )
             outbox.attempts_sent(conn, [(c.task_id, c.attempt_id) for c, _ in recorded], now)
         return {claim.task_id: Outcome.SENT for claim, _ in accepted}
+
+    def _withdraw(self, deferred: Sequence[tuple[Claim, _Deferred]]) -> dict[int, RetryLater]:
+        """Reservations whose request never went out (no turn on the rate limit in time, or
+        an event arrived while it waited): nothing reached the provider, so the attempt is
+        withdrawn (not counted, no provider blamed) and the task goes back to ``queued``,
+        its deferral in the ledger; it is reserved again with every check made again (held
+        for its next window if this one is closing)."""
+        now = self.clock.now()
+        results: dict[int, RetryLater] = {}
+        with self.store.transaction() as conn:
+            withdrawn = set(
+                conn.execute(
+                    sa.delete(Attempt)
+                    .where(
+                        id_in(conn, Attempt.id, [claim.attempt_id for claim, _ in deferred]),
+                        Attempt.status == DeliveryStatus.SENDING.value,
+                    )
+                    .returning(Attempt.id)
+                ).scalars()
+            )
+            entries = []
+            for claim, why in deferred:
+                if claim.attempt_id not in withdrawn or not transitions.withdraw(
+                    conn, claim.task_id, now
+                ):
+                    # The reconciler resolved it meanwhile: no longer this send's.
+                    results[claim.task_id] = RetryLater(
+                        "rate limited: resolved meanwhile", provider=claim.provider.name
+                    )
+                    continue
+                DEFERRALS.labels("dispatch.rate_limit").inc()
+                entries.append(
+                    {
+                        **ledger.entry(
+                            tenant_id=claim.tenant_id,
+                            account_id=claim.account_id,
+                            at=now,
+                            kind="task.deferred",
+                            message=f"not sent via {claim.provider.name}: {why.reason}; "
+                            "nothing was sent, checking again",
+                            channel=claim.message.channel.value,
+                            rules=["dispatch.rate_limit"],
+                            task_id=claim.task_id,
+                        ),
+                        "trace_id": self._trace_of(claim),
+                    }
+                )
+                results[claim.task_id] = RetryLater(
+                    f"deferred: {why.reason}",
+                    provider=claim.provider.name,
+                    deferred=True,
+                    retry_after=CHUNK_SECONDS,
+                )
+            ledger.append(conn, entries)
+        return results
 
     def _retry_later(self, claim: Claim, error: TransientError) -> RetryLater:
         """Nothing left the building: release the reservation and let Dramatiq retry (the retry
@@ -575,6 +756,14 @@ class _Sent:
 class _WindowClosed(Exception):
     def __init__(self, error: TransientError) -> None:
         self.error = error
+
+
+class _Deferred(Exception):
+    """A reserved send whose request did not go out (see :meth:`Dispatcher._pace`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$")

@@ -9,7 +9,7 @@ a report or the sweep finds nothing moved and does nothing more.
 
     planned ──queue_due──▶ queued ──claim──▶ sending ──mark_sent──▶ sent ──report──▶ ...
        ▲                     │  ▲               │
-       └────────hold─────────┘  └───release─────┘     settle: sending ─▶ sent | queued | unknown
+       └────────hold─────────┘  └──release / withdraw──┘  settle: sending ─▶ sent | queued | unknown
     planned/queued ──revise──▶ (moved) | cancelled     queued ──close──▶ blocked | expired | failed
     planned/queued ──expire_overdue──▶ expired          sent/sending ──fail_over──▶ planned
     sent ──expire_visit──▶ expired  (a field visit with no outcome by its deadline)
@@ -192,6 +192,23 @@ def release(conn: Connection, task_id: int, now: datetime) -> bool:
     """``sending → queued``: nothing left the building; the task is tried again (a retry,
     the next provider or channel)."""
     return settle(conn, task_id, TaskStatus.QUEUED, now)
+
+
+def withdraw(conn: Connection, task_id: int, now: datetime) -> bool:
+    """``sending → queued``, the attempt :func:`claim` counted uncounted: its request never
+    went out (it had no turn on the provider's rate limit in time), so it was no attempt."""
+    return bool(
+        conn.execute(
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status == _SENDING)
+            .values(
+                status=_QUEUED,
+                attempt_count=sa.case((Task.attempt_count > 0, Task.attempt_count - 1), else_=0),
+                lease_until=None,
+                updated_at=now,
+            )
+        ).rowcount
+    )
 
 
 def settle(conn: Connection, task_id: int, status: TaskStatus, now: datetime) -> bool:

@@ -47,7 +47,9 @@ def test_a_batchs_statements_do_not_grow_with_its_size(stack):
     eight = statements(stack, lambda: results.update(stack.dispatcher.send_batch(large)))
 
     assert results == {task_id: Outcome.SENT for task_id in small + large}
-    assert eight == two
+    # At most as many: a batch's requests are paced by the rate limit, so the reports of its
+    # first sends may be recorded before the batch is, leaving less for it to write.
+    assert eight <= two
     assert len(stack.sandbox_messages("twilio_sms")) == 10
     attempts = stack.attempts()
     assert sorted(a.task_id for a in attempts) == sorted(small + large)  # one each
