@@ -29,8 +29,9 @@ from orchestrator.api.console.session import (
 )
 from orchestrator.api.dependencies import ClockDep, ReplanDep, StoreDep
 from orchestrator.inbound import visits
-from orchestrator.inbound.visits import VisitError, VisitOutcome
+from orchestrator.inbound.visits import VisitError
 from orchestrator.ops_users import Can, OpsPerson
+from orchestrator.planning.visits import VisitOutcome
 from orchestrator.store.db import Store
 
 router = APIRouter(prefix="/console/visits", include_in_schema=False)
