@@ -376,6 +376,8 @@ def sandbox(mode: str, folder: Path) -> Iterator[Sandbox]:
                 time.sleep(0.1)
 
         def messages() -> list[dict[str, Any]]:
+            if not log.exists():  # nothing sent to it yet
+                return []
             with log.open(encoding="utf-8") as lines:
                 entries = (json.loads(line) for line in lines if line.strip())
                 return [e for e in entries if e.get("kind") == "message"]
