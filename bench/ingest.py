@@ -246,7 +246,12 @@ def run_one(
                         except queue.Empty:
                             return
                         started = time.perf_counter()
-                        response = http.post("/v1/accounts:batch", content=body)
+                        try:
+                            response = http.post("/v1/accounts:batch", content=body)
+                        except httpx.HTTPError as exc:
+                            # Said as a failed batch, not left to a dying thread's traceback.
+                            failures.append(f"{type(exc).__name__}: {exc}")
+                            continue
                         latencies.append(time.perf_counter() - started)
                         if response.status_code != 200 or response.json()["rejected"]:
                             failures.append(response.text[:500])
