@@ -26,6 +26,11 @@ Each worker process measures its own CPU time over the timed part, so the CPU pe
 workers' and not this process's. Workers prefetch as ``orchestrator worker``'s do (one
 message a thread on RabbitMQ, two on Redis); the run's RabbitMQ queues are deleted after.
 
+Dispatch is measured with personal data sealed at rest (as in production) and without (the
+benchmarks' null cipher, ``bench/unsealed.py``), each on a database, namespace and sandbox
+of its own, against the same ceilings; the ratio of worker CPU per send is what sealing
+costs a send (``--sealing on|off|both``).
+
     python bench/dispatch.py --tasks 2000 --workers 8 --processes 2 --batch-sizes 20,1,5,50
     python bench/dispatch.py --tasks 2000 --broker rabbitmq
     orchestrator bench dispatch --tasks 2000 --workers 8 --processes 2 --json
@@ -69,6 +74,8 @@ from dramatiq.message import Message
 from rich.console import Console
 from rich.table import Table
 
+from bench.unsealed import HELP as SEALING_HELP
+from bench.unsealed import cost, modes, sealing
 from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
 from orchestrator import logs
@@ -369,6 +376,8 @@ def sandbox(mode: str, folder: Path) -> Iterator[Sandbox]:
                 time.sleep(0.1)
 
         def messages() -> list[dict[str, Any]]:
+            if not log.exists():  # nothing sent to it yet
+                return []
             with log.open(encoding="utf-8") as lines:
                 entries = (json.loads(line) for line in lines if line.strip())
                 return [e for e in entries if e.get("kind") == "message"]
@@ -574,6 +583,7 @@ class Run:
 @dataclass
 class Figures:
     broker: str
+    sealing: str  # on | off (bench/unsealed.py)
     tasks: int
     processes: int
     threads: int
@@ -761,23 +771,35 @@ def ledger_counts(store: Store) -> tuple[int, int, int]:
     return attempts, single, sent
 
 
-def run(args: argparse.Namespace, broker: str = "redis") -> Figures:
-    """One measurement on ``broker`` (``redis`` or ``rabbitmq``), every batch size and both
-    ceilings on it: a database schema, a namespace and a sandbox of its own."""
+Ceilings = tuple[float, float, float, float]  # fair ceiling and bare actor: wall, CPU seconds
+
+
+def run(
+    args: argparse.Namespace,
+    broker: str = "redis",
+    mode: str = "on",
+    ceilings: Ceilings | None = None,
+) -> tuple[Figures, Ceilings]:
+    """One measurement on ``broker`` (``redis`` or ``rabbitmq``) with sealing ``mode``, every
+    batch size and both ceilings on it (measured here unless ``ceilings`` were, earlier in
+    the run on the same broker): a database schema, a namespace and a sandbox of its own."""
     broker_url = args.rabbitmq_url if broker == "rabbitmq" else None
     sizes = [int(size) for size in str(args.batch_sizes).split(",") if size.strip()]
     warm = args.warmup if args.warmup is not None else 2 * args.processes * args.workers
     total = args.tasks * len(sizes) + warm
     with ExitStack() as stack:
+        # Before anything connects or forks: the parent populates, the workers inherit it.
+        stack.enter_context(sealing(mode))
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dispatch-")))
         stack.enter_context(environment(sandbox_credentials()))
         url = stack.enter_context(fresh_database(args.database_url))
-        chosen = f"{args.namespace}-{broker}" if args.namespace else None
+        suffix = broker if mode == "on" else f"{broker}-unsealed"
+        chosen = f"{args.namespace}-{suffix}" if args.namespace else None
         namespace = stack.enter_context(redis_namespace(args.redis_url, chosen))
         stack.enter_context(
             rabbitmq_queues(broker_url, [f"{namespace}.send", f"{namespace}-bare.{BARE_QUEUE}"])
         )
-        console.log(f"{broker}: starting the sandbox ({args.sandbox})")
+        console.log(f"{broker}, sealing {mode}: starting the sandbox ({args.sandbox})")
         provider = stack.enter_context(sandbox(args.sandbox, folder))
         stack.enter_context(
             environment(
@@ -806,10 +828,13 @@ def run(args: argparse.Namespace, broker: str = "redis") -> Figures:
         bare_settings = load_settings(
             redis_url=args.redis_url, queue_namespace=f"{namespace}-bare", broker_url=broker_url
         )
-        console.log(f"{broker}: fair ceiling, {args.tasks:,} HTTP requests to the sandbox")
-        ceiling, ceiling_cpu = measure_ceiling(bare_settings, "http", *shape, provider.base_url)
-        console.log(f"{broker}: bare actor, {args.tasks:,} messages")
-        bare, bare_cpu = measure_ceiling(bare_settings, "bare", *shape)
+        if ceilings is None:
+            console.log(f"{broker}: fair ceiling, {args.tasks:,} HTTP requests to the sandbox")
+            ceiling, ceiling_cpu = measure_ceiling(bare_settings, "http", *shape, provider.base_url)
+            console.log(f"{broker}: bare actor, {args.tasks:,} messages")
+            bare, bare_cpu = measure_ceiling(bare_settings, "bare", *shape)
+            ceilings = (ceiling, ceiling_cpu, bare, bare_cpu)
+        ceiling, ceiling_cpu, bare, bare_cpu = ceilings
         ceiling_rate = args.tasks / ceiling
 
         runs: list[Run] = []
@@ -845,10 +870,13 @@ def run(args: argparse.Namespace, broker: str = "redis") -> Figures:
             seen["messages"] = len(messages)
             counted["before"] = (attempts, single, ledger_sent)
             console.log(
-                f"{broker}: dispatch, batches of {batch_size}: {args.tasks / elapsed:,.1f} msg/s"
+                f"{broker}, sealing {mode}: dispatch, batches of {batch_size}: "
+                f"{args.tasks / elapsed:,.1f} msg/s"
             )
 
-        console.log(f"{broker}: dispatch, {args.tasks:,} tasks at each batch size {sizes}")
+        console.log(
+            f"{broker}, sealing {mode}: dispatch, {args.tasks:,} tasks at each batch size {sizes}"
+        )
         # Before the ceilings' messages are counted: the warm-up's and the ceilings' own.
         seen["messages"] = len(provider.messages()) + warm
         measure_dispatch(
@@ -868,6 +896,7 @@ def run(args: argparse.Namespace, broker: str = "redis") -> Figures:
         cpu_ms = round(ceiling_cpu * 1000 / args.tasks, 3)
         figures = Figures(
             broker=broker,
+            sealing=mode,
             tasks=args.tasks,
             processes=args.processes,
             threads=args.workers,
@@ -898,7 +927,7 @@ def run(args: argparse.Namespace, broker: str = "redis") -> Figures:
             other_statuses=dict(counts),
             runs=runs,
         )
-    return figures
+    return figures, ceilings
 
 
 def report(runs: list[Figures]) -> None:
@@ -913,6 +942,7 @@ def report(runs: list[Figures]) -> None:
         )
     )
     table.add_column("broker")
+    table.add_column("sealing")
     columns = ("batch", "dispatch msg/s", "ratio to ceiling", "CPU ms/send", "CPU ratio", "")
     for column in columns:
         table.add_column(column, justify="right")
@@ -923,6 +953,7 @@ def report(runs: list[Figures]) -> None:
             )
             table.add_row(
                 figures.broker,
+                figures.sealing,
                 f"{run.batch_size}",
                 f"{run.per_second:,.1f}",
                 f"{run.ratio:.3f}",
@@ -933,6 +964,10 @@ def report(runs: list[Figures]) -> None:
             )
     Console().print(table)
     for figures in runs:
+        if figures.sealing != "on" and any(
+            f.broker == figures.broker and f.sealing == "on" for f in runs
+        ):
+            continue  # the same ceilings as the sealed run's
         Console().print(
             f"{figures.broker}: fair ceiling (one HTTP request a message) "
             f"{figures.ceiling_per_second:,.1f} msg/s, {figures.ceiling_cpu_ms:.2f} ms CPU "
@@ -944,13 +979,35 @@ def report(runs: list[Figures]) -> None:
         f"{first.database}, a sandbox in a {first.sandbox} for each broker."
     )
     for figures in runs:
+        name = f"{figures.broker}, sealing {figures.sealing}"
         Console().print(
-            f"{figures.broker}: each run's sent, attempts, ledger entries, provider messages "
+            f"{name}: each run's sent, attempts, ledger entries, provider messages "
             "and recipients all equal to its tasks"
             + (f"; other statuses {figures.other_statuses}" if figures.other_statuses else "")
             if figures.exactly_once
-            else f"[red]{figures.broker}: a run did not send every task exactly once[/]"
+            else f"[red]{name}: a run did not send every task exactly once[/]"
         )
+    for line in sealing_costs(runs):
+        Console().print(line)
+
+
+def sealing_costs(runs: list[Figures]) -> list[str]:
+    """Per broker and batch size measured both ways: what sealing costs a send."""
+    lines = []
+    for on in (f for f in runs if f.sealing == "on"):
+        off = next((f for f in runs if f.broker == on.broker and f.sealing == "off"), None)
+        if off is None:
+            continue
+        for sealed, unsealed in zip(on.runs, off.runs, strict=True):
+            lines.append(
+                f"{on.broker}, batches of {sealed.batch_size}: sealing on uses "
+                f"{cost(sealed.cpu_ms, unsealed.cpu_ms)} the worker CPU per send of sealing "
+                f"off ({sealed.cpu_ms:.2f} / {unsealed.cpu_ms:.2f} ms, "
+                f"{(sealed.cpu_ms - unsealed.cpu_ms) * 1000:+,.0f} µs); throughput "
+                f"{sealed.per_second:,.1f} / {unsealed.per_second:,.1f} msg/s "
+                f"({sealed.per_second / unsealed.per_second:.2f} ×)"
+            )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1002,6 +1059,9 @@ def main(argv: list[str] | None = None) -> int:
         help="prefix of the run's Redis keys and RabbitMQ queues, with -redis or -rabbitmq "
         "appended (a random one); everything under it is deleted after",
     )
+    parser.add_argument(
+        "--sealing", choices=["on", "off", "both"], default="both", help=SEALING_HELP
+    )
     parser.add_argument("--sandbox", choices=["process", "thread"], default="process")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for sends")
     parser.add_argument("--log-level", default="WARNING", help="the workers' log level")
@@ -1011,12 +1071,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logs.configure(level=args.log_level, fmt="json")
-    runs = [run(args, broker) for broker in (BROKERS if args.broker == "both" else [args.broker])]
+    runs: list[Figures] = []
+    for broker in BROKERS if args.broker == "both" else [args.broker]:
+        ceilings = None
+        for mode in modes(args.sealing):
+            figures, ceilings = run(args, broker, mode, ceilings)
+            runs.append(figures)
     if args.json:
-        print(json.dumps({f.broker: {**asdict(f), "exactly_once": f.exactly_once} for f in runs}))
+        print(
+            json.dumps(
+                {
+                    (f.broker if f.sealing == "on" else f"{f.broker}-unsealed"): {
+                        **asdict(f),
+                        "exactly_once": f.exactly_once,
+                    }
+                    for f in runs
+                }
+            )
+        )
     else:
         report(runs)
-    failed = [f.broker for f in runs if not f.exactly_once]
+    failed = [f"{f.broker} (sealing {f.sealing})" for f in runs if not f.exactly_once]
     if failed:
         console.print(f"[bold red]not every task was sent exactly once on {', '.join(failed)}[/]")
         return 1

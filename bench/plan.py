@@ -14,6 +14,10 @@ It reports accounts per second over the whole portfolio (the figure the target i
 the planner's job is the portfolio, and an account with nothing due today costs an index
 range, not a read) and over the accounts actually read and planned, plus the tasks written.
 
+Each size is measured with personal data sealed at rest (as in production) and without (the
+benchmarks' null cipher, ``bench/unsealed.py``), each on a portfolio of its own stored that
+way, and the ratio is what sealing costs planning (``--sealing on|off|both``).
+
     python bench/plan.py --sizes 10000,100000,1000000
     orchestrator bench plan --sizes 10000,100000 --json
 """
@@ -44,6 +48,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench.ingest import DEFAULT_PG, account, fresh_database
+from bench.unsealed import HELP as SEALING_HELP
+from bench.unsealed import cost, enter, modes, sealing
 from orchestrator.intake.document import AccountDocument
 from orchestrator.intake.postgres import copy_accounts
 from orchestrator.intake.prepared import IntakeResult, PreparedAccount
@@ -76,10 +82,12 @@ console = Console(stderr=True)
 @dataclass(frozen=True)
 class Figures:
     portfolio: int
+    sealing: str  # on | off (bench/unsealed.py)
     read: int  # accounts with a step possibly due today, read and planned
     considered: int  # steps due (new ones)
     tasks: dict[str, int]  # tasks written, by status
     seconds: float
+    cpu_seconds: float  # the planning process's own CPU: what a loaded machine blurs least
     peak_rss_mib: float
 
     @property
@@ -188,11 +196,11 @@ FROM sent
 """
 
 
-def build_history(url: str, tenant_id: int, now: datetime, days: int) -> None:
+def build_history(url: str, tenant_id: int, now: datetime, days: int, mode: str = "on") -> None:
     """Plan each of the ``days`` days before ``now`` and send what came due."""
     for back in range(days, 0, -1):
         day = now - timedelta(days=back)
-        _plan_in_child(url, day)
+        _plan_in_child(url, day, mode=mode)
         store = Store.connect(url)
         try:
             with store.transaction() as conn:
@@ -220,10 +228,11 @@ def analyze(url: str) -> None:
 # --- the measured run -------------------------------------------------------------------------
 
 
-def _plan_child(url: str, at: str, out: Any, profile: str | None = None) -> None:
+def _plan_child(url: str, at: str, out: Any, profile: str | None = None, mode: str = "on") -> None:
     from orchestrator.configuration.source import ConfigSource
     from orchestrator.planning.portfolio import PortfolioPlanner
 
+    enter(mode)  # a spawned process: the mode is not inherited
     now = datetime.fromisoformat(at)
     store = Store.connect(url)
     config = ConfigSource(ROOT / "config", ROOT / "templates", store, now=lambda: now)
@@ -231,10 +240,12 @@ def _plan_child(url: str, at: str, out: Any, profile: str | None = None) -> None
     config.get()  # loaded before the clock starts, as in a running scheduler
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if profiler is not None:
         profiler.enable()
     stats = planner.plan(now)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -246,15 +257,18 @@ def _plan_child(url: str, at: str, out: Any, profile: str | None = None) -> None
             "considered": stats.considered,
             "tasks": dict(stats.by_status),
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "peak_rss_mib": rss_kib / 1024,
         }
     )
 
 
-def _plan_in_child(url: str, now: datetime, profile: str | None = None) -> dict[str, Any]:
+def _plan_in_child(
+    url: str, now: datetime, profile: str | None = None, *, mode: str = "on"
+) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    child = context.Process(target=_plan_child, args=(url, now.isoformat(), out, profile))
+    child = context.Process(target=_plan_child, args=(url, now.isoformat(), out, profile, mode))
     child.start()
     result: dict[str, Any] = out.get()
     child.join()
@@ -271,6 +285,7 @@ def run(
     now: datetime,
     history: int,
     profile: str | None = None,
+    mode: str = "on",
 ) -> Iterator[Figures]:
     rng = random.Random(seed)
     store = Store.connect(url)
@@ -293,13 +308,13 @@ def run(
             have = size
             reset_plans(store, tenant_id)
             with console.status(f"{size:,} accounts: building {history} day(s) of history"):
-                build_history(url, tenant_id, now, history)
+                build_history(url, tenant_id, now, history, mode)
                 analyze(url)
             with console.status(f"{size:,} accounts: planning"):
-                result = _plan_in_child(url, now, profile and f"{profile}.{size}")
-            figures = Figures(portfolio=size, **result)
+                result = _plan_in_child(url, now, profile and f"{profile}.{size}", mode=mode)
+            figures = Figures(portfolio=size, sealing=mode, **result)
             console.print(
-                f"{size:,} accounts planned in {figures.seconds:.1f} s: "
+                f"{size:,} accounts, sealing {mode}, planned in {figures.seconds:.1f} s: "
                 f"{figures.per_second:,.0f} accounts/s"
             )
             yield figures
@@ -319,21 +334,43 @@ def _progress() -> Progress:
 
 def table(results: Sequence[Figures]) -> Table:
     out = Table(title=f"Planning on PostgreSQL (target ≥ {TARGET:,} accounts/s)")
-    for column in ("accounts", "read", "tasks", "seconds", "accounts/s", "read/s", "peak MiB"):
+    columns = ("accounts", "sealing", "read", "tasks", "seconds", "CPU s", "accounts/s", "read/s")
+    for column in (*columns, "peak MiB"):
         out.add_column(column, justify="right", no_wrap=True)
     out.add_column("target")
     for f in results:
         out.add_row(
             f"{f.portfolio:,}",
+            f.sealing,
             f"{f.read:,}",
             f"{sum(f.tasks.values()):,}",
             f"{f.seconds:.2f}",
+            f"{f.cpu_seconds:.2f}",
             f"{f.per_second:,.0f}",
             f"{f.read_per_second:,.0f}",
             f"{f.peak_rss_mib:.0f}",
             "met" if f.per_second >= TARGET else "missed",
         )
     return out
+
+
+def sealing_costs(results: Sequence[Figures]) -> list[str]:
+    """Per size measured both ways: how much longer planning takes sealed than unsealed."""
+    by = {(f.portfolio, f.sealing): f for f in results}
+    lines = []
+    for (size, mode), on in by.items():
+        off = by.get((size, "off"))
+        if mode != "on" or off is None:
+            continue
+        added = (on.cpu_seconds - off.cpu_seconds) / size * 1e6
+        lines.append(
+            f"{size:,} accounts: sealing on takes {cost(on.cpu_seconds, off.cpu_seconds)} the "
+            f"CPU of sealing off ({on.cpu_seconds:.2f} s / {off.cpu_seconds:.2f} s), "
+            f"{added:+.1f} µs per account in the portfolio, "
+            f"{added * size / max(on.read, 1):+.1f} µs per account read; wall "
+            f"{cost(on.seconds, off.seconds)}"
+        )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -371,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="profile each measured run with cProfile into FILE.SIZE (read it with "
         "`python -m pstats`); profiled runs are slower",
     )
+    parser.add_argument(
+        "--sealing", choices=["on", "off", "both"], default="both", help=SEALING_HELP
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     try:
@@ -384,17 +424,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--at needs a UTC offset, e.g. 2026-11-23T15:00:00+00:00")
     if not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a PostgreSQL URL (the benchmark uses COPY)")
-    with fresh_database("postgres", args.database_url) as url:
-        results = list(
-            run(
+    results: list[Figures] = []
+    for mode in modes(args.sealing):
+        with sealing(mode), fresh_database("postgres", args.database_url) as url:
+            results += run(
                 url,
                 sizes,
                 seed=args.seed,
                 now=now.astimezone(UTC),
                 history=args.history_days,
-                profile=args.profile,
+                profile=args.profile and f"{args.profile}.{mode}",
+                mode=mode,
             )
-        )
     if args.json:
         print(
             json.dumps(
@@ -407,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     else:
         Console().print(table(results))
+        for line in sealing_costs(results):
+            Console().print(line)
     return 0
 
 

@@ -74,7 +74,15 @@ def describe_event(event: dict[str, Any]) -> str:
         parts.append(f"until {event['until'].isoformat().replace('+00:00', 'Z')}")
     details = event.get("details") or {}
     if details:
-        parts.append("(" + ", ".join(f"{k} {v}" for k, v in details.items()) + ")")
+        # A borrower's free text is theirs, not the ledger's: its length only.
+        parts.append(
+            "("
+            + ", ".join(
+                f"text of {len(str(v))} characters" if k == "text" else f"{k} {v}"
+                for k, v in details.items()
+            )
+            + ")"
+        )
     return " ".join(parts) + f" — recorded from {event.get('source', 'api')}"
 
 

@@ -47,7 +47,10 @@ def test_every_task_is_sent_exactly_once_on_both_brokers(
     rabbitmq_namespaces.append(f"{prefix}-rabbitmq")
 
     code = dispatch.main(
-        toy(pg_server_url, redis_url, "--rabbitmq-url", rabbitmq_url, "--namespace", prefix)
+        toy(
+            *(pg_server_url, redis_url, "--rabbitmq-url", rabbitmq_url, "--namespace", prefix),
+            *("--sealing", "on"),
+        )
     )
 
     runs = json.loads(capsys.readouterr().out)
@@ -65,10 +68,14 @@ def test_every_task_is_sent_exactly_once_on_both_brokers(
         connection.close()
 
 
-def test_one_broker_can_be_measured_alone(pg_server_url, redis_url, capsys):
+def test_one_broker_can_be_measured_alone_sealed_and_unsealed(pg_server_url, redis_url, capsys):
     code = dispatch.main(toy(pg_server_url, redis_url, "--broker", "redis"))
 
     runs = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert list(runs) == ["redis"]
-    assert_exactly_once(runs["redis"])
+    assert list(runs) == ["redis", "redis-unsealed"]
+    assert [runs[name]["sealing"] for name in runs] == ["on", "off"]
+    for figures in runs.values():
+        assert_exactly_once(figures)
+    # One pair of ceilings per broker, measured once and compared against by both runs.
+    assert runs["redis"]["ceiling_seconds"] == runs["redis-unsealed"]["ceiling_seconds"]

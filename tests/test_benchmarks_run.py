@@ -31,7 +31,16 @@ def test_plan_benchmark_plans_a_growing_portfolio_and_cleans_up(capsys):
     assert plan.main(["--sizes", "300,600", "--database-url", PG, "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
 
-    assert [f["portfolio"] for f in figures] == [300, 600]
+    # Sealed as in production, then with the benchmarks' null cipher, each on its own store.
+    assert [(f["portfolio"], f["sealing"]) for f in figures] == [
+        (300, "on"),
+        (600, "on"),
+        (300, "off"),
+        (600, "off"),
+    ]
+    on, off = figures[1], figures[3]
+    assert on["read"] == off["read"]  # the same portfolio either way
+    assert on["tasks"] == off["tasks"]
     for f in figures:
         assert 0 < f["read"] <= f["portfolio"]
         assert sum(f["tasks"].values()) > 0

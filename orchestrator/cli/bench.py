@@ -30,6 +30,8 @@ BENCHMARKS = {
     "reporting": "the results and the overview's reads over a seeded portfolio on PostgreSQL",
     "rollup_writes": "what the overview's counting triggers cost sends and delivery reports",
     "chaos": "the multi-process stack broken while it works; the invariants checked after",
+    "sealing": "what sealing personal data at rest costs intake's write and planning's read, "
+    "per account, in one process (the end-to-end benchmarks take --sealing on|off|both)",
 }
 
 

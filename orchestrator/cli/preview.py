@@ -36,7 +36,7 @@ def preview_step(
     from orchestrator.errors import TemplateError
     from orchestrator.intake.accounts import find_account
     from orchestrator.messages.account_context import message_context
-    from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
+    from orchestrator.planning.facts import RENDER_COLUMNS, load
     from orchestrator.services import Services
     from orchestrator.store.tables import Account, Attempt, Tenant
 
@@ -68,7 +68,7 @@ def preview_step(
         if row is None:
             err.print(f"[bold red]error:[/] no account {account!r} for {tenant}")
             raise typer.Exit(2)
-        selected = conn.execute(sa.select(*ACCOUNT_COLUMNS).where(Account.id == row.id)).one()
+        selected = conn.execute(sa.select(*RENDER_COLUMNS).where(Account.id == row.id)).one()
         facts = load(conn, [selected], since=now - config.lookback_for(tenant))[row.id].facts
         contacted = conn.execute(
             sa.select(

@@ -48,7 +48,7 @@ from orchestrator.messages.account_context import message_context
 from orchestrator.messages.approved_texts import template_params
 from orchestrator.messages.library import RenderedMessage
 from orchestrator.metrics import BLOCKS, DECISIONS, DEFERRALS
-from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
+from orchestrator.planning.facts import RENDER_COLUMNS, load
 from orchestrator.planning.routing import choose_route
 from orchestrator.store.db import id_in
 from orchestrator.store.tables import Account, Attempt, Task, Tenant
@@ -264,7 +264,7 @@ class Reserver:
                 for row in conn.execute(
                     _lockable(
                         self.store,
-                        sa.select(*ACCOUNT_COLUMNS, Tenant.slug, Tenant.profile)
+                        sa.select(*RENDER_COLUMNS, Tenant.slug, Tenant.profile)
                         .join(Tenant, Tenant.id == Account.tenant_id)
                         .where(id_in(conn, Account.id, account_ids))
                         .order_by(Account.id),

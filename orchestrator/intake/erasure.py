@@ -10,6 +10,11 @@ three years of records of the collection, and GDPR Art. 17(3)(b) and (e) let a c
 keep what a legal obligation or a legal claim needs. The ledger says so in an entry of its
 own.
 
+Copies of the person go too: a dispute's free text (in the event, its ledger entry and its
+lender event), the addresses and texts in the account's lender events (the outbox), stored
+``Idempotency-Key`` answers that name the account or the person, and the account's live
+self-service links (revoked).
+
 Pending tasks are cancelled; the planner never plans an erased account again and intake
 never fills it again (``accounts.erased_at``). Erasing twice changes nothing the second time.
 """
@@ -24,14 +29,17 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orchestrator import ledger
+from orchestrator import ledger, links
 from orchestrator.domain import DeliveryStatus
 from orchestrator.store.tables import (
     Account,
+    AccountEvent,
     Attempt,
     ContactPoint,
     DeliveryReport,
     IdempotencyRecord,
+    LedgerEntry,
+    LenderEvent,
 )
 from orchestrator.tasks import transitions
 
@@ -42,6 +50,9 @@ KEPT = (
     "rules behind each decision; the events' types and times"
 )
 _ERASED_NAME = ""
+_ERASED_TEXT = "[erased]"
+# Shorter values are not searched for in other rows' text: they would match what is not theirs.
+_SHORTEST_NEEDLE = 4
 
 
 class SendInFlight(RuntimeError):
@@ -91,6 +102,17 @@ def erase_personal_data(conn: Connection, account: Any, *, now: datetime) -> Era
         )
     document = dict(locked.document or {})
     borrower = document.get("borrower") or {}
+    # What identifies the person wherever a copy of it may stand (read before it is removed).
+    needles = {str(borrower.get("name") or "")}
+    needles.update(
+        conn.execute(
+            sa.select(ContactPoint.address).where(ContactPoint.account_id == account.id)
+        ).scalars()
+    )
+    needles.update(
+        conn.execute(sa.select(Attempt.address).where(Attempt.account_id == account.id)).scalars()
+    )
+    needles.update(_erase_event_texts(conn, account.id))
     address = borrower.get("address") or {}
     kept_document = {
         **{k: v for k, v in document.items() if k not in ("borrower", "contact_points")},
@@ -138,7 +160,12 @@ def erase_personal_data(conn: Connection, account: Any, *, now: datetime) -> Era
             .values(payload=None)
         ).rowcount
     cancelled = transitions.cancel_pending(conn, account.id, [ERASED], now)
-    _forget_stored_answers(conn, account.tenant_id, account.external_id)
+    needles = {n for n in needles if len(n) >= _SHORTEST_NEEDLE}
+    needles.discard(account.external_id)
+    _forget_stored_answers(conn, account.tenant_id, account.external_id, needles)
+    _scrub_lender_events(conn, account.id, needles)
+    _scrub_ledger(conn, account.id, needles)
+    links.revoke(conn, account.id, now=now, reason=ERASED)
     result = Erasure(
         now,
         already=False,
@@ -176,9 +203,78 @@ def erase_personal_data(conn: Connection, account: Any, *, now: datetime) -> Era
     return result
 
 
-def _forget_stored_answers(conn: Connection, tenant_id: int, external_id: str) -> None:
-    """Stored ``Idempotency-Key`` answers that name the account are copies of its data."""
-    needle = f'"{external_id}"'
+def _erase_event_texts(conn: Connection, account_id: int) -> list[str]:
+    """Remove the borrower's free text from the account's events (a dispute's ``text``);
+    the texts removed, to be searched for in the copies."""
+    texts = []
+    for row in conn.execute(
+        sa.select(AccountEvent.id, AccountEvent.details).where(
+            AccountEvent.account_id == account_id
+        )
+    ).all():
+        details = dict(row.details or {})
+        if "text" not in details:
+            continue
+        texts.append(str(details.pop("text")))
+        conn.execute(
+            sa.update(AccountEvent).where(AccountEvent.id == row.id).values(details=details)
+        )
+    return texts
+
+
+def _scrub(value: Any, needles: set[str]) -> Any:
+    """``value`` (JSON) without addresses or free texts, and with any of ``needles`` erased."""
+    if isinstance(value, dict):
+        return {k: _scrub(v, needles) for k, v in value.items() if k not in ("address", "text")}
+    if isinstance(value, list):
+        return [_scrub(v, needles) for v in value]
+    if isinstance(value, str):
+        return _erased(value, needles)
+    return value
+
+
+def _erased(text: str, needles: set[str]) -> str:
+    for needle in needles:
+        if needle in text:
+            text = text.replace(needle, _ERASED_TEXT)
+    return text
+
+
+def _scrub_lender_events(conn: Connection, account_id: int, needles: set[str]) -> None:
+    """The account's lender events (the outbox) keep their type and time; the addresses and
+    texts they carried go (the lender was told them already, or is told without them)."""
+    for row in conn.execute(
+        sa.select(LenderEvent.id, LenderEvent.data).where(LenderEvent.account_id == account_id)
+    ).all():
+        data = _scrub(row.data or {}, needles)
+        if data != row.data:
+            conn.execute(sa.update(LenderEvent).where(LenderEvent.id == row.id).values(data=data))
+
+
+def _scrub_ledger(conn: Connection, account_id: int, needles: set[str]) -> None:
+    """Ledger messages name addresses masked, but an event's description once quoted its
+    free text: erase any of ``needles`` from the account's entries (the facts stay)."""
+    if not needles:
+        return
+    for row in conn.execute(
+        sa.select(LedgerEntry.id, LedgerEntry.message).where(LedgerEntry.account_id == account_id)
+    ).all():
+        message = _erased(row.message, needles)
+        if message != row.message:
+            conn.execute(
+                sa.update(LedgerEntry).where(LedgerEntry.id == row.id).values(message=message)
+            )
+
+
+def _forget_stored_answers(
+    conn: Connection, tenant_id: int, external_id: str, needles: set[str]
+) -> None:
+    """Stored ``Idempotency-Key`` answers that name the account or the person are copies of
+    its data."""
+    # As the values stand in the stored JSON: the account's id as a whole string, the
+    # person's values anywhere in one (escaped as JSON escapes them).
+    quoted = [orjson.dumps(external_id).decode()]
+    quoted += [orjson.dumps(n).decode()[1:-1] for n in needles]
     doomed = [
         row.key
         for row in conn.execute(
@@ -186,7 +282,7 @@ def _forget_stored_answers(conn: Connection, tenant_id: int, external_id: str) -
                 IdempotencyRecord.tenant_id == tenant_id
             )
         )
-        if needle in _text(row.response)
+        if any(q in _text(row.response) for q in quoted)
     ]
     if doomed:
         conn.execute(

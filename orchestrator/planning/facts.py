@@ -33,8 +33,12 @@ ACCOUNT_COLUMNS = (
     Account.product,
     Account.risk_score,
     Account.locale,
-    Account.borrower_name,
 )
+"""What planning (and the pages that show an account's state) reads of an account. No
+sealed column: each would be opened for every account read and none is needed to decide."""
+
+RENDER_COLUMNS = (*ACCOUNT_COLUMNS, Account.borrower_name)
+"""What rendering a message to the account also needs: the borrower's name (sealed)."""
 
 
 @dataclass(frozen=True, slots=True)

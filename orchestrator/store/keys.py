@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import threading
@@ -41,6 +42,8 @@ from orchestrator.errors import ServiceUnavailable
 PLAIN = 0x00
 SEALED = 0x01
 _NONCE = 12
+
+log = logging.getLogger(__name__)
 
 # FOR TESTS AND THE DEMO ONLY: well-known keys, published here, protecting nothing. The demo
 # and the test suite set them when the environment has none; a service never falls back on
@@ -146,8 +149,10 @@ class Keyring:
       provider: wraps this process's data key, unwraps others'.
       lookup_keys: HMAC keys for address lookups, current first; the others are still
         matched (:meth:`lookup_hashes`) until ``orchestrator keys rotate`` re-hashes.
-      enabled: False stores new values unsealed (``0x00`` + UTF-8), for measuring what
-        sealing costs (bench/); never in production.
+      enabled: False is the benchmarks' null cipher (:func:`unseal_this_process_for_benchmarks`):
+        new values are stored unsealed (``0x00`` + UTF-8) and addresses are looked up as
+        themselves, as before sealing existed. No setting or variable makes one; a service
+        always seals.
     """
 
     def __init__(
@@ -171,9 +176,21 @@ class Keyring:
         ORCHESTRATOR_KEK_PREVIOUS: earlier KEKs, comma-separated, until rotated away.
         ORCHESTRATOR_LOOKUP_KEY: the HMAC key of address lookups (then
         ORCHESTRATOR_LOOKUP_KEY_PREVIOUS, comma-separated, while re-hashing).
-        ORCHESTRATOR_ENCRYPT_AT_REST: ``false`` only to measure the cost (bench/).
+
+        Encryption cannot be turned off from the environment: ``ORCHESTRATOR_ENCRYPT_AT_REST``
+        set to anything but true is refused. In a benchmark's process that called
+        :func:`unseal_this_process_for_benchmarks`, the process's keyring is that null one.
         """
+        if environ is None and _BENCHMARK_UNSEALED:
+            return _BENCHMARK_UNSEALED[0]
         env = os.environ if environ is None else environ
+        switch = env.get("ORCHESTRATOR_ENCRYPT_AT_REST")
+        if switch is not None and switch.strip().lower() not in ("1", "true", "yes", "on"):
+            raise KeyUnavailable(
+                f"ORCHESTRATOR_ENCRYPT_AT_REST={switch!r}: personal data is always encrypted "
+                "at rest and no setting turns that off; remove the variable (the benchmarks "
+                "measure the cost with a null cipher of their own, bench/unsealed.py)"
+            )
         kek = env.get("ORCHESTRATOR_KEK", "").strip()
         lookup = env.get("ORCHESTRATOR_LOOKUP_KEY", "").strip()
         if not kek or not lookup:
@@ -197,12 +214,7 @@ class Keyring:
             for k in env.get("ORCHESTRATOR_LOOKUP_KEY_PREVIOUS", "").split(",")
             if k.strip()
         ]
-        enabled = env.get("ORCHESTRATOR_ENCRYPT_AT_REST", "true").strip().lower()
-        return cls(
-            EnvironmentKeys(decode_key(kek, name="ORCHESTRATOR_KEK"), previous),
-            lookups,
-            enabled=enabled not in ("0", "false", "no", "off"),
-        )
+        return cls(EnvironmentKeys(decode_key(kek, name="ORCHESTRATOR_KEK"), previous), lookups)
 
     # --- sealing ---------------------------------------------------------------------------
 
@@ -280,11 +292,22 @@ class Keyring:
 
     def lookup_hash(self, address: str) -> str:
         """The current keyed hash of a contact address: what lookups compare."""
+        if not self.enabled:
+            return _unkeyed(address)
         return _hmac(self._lookup[0], address)
 
     def lookup_hashes(self, address: str) -> list[str]:
         """Every hash ``address`` may be stored under (current key first)."""
+        if not self.enabled:
+            return [_unkeyed(address)]
         return [_hmac(key, address) for key in self._lookup]
+
+
+def _unkeyed(address: str) -> str:
+    # The null cipher's "hash": the address itself, as lookups compared before sealing (an
+    # address too long for the column, which none of the benchmarks' is, by its SHA-256).
+    address = address.strip()
+    return address if len(address) <= 64 else hashlib.sha256(address.encode()).hexdigest()
 
 
 def _hmac(key: bytes, address: str) -> str:
@@ -306,6 +329,43 @@ def split(stored: bytes) -> tuple[str, bytes, bytes]:
     size = int.from_bytes(stored[at : at + 2], "big")
     wrapped = stored[at + 2 : at + 2 + size]
     return key_id, wrapped, stored[at + 2 + size :]
+
+
+# --- the benchmarks' null cipher -------------------------------------------------------------
+
+_BENCHMARK_UNSEALED: list[Keyring] = []
+
+
+def unseal_this_process_for_benchmarks() -> Keyring:
+    """BENCHMARKS ONLY (``bench/``): from now on this process stores personal data unsealed.
+
+    Every store this process connects without a keyring of its own gets a null cipher
+    (``Keyring(enabled=False)``): values are written as ``0x00`` + UTF-8 and addresses are
+    looked up as themselves, so the same code runs as it did before sealing and a benchmark
+    can measure what sealing costs against it. Processes forked afterwards inherit it;
+    spawned ones must call this themselves. Nothing in the service calls it, and no setting
+    or variable reaches it (``tests/store/test_sealing_cannot_be_turned_off.py``); it logs
+    a warning so that it is never silent. :func:`reseal_this_process` undoes it.
+    """
+    keys = development_environment()
+    keyring = Keyring(
+        EnvironmentKeys(decode_key(keys["ORCHESTRATOR_KEK"], name="development KEK")),
+        [decode_key(keys["ORCHESTRATOR_LOOKUP_KEY"], name="development lookup key")],
+        enabled=False,
+    )
+    _BENCHMARK_UNSEALED[:] = [keyring]
+    log.warning("personal data is NOT encrypted at rest in this process: benchmark mode")
+    return keyring
+
+
+def benchmark_null_cipher() -> Keyring | None:
+    """The null cipher :func:`unseal_this_process_for_benchmarks` installed, if it did."""
+    return _BENCHMARK_UNSEALED[0] if _BENCHMARK_UNSEALED else None
+
+
+def reseal_this_process() -> None:
+    """Undo :func:`unseal_this_process_for_benchmarks`: stores connected from now on seal."""
+    _BENCHMARK_UNSEALED.clear()
 
 
 def generate_key() -> str:

@@ -40,7 +40,7 @@ from orchestrator.messages.context import MessageContext, sample_context
 from orchestrator.messages.library import RenderedMessage, TemplateLibrary
 from orchestrator.messages.lint import LintFinding, lint
 from orchestrator.ops_users import Can, OpsPerson
-from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
+from orchestrator.planning.facts import RENDER_COLUMNS, load
 from orchestrator.store.tables import Account, Attempt, Tenant
 
 router = APIRouter(prefix="/console/templates", include_in_schema=False)
@@ -68,7 +68,7 @@ def _context(
     row = find_account(conn, person.tenant_id, external_id)
     if row is None:
         raise TemplateError(f"no account {external_id!r} in {person.tenant_slug}")
-    selected = conn.execute(sa.select(*ACCOUNT_COLUMNS).where(Account.id == row.id)).one()
+    selected = conn.execute(sa.select(*RENDER_COLUMNS).where(Account.id == row.id)).one()
     facts = load(
         conn, [selected], since=now - config.lookback_for(person.tenant_slug), include_pending=False
     )[row.id].facts
