@@ -603,7 +603,7 @@ class Reserver:
         context = message_context(
             account, send.loaded.facts, account.profile or {}, now=now, self_service_url=link
         )
-        rendered = config.templates.render(
+        rendered = config.templates_for(account.slug).render(
             LIMITED_CONTENT_TEMPLATE if limited else route.template,
             route.channel,
             account.locale,
