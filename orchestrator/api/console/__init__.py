@@ -16,7 +16,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from orchestrator.api.console import accounts, configs, messages, overview, results, signin
+from orchestrator.api.console import (
+    accounts,
+    configs,
+    messages,
+    overview,
+    results,
+    signin,
+    users,
+)
 from orchestrator.api.console.session import HEADERS, ConsoleRefused, SignInNeeded, sign_in_url
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -25,7 +33,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def install(app: FastAPI) -> None:
     """Add the console's routes, its static files and its error pages to ``app``."""
     # The config editors' ``/console/{name}`` last: the fixed paths before it win.
-    for module in (signin, overview, accounts, messages, results, configs):
+    for module in (signin, overview, accounts, messages, results, users, configs):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
