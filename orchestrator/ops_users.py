@@ -60,6 +60,7 @@ class Can(StrEnum):
     EDIT_STRATEGY = "edit strategies"
     EDIT_TEMPLATES = "edit templates"
     EDIT_RULES = "edit rule overlays"
+    WAIVE_LINT = "waive template lint findings"
     ACT_ON_ACCOUNTS = "put accounts on hold and record disputes"
     MANAGE_USERS = "manage users and keys"
 
@@ -70,7 +71,7 @@ PERMISSIONS: dict[OpsRole, frozenset[Can]] = {
         {Can.READ, Can.EDIT_CHANNELS, Can.EDIT_STRATEGY, Can.EDIT_TEMPLATES, Can.ACT_ON_ACCOUNTS}
     ),
     OpsRole.COMPLIANCE: frozenset(
-        {Can.READ, Can.SEE_CONTACT_DATA, Can.EDIT_RULES, Can.ACT_ON_ACCOUNTS}
+        {Can.READ, Can.SEE_CONTACT_DATA, Can.EDIT_RULES, Can.WAIVE_LINT, Can.ACT_ON_ACCOUNTS}
     ),
     OpsRole.ADMIN: frozenset(Can),
 }

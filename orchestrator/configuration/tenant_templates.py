@@ -128,9 +128,8 @@ class TenantTemplates(TemplateLibrary):
         shutil.copytree(base.directory, target)
         for path, text in overrides.texts.items():
             (target / path).write_text(text, encoding="utf-8")
-        super().__init__(target)
         # The lint lists are the folder's (a tenant does not replace them): read them once.
-        self._phrase_lists = base._phrase_lists
+        super().__init__(target, lint_lists_from=base)
         self.overrides = overrides
         self.version = version
         self.lint = LintOutcome()

@@ -38,7 +38,8 @@ from orchestrator.messages.phrases import Category
 WAIVERS_FILE = "templates.yaml"
 """The file in the config folder that holds ``lint_waivers``."""
 
-_WAIVABLE = sorted(c.value for c in Category if c is not Category.SYNTAX)
+WAIVABLE = sorted(c.value for c in Category if c is not Category.SYNTAX)
+"""The lint rules a waiver may name."""
 
 
 class LintWaiver(BaseModel):
@@ -64,8 +65,8 @@ class LintWaiver(BaseModel):
     @field_validator("rule")
     @classmethod
     def _known_rule(cls, value: str) -> str:
-        if value not in _WAIVABLE:
-            raise ValueError(f"unknown lint rule {value!r} (waivable: {', '.join(_WAIVABLE)})")
+        if value not in WAIVABLE:
+            raise ValueError(f"unknown lint rule {value!r} (waivable: {', '.join(WAIVABLE)})")
         return value
 
     @field_validator("reason", "approved_by")

@@ -121,3 +121,52 @@ def test_a_viewer_reads_the_templates_but_may_not_save_one(page, console):
     )
     assert answer.status == 403
     assert versions(console) == before
+
+
+def test_compliance_waives_a_finding_with_its_reason_then_an_operator_may_save_it(
+    page, chromium, console
+):
+    path = "en-US/sms/overdue_notice.j2"
+    reviewed = (
+        "{% block body %}\n{{ lender_name }}: we will never call your employer about this. "
+        "Call {{ support_phone }}.\n{% endblock %}\n"
+    )
+    officer, password = console.user("compliance")
+    sign_in(page, console, officer, password, f"/console/templates?path={path}")
+    assert page.locator("#save").count() == 0  # compliance waives; it does not write texts
+    page.select_option("#waive-rule", "third_party")
+    page.fill("#waive-phrase", "employer")
+    page.fill("#waive-reason", "a reassurance, reviewed by compliance (ticket 7)")
+    page.click("#waive-form button[type=submit]")
+    waivers = page.locator("#waivers").inner_text()
+    assert "third party" in waivers
+    assert f"approved by user:{officer}" in waivers
+    assert versions(console)[-1][1] == f"user:{officer}"
+
+    operator, secret = console.user("operator")
+    other = chromium.new_context().new_page()
+    try:
+        sign_in(other, console, operator, secret, f"/console/templates?path={path}")
+        other.fill("#draft", reviewed)
+        other.click("#save")
+        assert "your text" in other.locator("#whose").inner_text()
+        csrf = other.get_attribute("input[name=csrf]", "value")
+        answer = other.request.post(
+            f"{console.url}/console/templates",
+            form={
+                "csrf": csrf,
+                "path": path,
+                "action": "waive",
+                "rule": "insult",
+                "reason": "x" * 20,
+            },
+        )
+        assert answer.status == 403  # an operator may not waive
+    finally:
+        other.context.close()
+
+    # The waiver now lets the saved text through: removing it is refused, naming the finding.
+    page.goto(f"{console.url}/console/templates?path={path}")
+    page.click("button[aria-label='Remove the third_party waiver']")
+    assert "employer" in page.locator("#problems").inner_text()
+    assert "third party" in page.locator("#waivers").inner_text()

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from orchestrator.api.config import store_change, visible_problems
 from orchestrator.api.console.session import (
@@ -49,12 +50,13 @@ from orchestrator.configuration.tenant_templates import (
 )
 from orchestrator.configuration.versions import Kind, history
 from orchestrator.domain import Channel
-from orchestrator.errors import ConfigError, Problem, TemplateError
+from orchestrator.errors import ConfigError, Problem, TemplateError, problems_from
 from orchestrator.intake.accounts import find_account
 from orchestrator.messages.account_context import message_context
 from orchestrator.messages.context import MessageContext, sample_context
 from orchestrator.messages.library import RenderedMessage, TemplateLibrary
 from orchestrator.messages.lint import LintFinding, lint
+from orchestrator.messages.waivers import WAIVABLE, LintWaiver
 from orchestrator.ops_users import Can, OpsPerson
 from orchestrator.planning.facts import ACCOUNT_COLUMNS, load
 from orchestrator.store.tables import Account, Attempt, Tenant
@@ -102,7 +104,7 @@ def _context(
 
 
 def preview_draft(
-    templates_dir: Path,
+    templates: TemplateLibrary,
     path: str,
     draft: str,
     *,
@@ -112,14 +114,14 @@ def preview_draft(
     context: MessageContext,
     disclosures: tuple[str, ...],
 ) -> Preview:
-    """Render and lint ``draft`` as the template at ``path`` of a copy of the folder."""
+    """Render and lint ``draft`` as the template at ``path`` of a copy of ``templates``."""
     found = Preview(required=disclosures)
     with tempfile.TemporaryDirectory(prefix="co-template-") as tmp:
         folder = Path(tmp) / "templates"
-        shutil.copytree(templates_dir, folder)
+        shutil.copytree(templates.directory, folder)
         (folder / path).write_text(draft, encoding="utf-8")
         try:
-            library = TemplateLibrary(folder)
+            library = TemplateLibrary(folder, lint_lists_from=templates)
             found.findings = lint(library, [path])
             found.message = library.render(name, channel, locale, context, disclosures=disclosures)
         except (TemplateError, ConfigError) as exc:
@@ -205,7 +207,9 @@ def _page(
         may_edit=person.can(Can.EDIT_TEMPLATES),
         own=sorted(overrides.texts),
         overridden=chosen.path in overrides.texts,
-        waivers=[w for w in overrides.waivers if w.template == chosen.path],
+        waivers=[(i, w) for i, w in enumerate(overrides.waivers) if w.template == chosen.path],
+        may_waive=person.can(Can.WAIVE_LINT),
+        waivable=WAIVABLE,
         in_force=config.in_force(person.tenant_slug, Kind.TEMPLATES),
         versions=versions,
         problems=problems,
@@ -246,9 +250,11 @@ async def preview_form(
     """``action=preview`` (the default): render the draft, store nothing. ``action=save``:
     store the tenant's texts with this draft as its text of the template (the folder's own
     text stored again returns the template to the folder). ``action=revert``: the
-    folder's text again."""
+    folder's text again. ``action=waive`` / ``unwaive`` (compliance): add a lint waiver for
+    this template, approved by the person, or remove the ``waiver``-th one."""
     fields = await read_form(request, person.csrf_token)
-    require(person, Can.EDIT_TEMPLATES)
+    action = fields.get("action", "preview")
+    require(person, Can.WAIVE_LINT if action in ("waive", "unwaive") else Can.EDIT_TEMPLATES)
     config = source.get()
     chosen = _choice(config, fields.get("path", ""))
     if chosen is None:
@@ -258,60 +264,99 @@ async def preview_form(
         raise ConsoleRefused(400, f"A template may have at most {MAX_TEMPLATE // 1024} KiB.")
     account = fields.get("account", "").strip()
     jurisdiction = fields.get("jurisdiction", "US").strip() or "US"
-    action = fields.get("action", "preview")
+    own = own_texts(config, person.tenant_slug)
+    problems: list[Problem] = []
     if action in ("save", "revert"):
         folder_text = config.templates.source(chosen.path)
         text = None if action == "revert" or draft == folder_text else draft
-        content = overrides_yaml(
-            with_text(own_texts(config, person.tenant_slug), chosen.path, text)
-        )
-
-        def save() -> int | list[Problem] | None:
-            try:
-                item, _ = store_change(
-                    person.tenant_id,
-                    person.tenant_slug,
-                    Kind.TEMPLATES,
-                    content,
-                    created_by=person.actor,
-                    source=source,
-                    store=store,
-                    clock=clock,
-                )
-            except ConfigRefused as exc:
-                return visible_problems(exc, person.tenant_slug, source, Kind.TEMPLATES)
-            return item.version if item is not None else None
-
-        outcome = await in_thread(save)
+        changed: TemplateOverrides | None = with_text(own, chosen.path, text)
+    elif action == "waive":
+        changed, problems = _waived(own, chosen.path, fields, person)
+        draft = config.templates_for(person.tenant_slug).source(chosen.path)
+    elif action == "unwaive":
+        changed = _unwaived(own, chosen.path, fields.get("waiver", ""))
+        draft = config.templates_for(person.tenant_slug).source(chosen.path)
+    elif action == "preview":
+        changed = None
+    else:
+        raise ConsoleRefused(400, f"Unknown action {action!r}.")
+    if changed is not None:
+        outcome = await in_thread(_store, person, source, store, clock, changed)
         if not isinstance(outcome, list):
             where = f"/console/templates?path={quote(chosen.path, safe='/')}"
             if outcome is not None:
                 where += f"&applied={outcome}"
             return RedirectResponse(where, status_code=303, headers=HEADERS)
-        preview = await in_thread(
-            _preview, person, config, store, clock, chosen, draft, account, jurisdiction
-        )
-        return await in_thread(
-            _page,
-            request,
-            person,
-            config,
-            store,
-            chosen,
-            draft,
-            preview,
-            account,
-            jurisdiction,
-            problems=outcome,
-        )
-    if action != "preview":
-        raise ConsoleRefused(400, f"Unknown action {action!r}.")
+        problems = outcome
     preview = await in_thread(
         _preview, person, config, store, clock, chosen, draft, account, jurisdiction
     )
     return await in_thread(
-        _page, request, person, config, store, chosen, draft, preview, account, jurisdiction
+        _page,
+        request,
+        person,
+        config,
+        store,
+        chosen,
+        draft,
+        preview,
+        account,
+        jurisdiction,
+        problems=problems,
     )
+
+
+def _store(
+    person: OpsPerson, source: Any, store: Any, clock: Any, changed: TemplateOverrides
+) -> int | list[Problem] | None:
+    """Store ``changed`` as the tenant's next templates version (recorded as the person):
+    its number (``None``: nothing stored, none of its own), or the problems refusing it."""
+    try:
+        item, _ = store_change(
+            person.tenant_id,
+            person.tenant_slug,
+            Kind.TEMPLATES,
+            overrides_yaml(changed),
+            created_by=person.actor,
+            source=source,
+            store=store,
+            clock=clock,
+        )
+    except ConfigRefused as exc:
+        return visible_problems(exc, person.tenant_slug, source, Kind.TEMPLATES)
+    return item.version if item is not None else None
+
+
+def _waived(
+    own: TemplateOverrides, path: str, fields: dict[str, str], person: OpsPerson
+) -> tuple[TemplateOverrides | None, list[Problem]]:
+    """``own`` with a waiver for ``path`` from the form, approved by ``person``; or the
+    problems with the form (nothing to store)."""
+    try:
+        waiver = LintWaiver(
+            template=path,
+            rule=fields.get("rule", ""),
+            phrase=fields.get("phrase", "").strip() or None,
+            reason=fields.get("reason", ""),
+            approved_by=person.actor,
+        )
+    except ValidationError as exc:
+        found = problems_from(exc.errors())
+        return None, [Problem(f"lint_waivers.{p.path}", p.message) for p in found]
+    if waiver in own.waivers:
+        return None, [Problem("lint_waivers", "this waiver is in force already")]
+    return TemplateOverrides(own.texts, (*own.waivers, waiver)), []
+
+
+def _unwaived(own: TemplateOverrides, path: str, raw: str) -> TemplateOverrides:
+    try:
+        index = int(raw)
+        waiver = own.waivers[index]
+    except (ValueError, IndexError):
+        raise ConsoleRefused(400, "Choose a waiver to remove.") from None
+    if waiver.template != path:
+        raise ConsoleRefused(400, "That waiver is for another template.")
+    return TemplateOverrides(own.texts, own.waivers[:index] + own.waivers[index + 1 :])
 
 
 def _preview(
@@ -339,7 +384,7 @@ def _preview(
         chosen.channel, initial=not contacted, limited_content=chosen.limited_content
     )
     found = preview_draft(
-        config.templates_for(person.tenant_slug).directory,
+        config.templates_for(person.tenant_slug),
         chosen.path,
         draft,
         name=chosen.name,
