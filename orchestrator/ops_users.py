@@ -85,6 +85,7 @@ class Can(StrEnum):
     EDIT_STRATEGY = "edit strategies"
     EDIT_TEMPLATES = "edit templates"
     EDIT_RULES = "edit rule overlays"
+    WAIVE_LINT = "waive template lint findings"
     ACT_ON_ACCOUNTS = "put accounts on hold and record disputes"
     WORK_VISITS = "assign field visits and record their outcomes"
     MANAGE_USERS = "manage users and keys"
@@ -103,7 +104,14 @@ PERMISSIONS: dict[OpsRole, frozenset[Can]] = {
         }
     ),
     OpsRole.COMPLIANCE: frozenset(
-        {Can.READ, Can.SEE_CONTACT_DATA, Can.EDIT_RULES, Can.ACT_ON_ACCOUNTS, Can.WORK_VISITS}
+        {
+            Can.READ,
+            Can.SEE_CONTACT_DATA,
+            Can.EDIT_RULES,
+            Can.WAIVE_LINT,
+            Can.ACT_ON_ACCOUNTS,
+            Can.WORK_VISITS,
+        }
     ),
     OpsRole.ADMIN: frozenset(Can),
 }
@@ -261,33 +269,74 @@ def _new_credential(
     return found
 
 
-def _user(conn: Connection, name: str) -> Any:
-    row = conn.execute(sa.select(OpsUser).where(OpsUser.name == name)).first()
+def _user(conn: Connection, name: str, tenant_id: int | None = None) -> Any:
+    """The user named ``name`` (of tenant ``tenant_id`` only, when given: another
+    tenant's user is reported as not there)."""
+    query = sa.select(OpsUser).where(OpsUser.name == name)
+    if tenant_id is not None:
+        query = query.where(OpsUser.tenant_id == tenant_id)
+    row = conn.execute(query).first()
     if row is None:
         raise UserError(f"no user named {name!r} (see `orchestrator users list`)")
     return row
 
 
 def reset_user(
-    conn: Connection, name: str, *, now: datetime, link: bool = False, cost: ScryptCost = OWASP
+    conn: Connection,
+    name: str,
+    *,
+    now: datetime,
+    link: bool = False,
+    tenant_id: int | None = None,
+    cost: ScryptCost = OWASP,
 ) -> Credential:
     """A new initial password (or one-time link) for ``name``: unlocks the user, enables
-    it again if it was disabled, and ends its sessions."""
-    row = _user(conn, name)
+    it again if it was disabled, and ends its sessions.
+
+    Parameters:
+      tenant_id: only a user of this tenant (a tenant's admin in the console).
+    """
+    row = _user(conn, name, tenant_id)
     _end_sessions(conn, row.id, now)
     conn.execute(sa.update(OpsUser).where(OpsUser.id == row.id).values(disabled_at=None))
     return _new_credential(conn, row.id, name, now=now, link=link, cost=cost)
 
 
-def disable_user(conn: Connection, name: str, *, now: datetime) -> None:
-    """Stop ``name`` signing in, and end its sessions at once."""
-    row = _user(conn, name)
+def disable_user(
+    conn: Connection, name: str, *, now: datetime, tenant_id: int | None = None
+) -> None:
+    """Stop ``name`` signing in, and end its sessions at once.
+
+    Parameters:
+      tenant_id: only a user of this tenant (a tenant's admin in the console).
+    """
+    row = _user(conn, name, tenant_id)
     conn.execute(sa.update(OpsUser).where(OpsUser.id == row.id).values(disabled_at=now))
     _end_sessions(conn, row.id, now)
 
 
+def set_role(
+    conn: Connection, name: str, role: OpsRole, *, tenant_id: int | None = None
+) -> OpsRole:
+    """Give ``name`` another role; it applies from their next request (a session reads
+    the role each time). Returns the role they had.
+
+    Parameters:
+      tenant_id: only a user of this tenant (a tenant's admin in the console).
+    """
+    row = _user(conn, name, tenant_id)
+    conn.execute(sa.update(OpsUser).where(OpsUser.id == row.id).values(role=role.value))
+    return OpsRole(row.role)
+
+
 def list_users(conn: Connection, tenant_id: int | None = None) -> list[Any]:
-    """Users with their tenant's slug, by tenant and name."""
+    """Users with their tenant's slug and when they last signed in (``last_sign_in``,
+    ``None`` if never), by tenant and name."""
+    last = (
+        sa.select(sa.func.max(OpsSession.created_at))
+        .where(OpsSession.user_id == OpsUser.id)
+        .scalar_subquery()
+    )
     query = (
         sa.select(
             OpsUser.name,
@@ -296,6 +345,7 @@ def list_users(conn: Connection, tenant_id: int | None = None) -> list[Any]:
             OpsUser.disabled_at,
             OpsUser.locked_until,
             OpsUser.password_hash.is_not(None).label("has_password"),
+            last.label("last_sign_in"),
             Tenant.slug,
         )
         .join(Tenant, Tenant.id == OpsUser.tenant_id)

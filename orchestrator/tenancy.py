@@ -92,13 +92,30 @@ def issue_key(
     return key
 
 
-def revoke_key(conn: Connection, prefix: str, *, now: datetime) -> bool:
-    result = conn.execute(
-        sa.update(ApiKey)
-        .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+def revoke_key(
+    conn: Connection, prefix: str, *, now: datetime, tenant_id: int | None = None
+) -> bool:
+    """Revoke the active key with ``prefix`` (of tenant ``tenant_id`` only, when given);
+    returns whether there was one."""
+    query = sa.update(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+    if tenant_id is not None:
+        query = query.where(ApiKey.tenant_id == tenant_id)
+    result = conn.execute(query.values(revoked_at=now))
     return result.rowcount > 0
+
+
+def list_keys(conn: Connection, tenant_id: int) -> list[Any]:
+    """A tenant's API keys, oldest first: prefix, role, label, created and revoked (never
+    the key: only its hash is stored)."""
+    return list(
+        conn.execute(
+            sa.select(
+                ApiKey.prefix, ApiKey.role, ApiKey.label, ApiKey.created_at, ApiKey.revoked_at
+            )
+            .where(ApiKey.tenant_id == tenant_id)
+            .order_by(ApiKey.created_at, ApiKey.id)
+        )
+    )
 
 
 def authenticate(conn: Connection, key: str) -> Principal | None:

@@ -174,3 +174,31 @@ def test_names_are_checked_and_unique(store, tenant, clock):
         create_user(conn, tenant[0], "dee", OpsRole.VIEWER, now=clock.now(), cost=FAST)
         with pytest.raises(UserError, match="already exists"):
             create_user(conn, tenant[0], "dee", OpsRole.ADMIN, now=clock.now(), cost=FAST)
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_tenant_scoped_change_reaches_only_that_tenants_users(store, clock):
+    from orchestrator.ops_users import set_role
+    from orchestrator.tenancy import create_tenant
+
+    with store.transaction() as conn:
+        acme = create_tenant(conn, "acme", name="Acme", now=clock.now())
+        rival = create_tenant(conn, "rival", name="Rival", now=clock.now())
+        create_user(conn, rival, "ri.val", OpsRole.ADMIN, now=clock.now(), link=True)
+        create_user(conn, acme, "ac.me", OpsRole.VIEWER, now=clock.now(), link=True)
+    for change in (
+        lambda conn: set_role(conn, "ri.val", OpsRole.VIEWER, tenant_id=acme),
+        lambda conn: disable_user(conn, "ri.val", now=clock.now(), tenant_id=acme),
+        lambda conn: reset_user(conn, "ri.val", now=clock.now(), tenant_id=acme),
+    ):
+        missing = pytest.raises(UserError, match=r"no user named 'ri\.val'")
+        with missing, store.transaction() as conn:
+            change(conn)
+    with store.transaction() as conn:
+        assert set_role(conn, "ac.me", OpsRole.OPERATOR, tenant_id=acme) is OpsRole.VIEWER
+    with store.snapshot() as conn:
+        users = {u.name: u for u in list_users(conn)}
+    assert users["ri.val"].role == "admin"
+    assert users["ri.val"].disabled_at is None
+    assert users["ac.me"].role == "operator"
+    assert users["ac.me"].last_sign_in is None

@@ -1,5 +1,5 @@
-"""The ops config API (``/v1/config``): read and replace a tenant's strategy, rule overlay
-and channel config.
+"""The ops config API (``/v1/config``): read and replace a tenant's strategy, rule overlay,
+channel config and own templates.
 
 Ops keys only (a lender key gets 403); a key sees and edits its own tenant's configs. A
 change is validated as a whole with everything else in force (the files and every other
@@ -68,7 +68,10 @@ router = APIRouter(prefix="/v1/config", tags=["configuration"])
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _YAML_MEDIA = "application/yaml; charset=utf-8"
 
-KindPath = Path(description="strategy, rules (the tenant's rule overlay) or channels")
+KindPath = Path(
+    description="strategy, rules (the tenant's rule overlay), channels or templates (the "
+    "tenant's own texts over the templates folder)"
+)
 # Versions are stored in an INTEGER column (int4 on PostgreSQL): a larger number names no
 # version, and is refused before it reaches the database.
 VersionPath = Path(ge=1, le=2**31 - 1, description="a version number from the history")

@@ -82,7 +82,7 @@ def preview_step(
     try:
         context = message_context(selected, facts, tenant_row.profile or {}, now=now)
         preview(
-            config.templates,
+            config.templates_for(tenant),
             routes[wanted],
             wanted,
             row.locale,

@@ -101,7 +101,7 @@ def list_command(
 
     store = runtime.open_store(runtime.settings())
     now = SystemClock().now()
-    table = Table("user", "tenant", "role", "created", "state")
+    table = Table("user", "tenant", "role", "created", "last sign-in (UTC)", "state")
     with store.snapshot() as conn:
         tenant_id = None
         if tenant is not None:
@@ -117,7 +117,8 @@ def list_command(
                 state = "waiting to set a password"
             else:
                 state = "active"
-            table.add_row(row.name, row.slug, row.role, f"{row.created_at:%Y-%m-%d}", state)
+            last = f"{row.last_sign_in:%Y-%m-%d %H:%M}" if row.last_sign_in else "never"
+            table.add_row(row.name, row.slug, row.role, f"{row.created_at:%Y-%m-%d}", last, state)
     out.print(table)
 
 
@@ -154,3 +155,20 @@ def reset(name: str = typer.Argument(..., help="The user."), link: bool = LinkOp
     except UserError as exc:
         raise _fail(str(exc)) from None
     _handed_over(found, f"Reset {name}.")
+
+
+@app.command("role")
+def role_command(
+    name: str = typer.Argument(..., help="The user."),
+    role: OpsRole = typer.Argument(..., help="viewer, operator, compliance, admin."),
+) -> None:
+    """Give a user another role; it applies from their next request."""
+    from orchestrator.ops_users import UserError, set_role
+
+    store = runtime.open_store(runtime.settings())
+    try:
+        with store.transaction() as conn:
+            before = set_role(conn, name, role)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"{name} was {before}; now {role}.")

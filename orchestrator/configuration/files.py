@@ -559,6 +559,8 @@ def load_files(config_dir: Path, templates_dir: Path) -> FileConfig:
     }
     if channels is not None:
         defaults[Kind.CHANNELS] = _default(channels_file, root)
+    # A tenant without texts of its own uses the folder's (several files, no document).
+    defaults[Kind.TEMPLATES] = FileDefault(templates_dir.name)
     digest = hashlib.sha256()
     # Relative paths: the same files give the same version on every machine.
     for label, folder, pattern in (

@@ -47,6 +47,7 @@ from orchestrator.configuration.files import (
 )
 from orchestrator.configuration.rulepacks import RuleLibrary
 from orchestrator.configuration.strategies import Strategy, parse_strategy
+from orchestrator.configuration.tenant_templates import TenantTemplates, tenant_library
 from orchestrator.configuration.versions import Kind, StoredVersion, content_sha256, stored_versions
 from orchestrator.errors import ConfigError, Problem
 from orchestrator.logs import get_logger
@@ -86,7 +87,7 @@ class InForce:
     """One kind of config as it applies to one tenant in a running :class:`ConfigSet`.
 
     Parameters:
-      kind: strategy, rules or channels.
+      kind: strategy, rules, channels or templates.
       source: ``tenant`` (a version of its own) or ``file`` (the file default).
       version: the tenant's version in force; ``None`` if it never had one. A version that
         returned the tenant to the file default keeps its number.
@@ -115,7 +116,8 @@ class ConfigSet:
       strategies: the strategy files by name; ``default`` applies to tenants without one.
       channels: the global channel config.
       templates: the message templates.
-      tenant_strategies / tenant_overlays / tenant_channels: tenants' own versions, by slug.
+      tenant_strategies / tenant_overlays / tenant_channels / tenant_templates: tenants'
+        own versions, by slug.
       version: a digest of all of it, recorded with what this version decided.
       stored: the stored versions this set was built from, by (tenant, kind).
       files: the files it was built from.
@@ -130,6 +132,7 @@ class ConfigSet:
     tenant_strategies: Mapping[str, Strategy] = field(default_factory=dict)
     tenant_overlays: Mapping[str, RulePack] = field(default_factory=dict)
     tenant_channels: Mapping[str, ChannelsConfig] = field(default_factory=dict)
+    tenant_templates: Mapping[str, TenantTemplates] = field(default_factory=dict)
     version: str = ""
     stored: Mapping[tuple[str, Kind], StoredVersion] = field(default_factory=dict)
     files: FileConfig | None = None
@@ -138,6 +141,10 @@ class ConfigSet:
 
     def strategy_for(self, tenant: str) -> Strategy:
         return self.tenant_strategies.get(tenant) or self.strategies[DEFAULT_STRATEGY]
+
+    def templates_for(self, tenant: str) -> TemplateLibrary:
+        """The templates ``tenant``'s messages render from: its own texts over the folder."""
+        return self.tenant_templates.get(tenant) or self.templates
 
     def channels_for(self, tenant: str) -> ChannelsConfig:
         found = self.tenant_channels.get(tenant) or self.channels
@@ -233,6 +240,7 @@ _BUILDERS: dict[Kind, Callable[[StoredVersion, FileConfig], Any]] = {
     Kind.STRATEGY: _tenant_strategy,
     Kind.RULES: _tenant_overlay,
     Kind.CHANNELS: _tenant_channels,
+    Kind.TEMPLATES: tenant_library,
 }
 _PARSED_LOCK = threading.Lock()
 
@@ -311,6 +319,7 @@ def assemble(
         tenant_strategies=built[Kind.STRATEGY],
         tenant_overlays=built[Kind.RULES],
         tenant_channels=built[Kind.CHANNELS],
+        tenant_templates=built[Kind.TEMPLATES],
         version=digest.hexdigest()[:12],
         stored={(item.scope, item.kind): item for item in stored},
         files=files,

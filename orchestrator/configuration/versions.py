@@ -1,5 +1,5 @@
 """The history of ops-edited configuration: every accepted version of a tenant's strategy,
-rule overlay or channel config, kept in the ``config_versions`` table.
+rule overlay, channel config or templates, kept in the ``config_versions`` table.
 
 A row is never updated or deleted: it *is* the audit record (who, when, what, its SHA-256).
 Versions are numbered per (scope, kind) from 1. A row with empty content is a return to the
@@ -28,6 +28,7 @@ class Kind(StrEnum):
     STRATEGY = "strategy"
     RULES = "rules"
     CHANNELS = "channels"
+    TEMPLATES = "templates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class StoredVersion:
 
     Parameters:
       scope: the tenant's slug.
-      kind: strategy, rules or channels.
+      kind: strategy, rules, channels or templates.
       version: 1, 2, ... per (scope, kind); 0 for a proposed change not stored yet.
       content: the YAML text as ops sent it (comments kept); empty: back to the file default.
       sha256: of ``content``.

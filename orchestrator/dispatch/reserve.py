@@ -671,7 +671,7 @@ class Reserver:
             itemization=itemization,
             mailed=route.channel.type.kind is ChannelKind.MAIL,
         )
-        rendered = config.templates.render(
+        rendered = config.templates_for(account.slug).render(
             LIMITED_CONTENT_TEMPLATE if limited else route.template,
             route.channel,
             account.locale,

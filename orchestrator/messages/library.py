@@ -85,18 +85,22 @@ class TemplateLibrary:
     Parameters:
       directory: the templates folder (``Settings.templates_dir``). Nothing outside it is
         ever read.
+      lint_lists_from: a library whose ``_lint`` lists this one has too (a copy of its
+        folder with some texts changed): they are read once, for both.
 
     Thread-safe: workers share one library; compiled templates are cached and reloaded
     when their file changes.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, lint_lists_from: TemplateLibrary | None = None) -> None:
         directory = Path(directory)
         if not directory.is_dir():
             raise ConfigError(str(directory), [Problem("", "templates folder does not exist")])
         self.directory = directory
         self._env = message_environment(directory)
-        self._phrase_lists: dict[str, PhraseList | None] = {}
+        self._phrase_lists: dict[str, PhraseList | None] = (
+            lint_lists_from._phrase_lists if lint_lists_from is not None else {}
+        )
 
     # -- the folder ---------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ passed the same list.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from orchestrator.errors import TemplateError
@@ -54,16 +55,19 @@ class LintFinding:
         return f"{self.path}:{self.line}: [{self.category}] {self.message}"
 
 
-def lint(library: TemplateLibrary) -> list[LintFinding]:
+def lint(library: TemplateLibrary, paths: Collection[str] | None = None) -> list[LintFinding]:
     """Every refused phrase in every template and disclosure text of ``library``.
 
     Parameters:
       library: the templates folder; its ``_lint/{locale}.yaml`` lists are the rules.
+      paths: lint only these files (default: every one).
 
     Returns the findings sorted by file and line; empty means the folder passes.
     """
     findings: list[LintFinding] = []
     for template in library.templates():
+        if paths is not None and template.path not in paths:
+            continue
         categories = set(THREAT_CATEGORIES) | {Category.DISCLOSURE}
         if template.limited_content:
             categories.add(Category.LIMITED_CONTENT)
@@ -71,6 +75,8 @@ def lint(library: TemplateLibrary) -> list[LintFinding]:
         if template.limited_content:
             findings += _limited_content_fields(library, template.path, template.locale)
     for disclosure in library.disclosure_files():
+        if paths is not None and disclosure.path not in paths:
+            continue
         findings += _lint_file(library, disclosure.path, disclosure.locale, set(THREAT_CATEGORIES))
     return sorted(set(findings), key=lambda f: (f.path, f.line, f.category, f.phrase))
 

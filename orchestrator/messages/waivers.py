@@ -23,7 +23,7 @@ logged too, so stale ones get removed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,8 @@ from orchestrator.messages.phrases import Category
 WAIVERS_FILE = "templates.yaml"
 """The file in the config folder that holds ``lint_waivers``."""
 
-_WAIVABLE = sorted(c.value for c in Category if c is not Category.SYNTAX)
+WAIVABLE = sorted(c.value for c in Category if c is not Category.SYNTAX)
+"""The lint rules a waiver may name."""
 
 
 class LintWaiver(BaseModel):
@@ -64,8 +65,8 @@ class LintWaiver(BaseModel):
     @field_validator("rule")
     @classmethod
     def _known_rule(cls, value: str) -> str:
-        if value not in _WAIVABLE:
-            raise ValueError(f"unknown lint rule {value!r} (waivable: {', '.join(_WAIVABLE)})")
+        if value not in WAIVABLE:
+            raise ValueError(f"unknown lint rule {value!r} (waivable: {', '.join(WAIVABLE)})")
         return value
 
     @field_validator("reason", "approved_by")
@@ -120,7 +121,13 @@ def parse_waivers(data: Any, source: str) -> tuple[LintWaiver, ...]:
 
 
 def enforce_lint(
-    library: TemplateLibrary, waivers: Sequence[LintWaiver], *, source: str | Path
+    library: TemplateLibrary,
+    waivers: Sequence[LintWaiver],
+    *,
+    source: str | Path,
+    only: Collection[str] | None = None,
+    waive_in: str = f"config/{WAIVERS_FILE} (lint_waivers)",
+    prefix: str = "",
 ) -> LintOutcome:
     """Refuse every lint finding in ``library`` that no waiver covers.
 
@@ -128,20 +135,23 @@ def enforce_lint(
       library: the templates.
       waivers: the audited exceptions (from ``config/templates.yaml``).
       source: how the refusal names the templates folder.
+      only: lint only these files (default: every file).
+      waive_in: where the refusal says a waiver would go.
+      prefix: put before each problem's path (``templates.`` in a tenant's version).
 
     Raises :class:`ConfigError` with one problem per finding, at ``file:line``.
     """
     refused: list[Problem] = []
     waived: list[WaivedFinding] = []
     used: set[LintWaiver] = set()
-    for finding in lint(library):
+    for finding in lint(library, only):
         waiver = next((w for w in waivers if w.covers(finding)), None)
         if waiver is None:
             refused.append(
                 Problem(
-                    f"{finding.path}:{finding.line}",
+                    f"{prefix}{finding.path}:{finding.line}",
                     f"lint rule {finding.category}: {finding.message}: reword it, or waive it "
-                    f"in config/{WAIVERS_FILE} (lint_waivers) with a reason",
+                    f"in {waive_in} with a reason",
                 )
             )
         else:

@@ -45,6 +45,9 @@ def test_users_create_list_disable_reset(migrated_sqlite, tmp_path):
     assert "disabled" in run("users", "disable", "bo").output.lower()
     assert "disabled" in run("users", "list", "--tenant", "acme").output
     assert "Initial password for bo" in run("users", "reset", "bo").output
+    assert "bo was viewer; now operator" in run("users", "role", "bo", "operator").output
+    assert re.search(r"bo\s.*acme\s.*operator\s.*never", run("users", "list").output)
+    assert run("users", "role", "nobody", "admin").exit_code == 2
 
     wrong = run("users", "create", "cy", "--tenant", "nobody", "--role", "viewer")
     assert wrong.exit_code == 2

@@ -227,7 +227,7 @@ def test_a_body_that_is_not_a_config_is_refused(ops, store, request_kwargs, stat
 
 
 def test_an_unknown_kind_is_refused(ops):
-    response = ops.put("/v1/config/templates", content="x: 1", headers=YAML)
+    response = ops.put("/v1/config/widgets", content="x: 1", headers=YAML)
 
     assert response.status_code == 422
     assert response.json()["error"]["problems"][0]["field"] == "kind"

@@ -64,8 +64,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# scrypt at a cost that takes milliseconds: every user these tests create hashes a password,
+# and every sign-in checks one. The parameters are stored in each hash, so the code under
+# test is the same; tests/test_ops_users.py checks the production cost.
+TEST_SCRYPT = {"n": 2**10, "r": 8, "p": 1}
+
+
 @pytest.fixture(scope="module")
-def console(migrated_sqlite, tmp_path_factory) -> Iterator[Console]:
+def cheap_scrypt() -> Iterator[None]:
+    from orchestrator import ops_users
+
+    production = dict(ops_users._SCRYPT)
+    ops_users._SCRYPT.update(TEST_SCRYPT)
+    try:
+        yield
+    finally:
+        ops_users._SCRYPT.update(production)
+
+
+@pytest.fixture(scope="module")
+def console(migrated_sqlite, tmp_path_factory, cheap_scrypt) -> Iterator[Console]:
     from orchestrator.api.app import create_app
     from orchestrator.clock import VirtualClock
     from orchestrator.configuration.source import ConfigSource
@@ -109,7 +127,8 @@ def console(migrated_sqlite, tmp_path_factory) -> Iterator[Console]:
         time.sleep(0.01)
     assert server.started, "the console's server did not start"
     url = f"http://127.0.0.1:{port}"
-    lender = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"})
+    # A generous timeout: the machine running the suite may be busy.
+    lender = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
     doc = account_document("loan-1")
     doc["debt"]["due_date"] = clock.now().date().isoformat()
     assert lender.put("/v1/accounts/loan-1", json=doc).status_code == 201

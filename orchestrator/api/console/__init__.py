@@ -23,6 +23,7 @@ from orchestrator.api.console import (
     overview,
     results,
     signin,
+    users,
     visits,
 )
 from orchestrator.api.console.session import HEADERS, ConsoleRefused, SignInNeeded, sign_in_url
@@ -33,7 +34,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def install(app: FastAPI) -> None:
     """Add the console's routes, its static files and its error pages to ``app``."""
     # The config editors' ``/console/{name}`` last: the fixed paths before it win.
-    for module in (signin, overview, accounts, visits, messages, results, configs):
+    for module in (signin, overview, accounts, visits, messages, results, users, configs):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 

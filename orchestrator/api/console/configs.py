@@ -1,5 +1,5 @@
 """The console's config editors: channels and providers, the strategy ladder, the rule
-overlay.
+overlay; and the history and rollback of a tenant's templates (edited in :mod:`.messages`).
 
 Each edits the tenant's version of one :class:`~orchestrator.configuration.versions.Kind`
 as YAML: *check* validates it with everything else in force
@@ -17,7 +17,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 from fastapi import APIRouter, Path, Request
@@ -72,6 +74,16 @@ SECTIONS = {
         "The contact ladder: for each segment of accounts, which step goes out on which "
         "channel, how many days from the due date. A change is simulated against the "
         "strategy in force before it may be applied.",
+    ),
+    # The templates page is messages.py's; this entry serves its history and rollback.
+    "templates": Section(
+        "templates",
+        Kind.TEMPLATES,
+        Can.EDIT_TEMPLATES,
+        "Your templates",
+        "Your own texts for some of the message templates, over the shared templates "
+        "folder: every one is checked as the folder is (rendered in the sandbox, linted), "
+        "and a lint finding needs a waiver in lint_waivers with its reason.",
     ),
     "rules": Section(
         "rules",
@@ -262,7 +274,7 @@ def simulation_view(found: Comparison) -> dict[str, Any]:
     data = found.as_json()
     current, proposed = data["current"], data["proposed"]
 
-    def row(label: str, before: int, after: int) -> dict[str, Any]:
+    def row(label: str, before: int | Decimal, after: int | Decimal) -> dict[str, Any]:
         change = after - before
         return {
             "label": label,
@@ -295,18 +307,12 @@ def simulation_view(found: Comparison) -> dict[str, Any]:
         row("expected payments", current["payments"], proposed["payments"]),
     ]
     for currency in sorted(set(current["collected"]) | set(proposed["collected"])):
-        before = Decimal(current["collected"].get(currency, "0"))
-        after = Decimal(proposed["collected"].get(currency, "0"))
-        change = after - before
         outcomes.append(
-            {
-                "label": f"expected collected, {currency}",
-                "current": f"{before:,}",
-                "proposed": f"{after:,}",
-                "diff": "±0"
-                if change == 0
-                else (f"+{change:,}" if change > 0 else f"−{-change:,}"),
-            }
+            row(
+                f"expected collected, {currency}",
+                Decimal(current["collected"].get(currency, "0")),
+                Decimal(proposed["collected"].get(currency, "0")),
+            )
         )
     return {
         "data": data,
@@ -409,6 +415,7 @@ async def submit(
     fields = await read_form(request, person.csrf_token)
     section = _section(name)
     require(person, section.permission)
+    page = partial(_page, request, person, section, source, store)
     form_values: dict[str, str] = {}
     if "content" in fields:
         draft = fields["content"].replace("\r\n", "\n")
@@ -430,17 +437,7 @@ async def submit(
                 if mark
                 else "Not applied: simulate this draft first, review the comparison, then apply."
             )
-            return await in_thread(
-                _page,
-                request,
-                person,
-                section,
-                source,
-                store,
-                draft=draft,
-                status=409,
-                refused=refused,
-            )
+            return await in_thread(page, draft=draft, status=409, refused=refused)
     if section.kind is Kind.STRATEGY and action == "simulate":
         return await in_thread(
             _simulate, request, person, section, source, store, clock, settings, draft
@@ -459,12 +456,7 @@ async def submit(
 
     problems = await in_thread(check)
     return await in_thread(
-        _page,
-        request,
-        person,
-        section,
-        source,
-        store,
+        page,
         draft=draft,
         problems=problems,
         checked=True,
@@ -485,6 +477,7 @@ def _simulate(
 ) -> HTMLResponse:
     """Check the draft, then simulate it against what is in force; the page carries the
     mark that lets exactly this draft be applied."""
+    page = partial(_page, request, person, section, source, store)
     try:
         found = simulate_strategy(
             person.tenant_id,
@@ -500,23 +493,8 @@ def _simulate(
         )
     except ConfigRefused as exc:
         problems = visible_problems(exc, person.tenant_slug, source, section.kind)
-        return _page(
-            request,
-            person,
-            section,
-            source,
-            store,
-            draft=draft,
-            problems=problems,
-            checked=True,
-            status=422,
-        )
-    return _page(
-        request,
-        person,
-        section,
-        source,
-        store,
+        return page(draft=draft, problems=problems, checked=True, status=422)
+    return page(
         draft=draft,
         checked=True,
         simulation=simulation_view(found),
@@ -534,6 +512,7 @@ async def _apply(
     content: str,
     *,
     form_values: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
 ) -> Response:
     def work() -> tuple[Any, bool] | list[Problem]:
         try:
@@ -550,15 +529,11 @@ async def _apply(
         except ConfigRefused as exc:
             return visible_problems(exc, person.tenant_slug, source, section.kind)
 
+    page = partial(_page, request, person, section, source, store)
     outcome = await in_thread(work)
     if isinstance(outcome, list):
         return await in_thread(
-            _page,
-            request,
-            person,
-            section,
-            source,
-            store,
+            page,
             draft=content,
             problems=outcome,
             checked=True,
@@ -567,17 +542,9 @@ async def _apply(
         )
     item, changed = outcome
     if not changed:
-        return _page(
-            request,
-            person,
-            section,
-            source,
-            store,
-            notice="Nothing changed: it is what is in force.",
-        )
-    return RedirectResponse(
-        f"/console/{section.path}?applied={item.version}", status_code=303, headers=HEADERS
-    )
+        return await in_thread(page, notice="Nothing changed: it is what is in force.")
+    where = urlencode({**(query or {}), "applied": item.version})
+    return RedirectResponse(f"/console/{section.path}?{where}", status_code=303, headers=HEADERS)
 
 
 @router.get("/{name}/versions/{version}", response_class=HTMLResponse)
@@ -632,4 +599,6 @@ async def rollback(
     item = await in_thread(old)
     if item is None:
         raise ConsoleRefused(404, f"{person.tenant_slug} has no {section.kind} version {number}.")
-    return await _apply(request, person, section, source, store, clock, item.content)
+    # The templates page returns to the template it was showing.
+    back = {"path": fields["path"]} if fields.get("path") else None
+    return await _apply(request, person, section, source, store, clock, item.content, query=back)

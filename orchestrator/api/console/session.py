@@ -47,12 +47,13 @@ HEADERS = {
 
 @dataclass(frozen=True, slots=True)
 class NavItem:
-    """One entry of the console's navigation: its label, its path, and the key pages pass
-    as ``active`` to mark it."""
+    """One entry of the console's navigation: its label, its path, the key pages pass as
+    ``active`` to mark it, and who sees it."""
 
     label: str
     path: str
     key: str
+    permission: Can = Can.READ
 
 
 NAV: list[NavItem] = [
@@ -64,6 +65,7 @@ NAV: list[NavItem] = [
     NavItem("Templates", "/console/templates", "templates"),
     NavItem("Rules", "/console/rules", "rules"),
     NavItem("Results", "/console/results", "results"),
+    NavItem("Users", "/console/users", "users", Can.MANAGE_USERS),
 ]
 
 
@@ -173,7 +175,7 @@ def render(
         template,
         {
             "person": person,
-            "nav": NAV if person is not None else [],
+            "nav": [n for n in NAV if person.can(n.permission)] if person is not None else [],
             "active": active,
             "csrf": person.csrf_token if person is not None else "",
             "contact": contact_shown(person),

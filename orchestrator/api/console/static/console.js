@@ -10,7 +10,8 @@
   function refresh() {
     var mine = ++sent;
     var body = new URLSearchParams(new FormData(form));
-    fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
+    // getAttribute: the form's buttons are named "action", which shadows form.action.
+    fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
         if (mine !== sent) { return; }
