@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.api.auth import OpsCaller
@@ -21,6 +21,9 @@ from orchestrator.inbound.visits import VisitError
 from orchestrator.planning.visits import VisitOutcome
 
 router = APIRouter(tags=["field visits"])
+
+# Ids the store can hold: a larger number is a 422 naming the field, never an overflow.
+VisitId = Path(ge=1, le=2**62, description="the visit's id (GET /v1/visits)")
 
 
 class _Body(BaseModel):
@@ -45,7 +48,9 @@ class AgentIn(_Body):
 
 
 class AssignIn(_Body):
-    agent_id: int = Field(description="the field agent's id (POST /v1/field-agents)")
+    agent_id: int = Field(
+        ge=1, le=2**62, description="the field agent's id (POST /v1/field-agents)"
+    )
 
 
 class OutcomeIn(_Body):
@@ -123,7 +128,7 @@ def read_visits(
     responses=documented(400, 401, 403, 404, 409, 413, 422),
 )
 def assign_visit(
-    visit_id: int, body: AssignIn, who: OpsCaller, store: StoreDep, clock: ClockDep
+    body: AssignIn, who: OpsCaller, store: StoreDep, clock: ClockDep, visit_id: int = VisitId
 ) -> JSONResponse:
     try:
         with store.locking_transaction() as conn:
@@ -139,12 +144,12 @@ def assign_visit(
     responses=documented(400, 401, 403, 404, 409, 413, 422),
 )
 def record_outcome(
-    visit_id: int,
     body: OutcomeIn,
     who: OpsCaller,
     store: StoreDep,
     clock: ClockDep,
     replan: ReplanDep,
+    visit_id: int = VisitId,
 ) -> JSONResponse:
     """``met_borrower``, ``not_home``, ``refused``, ``promise_to_pay`` (with
     ``promise_amount`` and ``promise_date``: collection pauses until then), ``wrong_address``
