@@ -309,14 +309,26 @@ def _account_page(
     if facts.jurisdiction.startswith("US"):
         # 12 CFR 1006.34(c)(2): the itemization date, the amount then, and interest, fees,
         # payments and credits since; what the creditor does not report is said so.
-        itemization = {
-            "date": day(facts.due_date),
-            "owed": money(facts.amount_due + facts.paid),
-            "interest": t["not_reported"],
-            "fees": t["not_reported"],
-            "payments": money(-facts.paid) if facts.paid else money(Decimal(0)),
-            "credits": t["not_reported"],
-        }
+        lender = facts.itemization
+        if lender:
+            # The lender's own figures, as the validation notice prints them.
+            itemization = {
+                "date": day(date.fromisoformat(str(lender["date"]))),
+                "owed": money(Decimal(str(lender["amount"]))),
+                "interest": money(Decimal(str(lender.get("interest", 0)))),
+                "fees": money(Decimal(str(lender.get("fees", 0)))),
+                "payments": money(-Decimal(str(lender.get("payments", 0)))),
+                "credits": money(-Decimal(str(lender.get("credits", 0)))),
+            }
+        else:
+            itemization = {
+                "date": day(facts.due_date),
+                "owed": money(facts.amount_due + facts.paid),
+                "interest": t["not_reported"],
+                "fees": t["not_reported"],
+                "payments": money(-facts.paid) if facts.paid else money(Decimal(0)),
+                "credits": t["not_reported"],
+            }
         validation = t["validation_us"].format(date=day(facts.validation_ends))
     return _page(
         status,
@@ -367,6 +379,8 @@ class _Facts:
     payment_url: str
     support_phone: str
     tenant_id: int
+    # The lender's ``debt.itemization`` (12 CFR 1006.34(c)(2)), US accounts only.
+    itemization: dict[str, Any] | None = None
 
 
 def _account_facts(services: Services, conn: Connection, account_id: int, now: datetime) -> _Facts:
@@ -405,6 +419,13 @@ def _account_facts(services: Services, conn: Connection, account_id: int, now: d
     pack = config.pack_for(row.jurisdiction, row.slug)
     holds = [hold.detail for hold in active_holds(facts, now, pack)]
     profile = row.profile or {}
+    itemization = None
+    if row.jurisdiction.startswith("US"):
+        # Opened only where the page shows it: the document is sealed.
+        document = conn.execute(
+            sa.select(Account.document).where(Account.id == account_id)
+        ).scalar()
+        itemization = ((document or {}).get("debt") or {}).get("itemization") or None
     return _Facts(
         view=AccountView(
             amount_due=row.amount_due,
@@ -427,6 +448,7 @@ def _account_facts(services: Services, conn: Connection, account_id: int, now: d
         payment_url=str(profile.get("payment_url", "")).replace("{reference}", row.external_id),
         support_phone=str(profile.get("support_phone", "")),
         tenant_id=row.tenant_id,
+        itemization=itemization,
     )
 
 

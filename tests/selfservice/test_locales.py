@@ -51,6 +51,45 @@ def test_english_borrowers_get_the_us_validation_information(borrower):
     assert "right to dispute" in page.text
 
 
+def test_the_lenders_itemization_is_what_the_page_shows(
+    store, clock, redis_url, redis_namespace, file_config
+):
+    """With ``debt.itemization`` in the document, the page shows the lender's figures (as
+    the validation notice prints them), not "not reported by the creditor"."""
+    document = account_document(
+        debt={
+            "amount_due": "1250.00",
+            "currency": "USD",
+            "due_date": "2026-10-01",
+            "product": "bnpl",
+            "itemization": {
+                "date": "2026-08-15",
+                "basis": "last_statement",
+                "amount": "1200.00",
+                "interest": "45.50",
+                "fees": "29.50",
+                "payments": "20.00",
+                "credits": "5.00",
+                "current": "1250.00",
+            },
+        }
+    )
+    found = make_borrower(store, clock, redis_url, redis_namespace, file_config, document)
+    found.verify()
+    page = found.client.get(f"{found.url}/account").text
+    assert "How the amount is made up" in page
+    assert "August 15, 2026" in page
+    for figure in ("$1,200.00", "$45.50", "$29.50", "-$20.00", "-$5.00"):
+        assert figure in page, figure
+    assert "not reported by the creditor" not in page
+
+
+def test_without_an_itemization_the_page_says_what_was_not_reported(borrower):
+    borrower.verify()
+    page = borrower.client.get(f"{borrower.url}/account").text
+    assert "not reported by the creditor" in page
+
+
 @pytest.mark.parametrize(
     ("locale", "page"), [("zh-TW", "zh-CN"), ("fr-FR", "en-US"), ("en-GB", "en-US")]
 )
