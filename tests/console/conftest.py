@@ -64,26 +64,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# scrypt at a cost that takes milliseconds: every user these tests create hashes a password,
-# and every sign-in checks one. The parameters are stored in each hash, so the code under
-# test is the same; tests/test_ops_users.py checks the production cost.
-TEST_SCRYPT = {"n": 2**10, "r": 8, "p": 1}
-
-
 @pytest.fixture(scope="module")
-def cheap_scrypt() -> Iterator[None]:
-    from orchestrator import ops_users
-
-    production = dict(ops_users._SCRYPT)
-    ops_users._SCRYPT.update(TEST_SCRYPT)
-    try:
-        yield
-    finally:
-        ops_users._SCRYPT.update(production)
-
-
-@pytest.fixture(scope="module")
-def console(migrated_sqlite, tmp_path_factory, cheap_scrypt) -> Iterator[Console]:
+def console(migrated_sqlite, tmp_path_factory) -> Iterator[Console]:
     from orchestrator.api.app import create_app
     from orchestrator.clock import VirtualClock
     from orchestrator.configuration.source import ConfigSource
