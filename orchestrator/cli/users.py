@@ -119,7 +119,8 @@ def list_command(
                 state = "active"
             last = f"{row.last_sign_in:%Y-%m-%d %H:%M}" if row.last_sign_in else "never"
             table.add_row(row.name, row.slug, row.role, f"{row.created_at:%Y-%m-%d}", last, state)
-    out.print(table)
+    # The terminal's width as it is now (a module-level console measured it at import).
+    Console().print(table)
 
 
 @app.command("disable")
