@@ -12,6 +12,7 @@ see the city and region, enough to choose an agent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
@@ -102,6 +103,23 @@ def visits_page(
     )
 
 
+async def _done(
+    request: Request,
+    person: OpsPerson,
+    store: Store,
+    work: Callable[[], None],
+    done: str,
+    fields: dict[str, str],
+) -> Response:
+    """Do ``work`` off the event loop; back to the queue saying ``done``, or the page again
+    with the work queue's refusal."""
+    try:
+        await in_thread(work)
+    except VisitError as exc:
+        return _page(request, person, store, problem=exc.message, code=exc.status)
+    return _back(done, fields)
+
+
 def _back(done: str, fields: dict[str, str]) -> RedirectResponse:
     query = {"done": done}
     if fields.get("status") in visits.STATUSES:
@@ -128,11 +146,7 @@ async def register_agent(
         with store.transaction() as conn:
             visits.register_agent(conn, person.tenant_id, name, regions, clock.now())
 
-    try:
-        await in_thread(work)
-    except VisitError as exc:
-        return _page(request, person, store, problem=exc.message, code=exc.status)
-    return _back("agent", fields)
+    return await _done(request, person, store, work, "agent", fields)
 
 
 @router.post("/{visit_id}/assign")
@@ -155,11 +169,7 @@ async def assign_visit(
         with store.locking_transaction() as conn:
             visits.assign(conn, person.tenant_id, visit_id, agent_id, clock.now())
 
-    try:
-        await in_thread(work)
-    except VisitError as exc:
-        return _page(request, person, store, problem=exc.message, code=exc.status)
-    return _back("assigned", fields)
+    return await _done(request, person, store, work, "assigned", fields)
 
 
 @router.post("/{visit_id}/outcome")
@@ -206,11 +216,7 @@ async def record_outcome(
             )
             replan(conn, person.tenant_id, changed, now)
 
-    try:
-        await in_thread(work)
-    except VisitError as exc:
-        return _page(request, person, store, problem=exc.message, code=exc.status)
-    return _back("outcome", fields)
+    return await _done(request, person, store, work, "outcome", fields)
 
 
 def _printable(text: str, what: str) -> str:
