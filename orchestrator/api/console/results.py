@@ -10,7 +10,7 @@ challenger its difference from the champion (percentage points for a rate).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,13 @@ from orchestrator.api.console.session import HEADERS, PersonDep, render
 from orchestrator.api.dependencies import ClockDep, ConfigDep, StoreDep
 from orchestrator.api.results import DEFAULT_DAYS
 from orchestrator.ops_users import OpsPerson
-from orchestrator.reporting.results import CHAMPION, ArmResult, PeriodError, Results, results
+from orchestrator.reporting.results import (
+    CHAMPION,
+    ArmResult,
+    PeriodError,
+    Results,
+    period_results,
+)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -182,19 +188,19 @@ def _period(
 
 
 def _read(
-    person: OpsPerson, store: Any, config: Any, start: date, end: date
+    person: OpsPerson, store: Any, config: Any, start: date, end: date, now: datetime
 ) -> Results | PeriodError:
     channels = config.get().channels_for(person.tenant_slug)
     try:
-        with store.snapshot() as conn:
-            return results(
-                conn,
-                tenant_id=person.tenant_id,
-                tenant=person.tenant_slug,
-                start=start,
-                end=end,
-                channels=channels,
-            )
+        return period_results(
+            store,
+            tenant_id=person.tenant_id,
+            tenant=person.tenant_slug,
+            start=start,
+            end=end,
+            channels=channels,
+            now=now,
+        )
     except PeriodError as exc:
         return exc
 
@@ -210,7 +216,7 @@ def results_page(
     raw_from = request.query_params.get("from")
     raw_to = request.query_params.get("to")
     start, end, problems = _period(raw_from, raw_to, clock.now().date())
-    found = None if problems else _read(person, store, config, start, end)
+    found = None if problems else _read(person, store, config, start, end, clock.now())
     if isinstance(found, PeriodError):
         problems[found.field] = str(found)
         found = None
@@ -243,7 +249,7 @@ def results_csv(
     start, end, problems = _period(
         request.query_params.get("from"), request.query_params.get("to"), clock.now().date()
     )
-    found = None if problems else _read(person, store, config, start, end)
+    found = None if problems else _read(person, store, config, start, end, clock.now())
     if isinstance(found, PeriodError):
         problems[found.field] = str(found)
     if problems or not isinstance(found, Results):
