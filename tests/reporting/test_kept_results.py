@@ -342,3 +342,48 @@ def test_other_periods_are_counted_and_not_kept(store):
             conn, tenant_id=tenant_id, tenant="t", start=start, end=end, channels=None
         )
         assert conn.execute(sa.select(sa.func.count()).select_from(ResultsKept)).scalar() == 0
+
+
+def test_a_payment_keeps_a_promise_due_in_a_later_kept_month(store):
+    """A payment in October can keep a promise due in November: November's kept results
+    are forgotten by it, though nothing of November was written."""
+    with store.transaction() as conn:
+        tenant_id = create_tenant(conn, "acme", name="Acme", now=START)
+        world = World(tenant_id, random.Random(4))
+        world.account(conn)
+        account = world.accounts[0]
+        for day in (date(2026, 10, 20), date(2026, 11, 3)):
+            conn.execute(
+                sa.insert(Task).values(
+                    tenant_id=tenant_id, account_id=account, strategy="default@file",
+                    step="standard.due_today", variant="", channel="sms", template="due_today",
+                    local_date=day, not_before=START, not_after=START, expires_at=START,
+                    status="sent", created_at=START, updated_at=START,
+                )
+            )  # fmt: skip
+        conn.execute(
+            sa.insert(AccountEvent).values(
+                tenant_id=tenant_id, account_id=account, type="promise_to_pay",
+                at=datetime(2026, 10, 25, tzinfo=UTC), until=datetime(2026, 11, 10, tzinfo=UTC),
+                amount=Decimal("50.00"), details={}, source="api", dedupe_key="promise",
+                recorded_at=START,
+            )
+        )  # fmt: skip
+    kept_results.fold_all(store)
+    november = MONTHS[2]
+    (before,) = _fast(store, tenant_id, november).arms
+    assert (before.promises_due, before.promises_kept) == (1, 0)
+    assert _kept(store, tenant_id, november)
+    with store.transaction() as conn:
+        conn.execute(
+            sa.insert(AccountEvent).values(
+                tenant_id=tenant_id, account_id=account, type="payment",
+                at=datetime(2026, 10, 28, tzinfo=UTC), amount=Decimal("50.00"), details={},
+                source="api", dedupe_key="payment", recorded_at=START,
+            )
+        )  # fmt: skip
+    assert not _kept(store, tenant_id, november)
+    (after,) = _fast(store, tenant_id, november).arms
+    assert (after.promises_due, after.promises_kept) == (1, 1)
+    kept_results.fold_all(store)
+    assert _fast(store, tenant_id, november) == _exact(store, tenant_id, november)
