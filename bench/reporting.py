@@ -18,9 +18,10 @@ SQL (``generate_series``, one statement per table, indexes built after):
 
 Then it times, through the same service functions the API calls, the results for October
 (every account in a cohort: counted from the rows once, then read from the kept month, and
-again after a write to November and a fold) and the overview's reads (contacts per channel and status per
-hour over the last week and per day over the month; blocks and deferrals by rule over both),
-each ``--repeat`` times on a warm cache, and reports the median and the slowest.
+again after a write to November and a fold) and the overview's reads (contacts per channel
+and status per hour over the last week and per day over the month; blocks and deferrals by
+rule over both), each ``--repeat`` times on a warm cache, and reports the median and the
+slowest.
 
     python bench/reporting.py --accounts 1000000
     orchestrator bench reporting --accounts 100000 --json
