@@ -17,9 +17,11 @@ SQL (``generate_series``, one statement per table, indexes built after):
   one in twelve.
 
 Then it times, through the same service functions the API calls, the results for October
-(every account in a cohort) and the overview's reads (contacts per channel and status per
-hour over the last week and per day over the month; blocks and deferrals by rule over both),
-each ``--repeat`` times on a warm cache, and reports the median and the slowest.
+(every account in a cohort: counted from the rows once, then read from the kept month, and
+again after a write to November and a fold) and the overview's reads (contacts per channel
+and status per hour over the last week and per day over the month; blocks and deferrals by
+rule over both), each ``--repeat`` times on a warm cache, and reports the median and the
+slowest.
 
     python bench/reporting.py --accounts 1000000
     orchestrator bench reporting --accounts 100000 --json
@@ -36,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -52,12 +55,13 @@ from orchestrator.api.console.overview import tenant_overview
 from orchestrator.clock import SystemClock
 from orchestrator.configuration.source import ConfigSource
 from orchestrator.reporting.activity import blocks_by_rule, contacts_over_time
-from orchestrator.reporting.results import results
+from orchestrator.reporting.results import period_results
 from orchestrator.settings import load_settings
+from orchestrator.store import kept_results
 from orchestrator.store.db import Store
 from orchestrator.store.migrate import upgrade
 from orchestrator.store.rollup import rebuild
-from orchestrator.store.tables import Attempt
+from orchestrator.store.tables import Account, AccountEvent, Attempt
 from orchestrator.tenancy import create_tenant
 
 TENANT = "bench-results"
@@ -276,18 +280,6 @@ def measure(store: Store, tenant_id: int, repeat: int) -> list[dict[str, Any]]:
     month = (datetime(2026, 10, 1, tzinfo=UTC), NOW)
     queries: list[tuple[str, Callable[[Any], Any], Callable[[Any], str]]] = [
         (
-            "results, October (GET /v1/results)",
-            lambda conn: results(
-                conn,
-                tenant_id=tenant_id,
-                tenant=TENANT,
-                start=PERIOD[0],
-                end=PERIOD[1],
-                channels=channels,
-            ),
-            lambda r: f"{sum(a.accounts for a in r.arms):,} accounts in {len(r.arms)} arms",
-        ),
-        (
             "contacts per hour, channel, status: last 7 days",
             lambda conn: contacts_over_time(
                 conn, tenant_id=tenant_id, since=week[0], until=week[1], bucket="hour"
@@ -336,7 +328,7 @@ def measure(store: Store, tenant_id: int, repeat: int) -> list[dict[str, Any]]:
             lambda r: f"{sum(r.values()):,} attempts, {len(r):,} rows",
         )
     )
-    figures = []
+    figures = _results(store, tenant_id, channels, repeat)
     for name, query, describe in queries:
         times, answer = _time(store, repeat, query)
         figures.append(
@@ -349,6 +341,61 @@ def measure(store: Store, tenant_id: int, repeat: int) -> list[dict[str, Any]]:
             }
         )
     return figures
+
+
+def _results(store: Store, tenant_id: int, channels: Any, repeat: int) -> list[dict[str, Any]]:
+    """October's results as ``GET /v1/results`` reads them (``period_results``): first
+    counted from the rows (the exact path, which then keeps the month: the ceiling), then
+    read from the kept month; then again after a payment in November and a fold (a write
+    to the current month leaves October kept)."""
+
+    def read() -> Any:
+        return period_results(
+            store,
+            tenant_id=tenant_id,
+            tenant=TENANT,
+            start=PERIOD[0],
+            end=PERIOD[1],
+            channels=channels,
+            now=NOW,
+        )
+
+    def describe(r: Any) -> str:
+        return f"{sum(a.accounts for a in r.arms):,} accounts in {len(r.arms)} arms"
+
+    def timed(name: str, times: int) -> dict[str, Any]:
+        took = []
+        answer = None
+        for _ in range(times):
+            began = time.perf_counter()
+            answer = read()
+            took.append(time.perf_counter() - began)
+        return {
+            "query": name,
+            "median_s": round(statistics.median(took), 3),
+            "max_s": round(max(took), 3),
+            "answer": describe(answer),
+            "result": answer,
+        }
+
+    out = [
+        timed("(ceiling) results, October, counted from the rows (first read: then kept)", 1),
+        timed("results, October, kept month (GET /v1/results)", repeat),
+    ]
+    with store.transaction() as conn:
+        account = conn.execute(
+            sa.select(Account.id).where(Account.tenant_id == tenant_id).limit(1)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(AccountEvent).values(
+                tenant_id=tenant_id, account_id=account, type="payment",
+                at=NOW + timedelta(hours=9), amount=Decimal("10.00"), details={},
+                source="api", dedupe_key="bench-november-payment", recorded_at=NOW,
+            )
+        )  # fmt: skip
+    kept_results.fold_all(store)
+    out.append(timed("results, October, kept, after a November payment and a fold", repeat))
+    return out
 
 
 def _from_rows(conn: Any, tenant_id: int, since: datetime, until: datetime) -> dict[Any, int]:
@@ -364,8 +411,14 @@ def _from_rows(conn: Any, tenant_id: int, since: datetime, until: datetime) -> d
 
 
 def check(figures: list[dict[str, Any]]) -> None:
-    """The kept counts must say what the rows say."""
+    """The kept counts and the kept month must say what the rows say."""
     by_name = {f["query"]: f["result"] for f in figures}
+    counted = by_name["(ceiling) results, October, counted from the rows (first read: then kept)"]
+    for name in (
+        "results, October, kept month (GET /v1/results)",
+        "results, October, kept, after a November payment and a fold",
+    ):
+        assert by_name[name] == counted, f"{name}: the kept month differs from the count"
     kept = by_name["contacts per day, channel, status: October"]
     rows = by_name["(ceiling) contacts per day, October, counted from the rows"]
     assert {(c.start.replace(tzinfo=None), c.channel, c.status): c.count for c in kept} == rows, (

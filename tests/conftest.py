@@ -178,8 +178,16 @@ def store(request, tmp_path):
     """A migrated, empty store, once on SQLite and once on PostgreSQL."""
     import shutil
 
+    import sqlalchemy as sa
+
     from orchestrator.store.db import Store
-    from orchestrator.store.tables import Base, RollupChange, RollupTotal
+    from orchestrator.store.tables import (
+        Base,
+        ResultsGeneration,
+        ResultsMark,
+        RollupChange,
+        RollupTotal,
+    )
 
     if request.param == "sqlite":
         path = tmp_path / "orchestrator.db"
@@ -192,9 +200,11 @@ def store(request, tmp_path):
         with store.transaction() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
-            # The deletes above appended their counts' changes (store/rollup.py): drop them.
-            for table in (RollupChange.__table__, RollupTotal.__table__):
+            # The deletes above appended their counts' changes (store/rollup.py) and their
+            # results' marks (store/kept_results.py): drop them.
+            for table in (RollupChange.__table__, RollupTotal.__table__, ResultsMark.__table__):
                 conn.execute(table.delete())
+            conn.execute(sa.insert(ResultsGeneration).values(id=1, generation=0))
     yield store
     store.dispose()
 

@@ -15,7 +15,7 @@ from orchestrator.api.errors import ApiError, documented
 from orchestrator.api.responses import JSONResponse
 from orchestrator.api.schemas import ResultsView
 from orchestrator.errors import Problem
-from orchestrator.reporting.results import PeriodError, results
+from orchestrator.reporting.results import PeriodError, period_results
 
 router = APIRouter(tags=["operations"])
 
@@ -69,15 +69,15 @@ def read_results(
     start = start or end - timedelta(days=DEFAULT_DAYS)
     channels = config.get().channels_for(who.tenant_slug)
     try:
-        with store.snapshot() as conn:
-            found = results(
-                conn,
-                tenant_id=who.tenant_id,
-                tenant=who.tenant_slug,
-                start=start,
-                end=end,
-                channels=channels,
-            )
+        found = period_results(
+            store,
+            tenant_id=who.tenant_id,
+            tenant=who.tenant_slug,
+            start=start,
+            end=end,
+            channels=channels,
+            now=clock.now(),
+        )
     except PeriodError as exc:
         raise ApiError(
             422,

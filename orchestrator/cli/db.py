@@ -80,7 +80,11 @@ def rollups_command(
             raise typer.Exit(2)
         ids = [found]
     if not recount:
+        from orchestrator.store import kept_results
+
+        marks = kept_results.fold_all(store)
         out.print(f"Folded {fold_all(store):,} changes into the totals.")
+        out.print(f"Folded {marks:,} marks into the kept months of results.")
         return
     progress = Progress(
         TextColumn("{task.description}"),

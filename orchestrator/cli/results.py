@@ -47,7 +47,7 @@ def show_results(
     """
     from orchestrator.clock import SystemClock
     from orchestrator.configuration.source import ConfigSource
-    from orchestrator.reporting.results import PeriodError, results
+    from orchestrator.reporting.results import PeriodError, period_results
     from orchestrator.tenancy import tenant_id_for
 
     last = _day(end, "--to") or datetime.now(UTC).date() + timedelta(days=1)
@@ -66,15 +66,15 @@ def show_results(
         settings.config_dir, settings.templates_dir, store, now=SystemClock().now
     ).get()
     try:
-        with store.snapshot() as conn:
-            found = results(
-                conn,
-                tenant_id=tenant_id,
-                tenant=tenant,
-                start=first,
-                end=last,
-                channels=config.channels_for(tenant),
-            )
+        found = period_results(
+            store,
+            tenant_id=tenant_id,
+            tenant=tenant,
+            start=first,
+            end=last,
+            channels=config.channels_for(tenant),
+            now=SystemClock().now(),
+        )
     except PeriodError as exc:
         err.print(f"[bold red]error:[/] --{exc.field}: {exc}")
         raise typer.Exit(2) from None

@@ -43,6 +43,7 @@ from orchestrator.retention import (
     apply_retention,
     expire_idempotency_records,
 )
+from orchestrator.store import kept_results
 from orchestrator.store.db import Store
 from orchestrator.store.rollup import fold_all
 from orchestrator.store.tables import Tenant
@@ -275,9 +276,11 @@ class Scheduler:
 
     def rollup_now(self) -> int:
         """Fold the counts written since the last pass into the overview's totals
-        (``store/rollup.py``) if we lead; how many changes were folded."""
+        (``store/rollup.py``), and forget the kept months of results that writes since
+        have moved (``store/kept_results.py``), if we lead; how many changes were folded."""
         if not self.leader:
             return 0
+        kept_results.fold_all(self.store)
         return fold_all(self.store)
 
     def lender_events_now(self) -> bool:

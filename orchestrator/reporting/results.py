@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from sqlalchemy.orm import aliased
 
 from orchestrator.configuration.channel_config import ChannelsConfig
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, EventType, currency_places
+from orchestrator.store import kept_results
+from orchestrator.store.db import Store
 from orchestrator.store.tables import Account, Attempt, Task
 from orchestrator.store.tables import AccountEvent as EventRow
 
@@ -225,7 +228,8 @@ def results(
     end: date,
     channels: ChannelsConfig | None,
 ) -> Results:
-    """The tenant's results per segment and arm over [``start``, ``end``).
+    """The tenant's results per segment and arm over [``start``, ``end``), counted from the
+    rows (the exact path: any period).
 
     Parameters:
       conn: a connection (a snapshot is enough: this only reads).
@@ -235,6 +239,58 @@ def results(
         (``None``: every message unpriced).
     """
     check_period(start, end)
+    rows = figure_rows(conn, tenant_id=tenant_id, start=start, end=end)
+    return assemble(rows, tenant=tenant, start=start, end=end, channels=channels)
+
+
+def period_results(
+    store: Store,
+    *,
+    tenant_id: int,
+    tenant: str,
+    start: date,
+    end: date,
+    channels: ChannelsConfig | None,
+    now: datetime,
+) -> Results:
+    """What the API, the console and the CLI answer: :func:`results`, read from the kept
+    month (``store/kept_results.py``) when the period is one whole calendar month and
+    nothing written since has moved it; otherwise counted, and kept when it is a month."""
+    check_period(start, end)
+    if not kept_results.is_month(start, end):
+        with store.snapshot() as conn:
+            return results(
+                conn, tenant_id=tenant_id, tenant=tenant, start=start, end=end, channels=channels
+            )
+    with store.snapshot() as conn:
+        found = kept_results.lookup(conn, tenant_id, start)
+        if found is None:
+            seen = kept_results.generation(conn)
+            rows = figure_rows(conn, tenant_id=tenant_id, start=start, end=end)
+    if found is not None:
+        rows = [_thawed(row) for row in json.loads(found)]
+    else:
+        kept_results.keep(
+            store, tenant_id, start, json.dumps([_frozen(r) for r in rows]), seen, now
+        )
+    return assemble(rows, tenant=tenant, start=start, end=end, channels=channels)
+
+
+def _frozen(row: tuple[Any, ...]) -> list[Any]:
+    money = row[-1]
+    return [*row[:-1], None if money is None else str(money)]
+
+
+def _thawed(row: list[Any]) -> tuple[Any, ...]:
+    money = row[-1]
+    return (*row[:-1], None if money is None else Decimal(money))
+
+
+def figure_rows(
+    conn: Connection, *, tenant_id: int, start: date, end: date
+) -> list[tuple[Any, ...]]:
+    """Every figure of every arm over [``start``, ``end``) as :func:`_figures`' rows, money
+    decoded to :class:`~decimal.Decimal` (what :func:`assemble` and the kept month take)."""
     dialect = conn.dialect.name
     since = datetime.combine(start, time(0), UTC)
     until = datetime.combine(end, time(0), UTC)
@@ -245,25 +301,51 @@ def results(
         # a query that runs in a fraction of one.
         conn.execute(sa.text("SET LOCAL jit = off"))
     cohort = _cohort(tenant_id, start, end, dialect)
-    counts: list[Any] = []
+    return [
+        (
+            row.kind,
+            row.segment,
+            row.arm,
+            row.k1,
+            row.k2,
+            *(
+                None if n is None else int(n)
+                for n in (row.n1, row.n2, row.n3, row.n4, row.n5, row.n6)
+            ),
+            None if row.kind != "collected" else _decoded(row.money, dialect),
+        )
+        for row in conn.execute(_figures(cohort, tenant_id, since, until, dialect))
+    ]
+
+
+def assemble(
+    rows: list[tuple[Any, ...]],
+    *,
+    tenant: str,
+    start: date,
+    end: date,
+    channels: ChannelsConfig | None,
+) -> Results:
+    """The results from :func:`figure_rows`' rows, each message priced from ``channels``."""
+    counts: list[tuple[Any, ...]] = []
     collected: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     promises: dict[tuple[str, str], tuple[int, int]] = {}
-    billed: list[Any] = []
-    # One statement, so the cohort is worked out once for every figure.
-    for row in conn.execute(_figures(cohort, tenant_id, since, until, dialect)):
-        key = (row.segment, row.arm)
-        if row.kind == "arm":
+    billed: list[tuple[Any, ...]] = []
+    for row in rows:
+        kind, segment, arm, k1 = row[0], row[1], row[2], row[3]
+        key = (segment, arm)
+        if kind == "arm":
             counts.append(row)
-        elif row.kind == "collected":
-            collected[key][row.k1] = _decoded(row.money, dialect)
-        elif row.kind == "promises":
-            promises[key] = (int(row.n1), int(row.n2 or 0))
+        elif kind == "collected":
+            collected[key][k1] = row[-1]
+        elif kind == "promises":
+            promises[key] = (int(row[5]), int(row[6] or 0))
         else:
             billed.append(row)
     prices = _prices(channels)
     spent: dict[tuple[str, str], dict[str, ChannelCost]] = defaultdict(dict)
     for row in billed:
-        segment, arm, channel, provider, messages = row.segment, row.arm, row.k1, row.k2, row.n1
+        segment, arm, channel, provider, messages = row[1], row[2], row[3], row[4], row[5]
         key = (segment, arm)
         before = spent[key].get(channel, ChannelCost())
         price = prices.get((channel, provider))
@@ -280,20 +362,20 @@ def results(
         )
     arms = [
         ArmResult(
-            segment=row.segment,
-            arm=row.arm or CHAMPION,
-            accounts=int(row.n1),
-            attempts=int(row.n2),
-            contacted=int(row.n3),
-            right_party=int(row.n4),
-            promised=int(row.n5),
-            promises_due=promises.get((row.segment, row.arm), (0, 0))[0],
-            promises_kept=promises.get((row.segment, row.arm), (0, 0))[1],
-            paying=int(row.n6),
-            collected=collected.get((row.segment, row.arm), {}),
-            channels=spent.get((row.segment, row.arm), {}),
+            segment=segment,
+            arm=arm or CHAMPION,
+            accounts=int(n1),
+            attempts=int(n2),
+            contacted=int(n3),
+            right_party=int(n4),
+            promised=int(n5),
+            promises_due=promises.get((segment, arm), (0, 0))[0],
+            promises_kept=promises.get((segment, arm), (0, 0))[1],
+            paying=int(n6),
+            collected=collected.get((segment, arm), {}),
+            channels=spent.get((segment, arm), {}),
         )
-        for row in counts
+        for _, segment, arm, _, _, n1, n2, n3, n4, n5, n6, _ in counts
     ]
     arms.sort(key=lambda a: (a.segment, a.arm != CHAMPION, a.arm))
     return Results(tenant, start, end, tuple(arms))

@@ -571,3 +571,39 @@ class RollupChange(Base):
     k1: Mapped[str] = mapped_column(sa.Text)
     k2: Mapped[str] = mapped_column(sa.String(32))
     n: Mapped[int] = mapped_column(sa.Integer)
+
+
+class ResultsKept(Base):
+    """One tenant's results for one calendar month as the exact query counted them: the
+    rows of :func:`orchestrator.reporting.results.figure_rows` as JSON. Valid while no
+    :class:`ResultsMark` names the month (``orchestrator/store/kept_results.py``)."""
+
+    __tablename__ = "results_kept"
+
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    figures: Mapped[str] = mapped_column(sa.Text)
+    counted_at: Mapped[datetime]
+
+
+class ResultsMark(Base):
+    """Append-only, written by triggers in the transaction of the row they mark: a write
+    that can move the results of ``month`` (and, when ``onward``, of every later month)."""
+
+    __tablename__ = "results_marks"
+    __table_args__ = (sa.Index("ix_results_marks_tenant_id_month", "tenant_id", "month"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.Integer)
+    month: Mapped[date] = mapped_column(sa.Date)
+    onward: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+class ResultsGeneration(Base):
+    """One row, bumped by every fold of the marks: a count begun before a fold is not kept
+    (a mark it did not see may have been folded away)."""
+
+    __tablename__ = "results_generation"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(sa.BigInteger)

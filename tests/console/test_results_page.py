@@ -25,14 +25,24 @@ def test_results_show_each_arm_against_the_champion_and_the_csv_says_the_same(pa
         build(conn, console.tenant_id)
     name, password = console.user("viewer")
     sign_in(page, console, name, password, "/console/results")
-    # The API's defaults: to is tomorrow (the clock says 2026-11-02), from 30 days before.
-    assert page.input_value("#to") == "2026-11-03"
-    assert page.input_value("#from") == "2026-10-04"
+    # By default the current calendar month (the clock says 2026-11-02).
+    assert page.input_value("#month") == "2026-11"
+    assert page.input_value("#from") == "2026-11-01"
+    assert page.input_value("#to") == "2026-12-01"
+    assert "Not a calendar month" not in page.locator("#period").inner_text()
 
-    page.fill("#from", PERIOD[0].isoformat())
+    # Any other period by its dates: counted from the rows, and said so.
+    page.fill("#from", "2026-10-02")
     page.fill("#to", PERIOD[1].isoformat())
-    page.click("button:has-text('Show')")
+    page.click("#show-period")
+    assert "2026-10-02 to 2026-10-31 inclusive" in page.locator("#period").inner_text()
+    assert "Not a calendar month" in page.locator("#period").inner_text()
+    assert page.input_value("#month") == ""
+
+    page.select_option("#month", "2026-10")
+    page.click("#show-month")
     assert "2026-10-01 to 2026-10-31 inclusive" in page.locator("#period").inner_text()
+    assert page.input_value("#from") == PERIOD[0].isoformat()
 
     standard = page.locator("table[data-segment='standard'] thead").inner_text()
     assert "champion" in standard
@@ -71,6 +81,6 @@ def test_results_show_each_arm_against_the_champion_and_the_csv_says_the_same(pa
     # A reversed period is named, and nothing is shown for it.
     page.fill("#from", "2026-11-01")
     page.fill("#to", "2026-10-01")
-    page.click("button:has-text('Show')")
+    page.click("#show-period")
     assert "must be after from" in page.locator("#to-error").inner_text()
     assert page.locator("table.results").count() == 0

@@ -1,16 +1,19 @@
 """The console's results page: champion against each challenger, per strategy segment, over
 a chosen period, and the same figures as CSV.
 
-The figures are :func:`orchestrator.reporting.results.results`' — what ``GET /v1/results``
-answers — with the same period defaults (to: tomorrow, UTC; from: 30 days before). This
-module only lays them out: one table per segment, a column per arm, and beside each
-challenger its difference from the champion (percentage points for a rate).
+The figures are :func:`orchestrator.reporting.results.period_results`' — what
+``GET /v1/results`` answers. The page offers calendar months (the current one by default),
+which are read from the kept month when nothing has moved it since it was counted
+(``store/kept_results.py``), and any other period by its dates, counted from the rows
+(with the API's defaults for a missing end). This module only lays them out: one table per
+segment, a column per arm, and beside each challenger its difference from the champion
+(percentage points for a rate).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,9 +24,17 @@ from orchestrator.api.console.session import HEADERS, PersonDep, render
 from orchestrator.api.dependencies import ClockDep, ConfigDep, StoreDep
 from orchestrator.api.results import DEFAULT_DAYS
 from orchestrator.ops_users import OpsPerson
-from orchestrator.reporting.results import CHAMPION, ArmResult, PeriodError, Results, results
+from orchestrator.reporting.results import (
+    CHAMPION,
+    ArmResult,
+    PeriodError,
+    Results,
+    period_results,
+)
+from orchestrator.store.kept_results import is_month, next_month
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+MONTHS_OFFERED = 13  # this month and the twelve before it
 
 _RATES = (
     ("contact rate", "contact_rate", "contacted", "accounts"),
@@ -160,10 +171,11 @@ def segment_tables(found: Results) -> list[SegmentTable]:
 
 
 def _period(
-    raw_from: str | None, raw_to: str | None, today: date
+    raw_from: str | None, raw_to: str | None, raw_month: str | None, today: date
 ) -> tuple[date, date, dict[str, str]]:
-    """The period the form asks for, with the API's defaults; a date that does not read is
-    named in the returned problems (and the default used in its place)."""
+    """The period the form asks for: a calendar month (``month=YYYY-MM``), or dates; with
+    neither, the current calendar month. A value that does not read is named in the returned
+    problems (and the default used in its place)."""
     problems: dict[str, str] = {}
 
     def read(name: str, raw: str | None) -> date | None:
@@ -175,26 +187,45 @@ def _period(
             problems[name] = f"{raw!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-10-01."
             return None
 
+    if raw_month:
+        try:
+            first = date.fromisoformat(f"{raw_month.strip()}-01")
+        except ValueError:
+            problems["month"] = f"{raw_month!r} is not a month: write it as YYYY-MM, e.g. 2026-10."
+        else:
+            return first, next_month(first), problems
     start, end = read("from", raw_from), read("to", raw_to)
+    if start is None and end is None:
+        start = today.replace(day=1)
+        return start, next_month(start), problems
     end = end or today + timedelta(days=1)
     start = start or end - timedelta(days=DEFAULT_DAYS)
     return start, end, problems
 
 
+def _months(today: date, count: int = MONTHS_OFFERED) -> list[date]:
+    """The calendar months the form offers, this one first."""
+    months = [today.replace(day=1)]
+    while len(months) < count:
+        last = months[-1] - timedelta(days=1)
+        months.append(last.replace(day=1))
+    return months
+
+
 def _read(
-    person: OpsPerson, store: Any, config: Any, start: date, end: date
+    person: OpsPerson, store: Any, config: Any, start: date, end: date, now: datetime
 ) -> Results | PeriodError:
     channels = config.get().channels_for(person.tenant_slug)
     try:
-        with store.snapshot() as conn:
-            return results(
-                conn,
-                tenant_id=person.tenant_id,
-                tenant=person.tenant_slug,
-                start=start,
-                end=end,
-                channels=channels,
-            )
+        return period_results(
+            store,
+            tenant_id=person.tenant_id,
+            tenant=person.tenant_slug,
+            start=start,
+            end=end,
+            channels=channels,
+            now=now,
+        )
     except PeriodError as exc:
         return exc
 
@@ -209,8 +240,10 @@ def results_page(
 ) -> HTMLResponse:
     raw_from = request.query_params.get("from")
     raw_to = request.query_params.get("to")
-    start, end, problems = _period(raw_from, raw_to, clock.now().date())
-    found = None if problems else _read(person, store, config, start, end)
+    raw_month = request.query_params.get("month")
+    today = clock.now().date()
+    start, end, problems = _period(raw_from, raw_to, raw_month, today)
+    found = None if problems else _read(person, store, config, start, end, clock.now())
     if isinstance(found, PeriodError):
         problems[found.field] = str(found)
         found = None
@@ -222,8 +255,10 @@ def results_page(
         start=start,
         end=end,
         last_day=end - timedelta(days=1),
-        form_from=raw_from if raw_from is not None else start.isoformat(),
-        form_to=raw_to if raw_to is not None else end.isoformat(),
+        form_from=raw_from if raw_from is not None and not raw_month else start.isoformat(),
+        form_to=raw_to if raw_to is not None and not raw_month else end.isoformat(),
+        months=_months(today),
+        month=start if is_month(start, end) else None,
         problems=problems,
         found=found,
         tables=segment_tables(found) if found is not None else [],
@@ -241,9 +276,12 @@ def results_csv(
 ) -> Response:
     """The page's figures as ``GET /v1/results?format=csv`` answers them."""
     start, end, problems = _period(
-        request.query_params.get("from"), request.query_params.get("to"), clock.now().date()
+        request.query_params.get("from"),
+        request.query_params.get("to"),
+        request.query_params.get("month"),
+        clock.now().date(),
     )
-    found = None if problems else _read(person, store, config, start, end)
+    found = None if problems else _read(person, store, config, start, end, clock.now())
     if isinstance(found, PeriodError):
         problems[found.field] = str(found)
     if problems or not isinstance(found, Results):
