@@ -138,8 +138,12 @@ def _hold_violations(
     ):
         found.append("dispute")
     grace = pack.holds.promise_to_pay_grace
+    # A pack may let a notice the law requires through its own promise-to-pay pause (the US
+    # pack does: the pause is policy, the notice is law).
+    promise_rule = pack.holds.rule("promise_to_pay")
+    excused = promise_rule is not None and purpose in promise_rule.allows
     for e in past:
-        if e.type is EventType.PROMISE_TO_PAY and t < (e.until or e.at) + grace:
+        if e.type is EventType.PROMISE_TO_PAY and t < (e.until or e.at) + grace and not excused:
             found.append("promise_to_pay")
     return found
 

@@ -256,3 +256,32 @@ def test_a_clean_account_is_reachable_within_three_days(library, jurisdiction, d
         else 0
     )
     assert decision.next_allowed_at - at <= timedelta(days=3 + closed)
+
+
+def test_a_notice_the_law_requires_goes_through_a_promise_pause(library):
+    """The case hypothesis found: the US pack lets its required notices through its own
+    promise-to-pay pause (policy), and the oracle must agree with it, the whole window long."""
+    promise = AccountEvent(
+        type=EventType.PROMISE_TO_PAY,
+        at=datetime(2026, 3, 8, tzinfo=UTC),
+        channel=None,
+        until=datetime(2026, 3, 8, 1, tzinfo=UTC),
+        amount=Decimal("10"),
+        details={},
+    )
+    account = AccountFacts(
+        jurisdiction="US",
+        zones=("America/New_York",),
+        amount_due=Decimal("100"),
+        currency="USD",
+        events=(promise,),
+        contact_points=(),
+    )
+    pack = _pack(library, account, False)
+    at = datetime(2026, 3, 8, tzinfo=UTC)
+    for purpose, held in ((Purpose.DISPUTE_VERIFICATION, False), (Purpose.COLLECTION, True)):
+        decision = decide(account, [], Channel.SMS, at, pack, purpose=purpose)
+        start = decision.next_allowed_at
+        assert start is not None
+        assert ("promise_to_pay" in violations(pack, account, [], Channel.SMS, at, purpose)) is held
+        assert violations(pack, account, [], Channel.SMS, start, purpose) == []
