@@ -33,7 +33,7 @@ demo: install
 TEST_WORKERS ?= 3
 
 test: install lint types
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: install
 	$(BIN)/ruff check .

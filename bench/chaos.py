@@ -136,6 +136,8 @@ class Figures:
     ingest_retries: int = 0
     # The 1-minute load average, sampled through the chaos: (lowest, highest).
     load_average: tuple[float, float] = (0.0, 0.0)
+    # Field visits handed to the work queue (no provider, so no sandbox record).
+    visits_handed_over: int = 0
 
     @property
     def clean(self) -> bool:
@@ -557,8 +559,18 @@ def check(
             and attempt.contact_kind == ContactKind.FAILED.value
         }
     )
+    # A field visit has no provider: its attempt in the work queue is its only record (the
+    # ``visits`` row comes at assignment). A task is handed over once, or it is a duplicate.
+    handed_over = Counter(
+        a.task_id
+        for a in attempts.values()
+        if a.channel == "visit" and a.contact_kind != ContactKind.FAILED.value
+    )
+    duplicates += sum(count - 1 for count in handed_over.values() if count > 1)
     recorded_not_sent = [
-        t.id for t in tasks.values() if t.status in ("sent", "delivered") and t.id not in per_task
+        t.id
+        for t in tasks.values()
+        if t.status in ("sent", "delivered") and t.id not in per_task and t.id not in handed_over
     ]
     broken, late = rule_violations(
         messages, attempts, tasks, documents, config_dir, latency=timedelta(seconds=2 * args.speed)
@@ -594,6 +606,7 @@ def check(
         failed_over_after_undelivered=failed_over,
         sent_not_recorded=len(sent_not_recorded),
         recorded_not_sent=len(recorded_not_sent),
+        visits_handed_over=len(handed_over),
         outside_window_or_over_cap=len(broken),
         reserved_within_margin=len(within),
         received_after_window_closed=len(after),
