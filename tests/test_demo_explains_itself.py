@@ -47,7 +47,6 @@ def test_a_finished_demo_leaves_instructions_that_work_and_nothing_in_redis(
     tmp_path, redis_url, redis_namespace
 ):
     client = redis.Redis.from_url(redis_url)
-    before = set(client.scan_iter(match="*demo-*", count=1000))
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -62,9 +61,10 @@ def test_a_finished_demo_leaves_instructions_that_work_and_nothing_in_redis(
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
 
-    # Nothing of the run stays in Redis: no worker heartbeats, no queues.
+    # Nothing of the run stays in Redis: no worker heartbeats, no queues, none of the demo's
+    # own keys (``{namespace}-demo-…``: self-service links, WeChat token). Only this run's
+    # namespace is looked at: another demo may be running beside it in the suite.
     assert list(client.scan_iter(match=f"{redis_namespace}*")) == []
-    assert set(client.scan_iter(match="*demo-*", count=1000)) <= before
 
     # The API has stopped: say so, and how to serve the store again, before the curls.
     stopped = out.index("The API stopped with the demo")
