@@ -18,6 +18,11 @@ from channels.sandbox.journal import Journal
 from orchestrator.clock import Clock
 
 RETRY_DELAYS = (0.2, 0.5, 1.0)
+# Posts in flight at once. Past its connection limit httpx queues requests in httpcore's
+# pool, whose every hand-out scans the whole queue: with thousands of callbacks waiting on a
+# slow receiver the sandbox spent its one core there, stopped answering its own endpoints and
+# timed its posts out of the pool (the 10,000-account chaos run). Waiting here is cheap.
+MAX_IN_FLIGHT = 32
 
 
 class Courier:
@@ -29,20 +34,36 @@ class Courier:
       delay: seconds to wait before each stage.
       faults: when given, a delivered callback may be posted again
         (:meth:`Faults.duplicate`).
+      max_in_flight: posts under way at once; the rest wait their turn (the stage delay
+        and the retry pauses are not spent holding a place).
     """
 
     def __init__(
-        self, journal: Journal, clock: Clock, delay: float, faults: Faults | None = None
+        self,
+        journal: Journal,
+        clock: Clock,
+        delay: float,
+        faults: Faults | None = None,
+        *,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self.journal = journal
         self.clock = clock
         self.delay = delay
         self.faults = faults
+        self.max_in_flight = max_in_flight
         self._client: httpx.AsyncClient | None = None
+        self._in_flight: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=5.0)
+        limits = httpx.Limits(
+            max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight
+        )
+        self._client = httpx.AsyncClient(timeout=5.0, limits=limits)
+        self._in_flight = asyncio.Semaphore(self.max_in_flight)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -85,11 +106,13 @@ class Courier:
     ) -> bool:
         await asyncio.sleep(self.delay)
         assert self._client is not None, "courier not started"
+        assert self._in_flight is not None, "courier not started"
         outcome = "unreachable"
         for attempt, pause in enumerate((0.0, *RETRY_DELAYS)):
             await asyncio.sleep(pause)
             try:
-                response = await self._client.post(url, content=body, headers=dict(headers))
+                async with self._in_flight:
+                    response = await self._client.post(url, content=body, headers=dict(headers))
             except httpx.HTTPError as exc:
                 outcome = f"error: {type(exc).__name__}"
                 continue
