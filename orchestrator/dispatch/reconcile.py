@@ -20,12 +20,12 @@ a send is written to the wire, nor waited for, past its lease less a margin
 A pass never waits long on providers, and one provider's outage holds up no one else: it
 runs in a job of its own (the scheduler's ``reconcile``, not its sweep), within a time
 budget (:data:`BUDGET`, real seconds: no lookup starts after it, and each is bounded by
-its provider's timeout), with each provider's lookups in a thread of their own. A lookup that fails
-(the provider down, timing out) is not asked again at once: the attempt's ``lease_until`` is
-moved on by a backoff that grows with the attempt's age (:func:`backoff`), so attempts
-whose provider keeps failing leave the head of the queue to the others, and are asked again
-later — never resent without the provider's "no record of it".
-"""
+its provider's timeout), with each provider's lookups in a thread of their own. A lookup
+that fails (the provider down, timing out) is not asked again at once: the attempt's
+``lease_until`` is moved on by a backoff that grows with the time since its lease ended
+(:func:`backoff`), so attempts whose provider keeps failing leave the head of the queue to
+the others, and are asked again later — never resent without the provider's "no record of
+it"."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from orchestrator import ledger, outbox
 from orchestrator.clock import speed_of
 from orchestrator.dispatch.needs import CurrentConfig, DispatchNeeds
 from orchestrator.dispatch.pool import ProviderPool
-from orchestrator.dispatch.reserve import ABANDONED
+from orchestrator.dispatch.reserve import ABANDONED, lease_of
 from orchestrator.domain import Channel, ContactKind, DeliveryStatus, TaskStatus
 from orchestrator.errors import ProviderError
 from orchestrator.isolation import tenant_failed
@@ -57,20 +57,21 @@ BUDGET = 10.0
 """Real seconds a pass spends on lookups at most; the rest wait for the next pass."""
 THREADS = 8
 """Providers looked up at once in a pass (one thread each)."""
-BACKOFF_MIN = 5.0
+BACKOFF_MIN = 2.0
 BACKOFF_MAX = 900.0
-"""Real seconds before an attempt whose lookup failed is looked up again: half its age
-(time since it was reserved), within these bounds."""
+"""Real seconds before an attempt whose lookup failed is looked up again: half the time
+since its lease ended, within these bounds."""
 
 
-def backoff(age: timedelta, speed: float) -> timedelta:
-    """How long after a failed lookup an attempt reserved ``age`` ago is looked up again,
-    on a clock running ``speed`` times as fast as real time: half its age, at least
-    :data:`BACKOFF_MIN` and at most :data:`BACKOFF_MAX` real seconds. Computed from the age,
-    nothing more needs storing: each failure roughly multiplies the wait by 1.5."""
+def backoff(overdue: timedelta, speed: float) -> timedelta:
+    """How long after a failed lookup an attempt whose lease ended ``overdue`` ago is looked
+    up again, on a clock running ``speed`` times as fast as real time: half that, at least
+    :data:`BACKOFF_MIN` and at most :data:`BACKOFF_MAX` real seconds. Computed from the
+    attempt's own times, nothing more needs storing: a lookup failing just after the lease is
+    tried again within seconds, one failing for an hour every quarter of an hour."""
     low = timedelta(seconds=BACKOFF_MIN * speed)
     high = timedelta(seconds=BACKOFF_MAX * speed)
-    return min(max(age / 2, low), high)
+    return min(max(overdue / 2, low), high)
 
 
 class Reconciler:
@@ -204,7 +205,9 @@ class Reconciler:
         """The lookup failed: ask again after :func:`backoff` (the attempt's lease moved on,
         if it is still unresolved). A later lease only ever delays the reconciler: the send
         itself keeps the lease it was reserved with."""
-        after = now + backoff(now - attempt.at, speed_of(self.clock))
+        policy = self.config.get().channels_for(attempt.slug).dispatch
+        ended = attempt.at + lease_of(policy, self.clock)
+        after = now + backoff(now - ended, speed_of(self.clock))
         with self.store.transaction() as conn:
             conn.execute(
                 sa.update(Attempt)
