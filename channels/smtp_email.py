@@ -36,6 +36,7 @@ from channels.base import (
     secret,
 )
 from channels.egress import Egress, EgressRefused
+from channels.transport import check_time_left
 from orchestrator.domain import Channel, DeliveryStatus
 from orchestrator.errors import PermanentError, ProviderError, TransientError
 
@@ -169,6 +170,9 @@ class SmtpEmail(Adapter):
 
     def send(self, message: OutboundMessage) -> Receipt:
         email = self.compose(message)
+        # Inside dispatch's deadline (its lease), nothing is handed over unless a whole
+        # timeout is left: checked before connecting and again before the message goes.
+        check_time_left(self.name, self.settings.timeout_seconds)
         try:
             connection = self._connect()
         except EgressRefused as exc:
@@ -180,6 +184,7 @@ class SmtpEmail(Adapter):
             with connection as client:
                 if self.username:
                     client.login(self.username, self.password)
+                check_time_left(self.name, self.settings.timeout_seconds)
                 client.send_message(
                     email, from_addr=self.settings.from_address, to_addrs=[message.to]
                 )

@@ -86,7 +86,7 @@ def scheduler(
         sweep_every=timedelta(seconds=sweep_every),
         lock_ttl=timedelta(seconds=lock_ttl),
         stale_queued=requeue_delay(requeue_after, speed_of(services.clock)),
-        on_tick=reconciler.run,
+        reconcile=reconciler.run,
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
         lender_events=lender_events_pass(
             services.store,

@@ -228,7 +228,7 @@ class Demo:
                 services,
                 clock,
                 lambda ids: enqueue_tasks(broker, ids),
-                on_tick=reconciler.run,
+                reconcile=reconciler.run,
             )
 
             http = httpx.Client(
@@ -570,7 +570,7 @@ def demo_scheduler(
     clock: ScaledClock,
     enqueue: Callable[[list[int]], None],
     *,
-    on_tick: Callable[[datetime], Any] | None = None,
+    reconcile: Callable[[datetime], Any] | None = None,
 ) -> Scheduler:
     """The demo's scheduler: the production one, its timing fitted to a fast clock.
 
@@ -578,7 +578,7 @@ def demo_scheduler(
       services: the demo's services (store, Redis, planner, namespace).
       clock: the demo's clock; its speed sets the planning period.
       enqueue: puts task ids on the send queue.
-      on_tick: the reconciler's pass.
+      reconcile: the reconciler's pass (a job of its own).
     """
     return Scheduler(
         services.store,
@@ -591,7 +591,7 @@ def demo_scheduler(
         plan_every=timedelta(seconds=max(900, 2 * clock.speed)),
         sweep_every=timedelta(seconds=1),
         stale_queued=timedelta(seconds=30 * clock.speed),
-        on_tick=on_tick,
+        reconcile=reconcile,
         lender_events=lender_events_pass(
             services.store,
             clock,

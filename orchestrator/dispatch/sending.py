@@ -33,6 +33,7 @@ import tenacity
 from opentelemetry import trace
 from sqlalchemy.engine import Connection
 
+from channels import transport
 from channels.base import Receipt
 from orchestrator import ledger, outbox, tracing
 from orchestrator.clock import speed_of
@@ -61,6 +62,10 @@ from orchestrator.tasks import transitions
 log = get_logger(__name__)
 
 _RATE_LIMIT_WAIT = 5.0
+LEASE_MARGIN = 1.0
+"""Real seconds between the end of a send's last possible try and the end of its lease: the
+provider's own time to act on a request we stopped waiting for, before the reconciler may
+ask it about the message."""
 PACE_WAIT = 5.0
 """The longest a reserved send waits for a new turn on its rate limit (when it could not go
 out at the instant its reservation booked) before it is withdrawn and deferred."""
@@ -281,7 +286,8 @@ class Dispatcher:
                     self._pace(claim, first=attempt.retry_state.attempt_number == 1)
                     self._lease_left(claim)
                     self._window_left(claim)
-                    receipt = _call(provider, claim)
+                    with transport.deadline(lambda: self._seconds_left(claim)):
+                        receipt = _call_in_time(provider, claim)
         except Exception as exc:  # noqa: BLE001 - each kind is recorded by _record
             return _Sent(claim, None, exc)
         return _Sent(claim, receipt, None)
@@ -337,8 +343,7 @@ class Dispatcher:
         handing this one over too would send it twice."""
         provider = claim.provider
         timeout = float(provider.config.settings.get("timeout_seconds", 10.0))
-        speed = speed_of(self.clock)
-        if self.clock.now() + timedelta(seconds=(timeout + 1) * speed) >= claim.lease_until:
+        if self._seconds_left(claim) <= timeout:
             raise _WindowClosed(
                 TransientError(
                     provider.name,
@@ -346,6 +351,15 @@ class Dispatcher:
                     "the send's lease ends before a try could be over; reserving it again",
                 )
             )
+
+    def _seconds_left(self, claim: Claim) -> float:
+        """Real seconds until a try of ``claim`` must be over: its lease less
+        :data:`LEASE_MARGIN`. The adapter's requests are bounded by it too
+        (:func:`channels.transport.deadline`): checked again when the request is written to
+        the wire, and every phase of it (the wait for a pooled connection included) ends by
+        then, since a try's timeout bounds each phase, not the whole."""
+        lease = (claim.lease_until - self.clock.now()).total_seconds() / speed_of(self.clock)
+        return lease - LEASE_MARGIN
 
     def _window_left(self, claim: Claim) -> None:
         """Raise :class:`_WindowClosed` when the window closes within the margin
@@ -416,7 +430,7 @@ class Dispatcher:
         timeout = float(claim.provider.config.settings.get("timeout_seconds", 10.0))
         window = (claim.window_closes_at - now).total_seconds() / speed
         lease = (claim.lease_until - now).total_seconds() / speed
-        return min(window - claim.policy.window_margin_seconds, lease - timeout - 1)
+        return min(window - claim.policy.window_margin_seconds, lease - timeout - LEASE_MARGIN)
 
     def _not_now(self, claim: Claim, first: bool, code: str, reason: str) -> None:
         if first:
@@ -846,6 +860,23 @@ def _call(provider: Any, claim: Claim) -> Receipt:
         finally:
             PROVIDER_LATENCY.labels(provider.name, result).observe(time.perf_counter() - started)
             span.set_attribute("orchestrator.result", result)
+
+
+def _call_in_time(provider: Any, claim: Claim) -> Receipt:
+    """:func:`_call`, where a request the lease left no time for (it was not sent) ends the
+    try like a window closing: released and reserved again, no provider blamed."""
+    try:
+        return _call(provider, claim)
+    except TransientError as exc:
+        if exc.code == transport.NO_TIME_LEFT and not exc.maybe_delivered:
+            raise _WindowClosed(
+                TransientError(
+                    provider.name,
+                    "lease_ending",
+                    "the send's lease ends before its request could be over; reserving it again",
+                )
+            ) from None
+        raise
 
 
 def _log_provider_error(claim: Claim, error: Exception) -> None:

@@ -142,7 +142,11 @@ class Scheduler:
         is due on the injected clock.
       lock_ttl: real time the leader lock outlives its holder's last renewal.
       stale_queued: time on the injected clock after which a queued task is queued again.
-      on_tick: extra work each sweep (dispatch's reconciliation of stuck sends).
+      reconcile: dispatch's reconciliation of sends left ambiguous
+        (:meth:`orchestrator.dispatch.Reconciler.run`), called with the clock's instant
+        each pass in a job of its own: its provider lookups may take seconds each when a
+        provider is down, and a sweep waiting for them queued nothing meanwhile
+        (APScheduler skips a job's runs while one is under way).
       idempotency_ttl: how long stored Idempotency-Key answers are kept.
       expire_every: time between deletions of expired answers, on the injected clock.
       lender_events: each pass's work on lender events (finding broken promises, posting
@@ -165,11 +169,11 @@ class Scheduler:
         sweep_every: timedelta = timedelta(seconds=2),
         lock_ttl: timedelta = timedelta(seconds=15),
         stale_queued: timedelta = timedelta(minutes=5),
-        on_tick: Callable[[datetime], Any] | None = None,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
         expire_every: timedelta = timedelta(hours=1),
         lender_events: Callable[[datetime], Any] | None = None,
         on_leadership: Callable[[bool], Any] | None = None,
+        reconcile: Callable[[datetime], Any] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -179,11 +183,11 @@ class Scheduler:
         self.plan_every = plan_every
         self.sweep_every = sweep_every
         self.stale_queued = stale_queued
-        self.on_tick = on_tick
         self.idempotency_ttl = idempotency_ttl
         self.expire_every = expire_every
         self.lender_events = lender_events
         self.on_leadership = on_leadership
+        self.reconcile = reconcile
         self._next_expiry: datetime | None = None  # on the injected clock; None: at once
         self.leader = False
         self._plan_lock = threading.Lock()
@@ -231,8 +235,6 @@ class Scheduler:
         now = self.clock.now()
         result = sweep(self.store, now, stale=self.stale_queued)
         self.enqueue(result.queued + result.requeued)
-        if self.on_tick is not None:
-            self.on_tick(now)
         if result.queued or result.requeued or result.expired:
             log.info(
                 "swept",
@@ -290,6 +292,13 @@ class Scheduler:
         self.lender_events(self.clock.now())
         return True
 
+    def reconcile_now(self) -> bool:
+        """Run dispatch's reconciliation pass if we lead; whether it ran."""
+        if not self.leader or self.reconcile is None:
+            return False
+        self.reconcile(self.clock.now())
+        return True
+
     def start(self) -> None:
         self.heartbeat()
         every = self.lock.ttl_ms / 3000
@@ -340,6 +349,16 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        if self.reconcile is not None:
+            # Its own job: a pass waiting on providers' lookups never delays a sweep.
+            self._aps.add_job(
+                self.reconcile_now,
+                "interval",
+                seconds=self.sweep_every.total_seconds(),
+                id="reconcile",
+                max_instances=1,
+                coalesce=True,
+            )
         if self.lender_events is not None:
             self._aps.add_job(
                 self.lender_events_now,

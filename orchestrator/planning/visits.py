@@ -64,9 +64,12 @@ def expire_visits(conn: Connection, now: datetime, *, limit: int = 500) -> int:
         .order_by(Attempt.id)
         .limit(limit)
     ).all()
+    # Their tasks locked first, in id order, those another transaction holds left for the
+    # next pass: the sweep never waits on a row (transitions._lock_in_order).
+    free = transitions.lock_sent(conn, [attempt.task_id for attempt in rows])
     expired = 0
     for attempt in rows:
-        if not transitions.expire_visit(conn, attempt.task_id, now):
+        if attempt.task_id not in free or not transitions.expire_visit(conn, attempt.task_id, now):
             continue
         conn.execute(
             sa.update(Attempt)

@@ -3,7 +3,9 @@
 This is the only module that writes the ``tasks`` table after a task is planned (planning
 inserts them). Each function names the transition it makes, checks the state it moves from
 in the same ``UPDATE`` and returns what actually moved: a caller that raced another worker,
-a report or the sweep finds nothing moved and does nothing more.
+a report or the sweep finds nothing moved and does nothing more. A statement that changes
+several rows locks them in id order first (:func:`_lock_in_order`), as dispatch does, so two
+transactions never wait for each other's rows in opposite orders (a deadlock).
 
 ::
 
@@ -37,7 +39,9 @@ _SENDING = TaskStatus.SENDING.value
 
 
 def queue_due(conn: Connection, now: datetime, *, limit: int, skip_locked: bool) -> list[int]:
-    """``planned → queued`` for tasks whose time has come, earliest first; their ids."""
+    """``planned → queued`` for tasks whose time has come, earliest first; their ids. On
+    PostgreSQL (``skip_locked``) rows another transaction holds are skipped: it never
+    waits for a row, so the order it locks them in cannot deadlock."""
     due = (
         sa.select(Task.id)
         .where(Task.status == TaskStatus.PLANNED.value, Task.not_before <= now)
@@ -58,11 +62,16 @@ def queue_due(conn: Connection, now: datetime, *, limit: int, skip_locked: bool)
 
 def requeue_stale(conn: Connection, now: datetime, *, stale: timedelta) -> list[int]:
     """Queued tasks untouched for ``stale`` (their message may be lost) touched again; their
-    ids, to be queued again (a duplicate message is harmless: the claim is a compare-and-set)."""
+    ids, to be queued again (a duplicate message is harmless: the claim is a compare-and-set).
+    Rows another transaction holds are left for the next pass (see :func:`_lock_in_order`)."""
+    where = (Task.status == _QUEUED, Task.updated_at < now - stale)
+    ids = _lock_in_order(conn, where, skip_locked=True)
+    if not ids:
+        return []
     return list(
         conn.execute(
             sa.update(Task)
-            .where(Task.status == _QUEUED, Task.updated_at < now - stale)
+            .where(id_in(conn, Task.id, ids), *where)
             .values(updated_at=now)
             .returning(Task.id)
         ).scalars()
@@ -71,15 +80,35 @@ def requeue_stale(conn: Connection, now: datetime, *, stale: timedelta) -> list[
 
 def expire_overdue(conn: Connection, now: datetime) -> list[Any]:
     """``planned | queued → expired`` past the deadline; the rows moved (id, tenant_id,
-    account_id, channel, step)."""
+    account_id, channel, step). Rows another transaction holds (a send reserving them, a
+    re-plan) are left for the next pass (see :func:`_lock_in_order`)."""
+    where = (Task.status.in_(PENDING), Task.expires_at < now)
+    ids = _lock_in_order(conn, where, skip_locked=True)
+    if not ids:
+        return []
     return list(
         conn.execute(
             sa.update(Task)
-            .where(Task.status.in_(PENDING), Task.expires_at < now)
+            .where(id_in(conn, Task.id, ids), *where)
             .values(status=TaskStatus.EXPIRED.value, updated_at=now)
             .returning(Task.id, Task.tenant_id, Task.account_id, Task.channel, Task.step)
         ).all()
     )
+
+
+def _lock_in_order(conn: Connection, where: Sequence[Any], *, skip_locked: bool) -> list[int]:
+    """The ids of the tasks matching ``where``, locked (``FOR UPDATE``) in id order.
+
+    Every statement that changes several task rows locks them this way first: a bare bulk
+    ``UPDATE`` locks rows in whatever order its plan reads them, and two transactions that
+    lock the same rows in different orders deadlock (the chaos run saw the sweep's
+    ``requeue_stale`` and ``expire_overdue`` do so under load, docs/RELIABILITY.md).
+    Dispatch locks accounts, then tasks, in id order too (``lock_queued``). The sweep's
+    passes also skip rows another transaction holds (``skip_locked``): they never wait on
+    a send or a re-plan, and the next pass, a second later, takes what they left.
+    On SQLite (one writer at a time) the lock clause is dropped by the dialect."""
+    query = sa.select(Task.id).where(*where).order_by(Task.id)
+    return list(conn.execute(query.with_for_update(skip_locked=skip_locked)).scalars())
 
 
 # --- re-planning ----------------------------------------------------------------------------
@@ -179,7 +208,13 @@ def claim(conn: Connection, claims: Sequence[dict[str, Any]], now: datetime) -> 
 
 def mark_sent(conn: Connection, task_ids: Iterable[int], now: datetime) -> None:
     """``sending → sent`` for tasks whose provider accepted the message."""
-    ids = list(task_ids)
+    ids = sorted(set(task_ids))
+    if ids:
+        # Locked in id order first (``_lock_in_order``), waiting for each: every one of them
+        # must move.
+        ids = _lock_in_order(
+            conn, (id_in(conn, Task.id, ids), Task.status == _SENDING), skip_locked=False
+        )
     if ids:
         conn.execute(
             sa.update(Task)
@@ -249,13 +284,14 @@ def report(
 def cancel_pending(conn: Connection, account_id: int, reasons: list[str], now: datetime) -> int:
     """Every task of the account not yet handed to a provider (planned or queued) is
     cancelled with ``reasons``: the account may no longer be contacted. How many."""
+    where = (Task.account_id == account_id, Task.status.in_(PENDING))
+    ids = _lock_in_order(conn, where, skip_locked=False)  # every one of them, in id order
+    if not ids:
+        return 0
     return int(
         conn.execute(
             sa.update(Task)
-            .where(
-                Task.account_id == account_id,
-                Task.status.in_([TaskStatus.PLANNED.value, TaskStatus.QUEUED.value]),
-            )
+            .where(id_in(conn, Task.id, ids), *where)
             .values(status=TaskStatus.CANCELLED.value, reasons=reasons, updated_at=now)
         ).rowcount
     )
@@ -294,6 +330,15 @@ def fail_over(conn: Connection, task: Any, now: datetime) -> bool:
 
 
 # --- field visits ---------------------------------------------------------------------------
+
+
+def lock_sent(conn: Connection, task_ids: Sequence[int]) -> set[int]:
+    """The tasks among ``task_ids`` still ``sent``, locked in id order; those another
+    transaction holds are skipped (the sweep's next pass takes them)."""
+    if not task_ids:
+        return set()
+    where = (id_in(conn, Task.id, sorted(set(task_ids))), Task.status == TaskStatus.SENT.value)
+    return set(_lock_in_order(conn, where, skip_locked=True))
 
 
 def expire_visit(conn: Connection, task_id: int, now: datetime) -> bool:

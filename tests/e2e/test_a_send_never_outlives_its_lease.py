@@ -113,3 +113,39 @@ def test_a_claim_kept_waiting_until_its_window_closed_is_not_sent(stack_factory)
     assert stack.sandbox_messages() == []  # no text at 21:00:05
     [task] = stack.tasks()
     assert task.status in ("queued", "planned")
+
+
+def test_a_request_the_lease_ran_out_on_before_it_reached_the_wire_is_not_sent(
+    stack_factory, monkeypatch
+):
+    """Dispatch checks the lease before each try; then the adapter's own work (a letter's
+    PDF, on a machine at load 30) or the wait for a pooled connection can take what was left.
+    The chaos run's 17 Lob letters reached the sandbox up to 12 s after their lease: each
+    request is checked again as it is written to the wire (``transport.deadline``), and
+    with less than its timeout left before the lease (less a second) it is not sent."""
+    stack = stack_factory(OutcomeRates(delivered=1.0, bounced=0.0))
+    stack.use_channels(twilio_only(lease=200))  # a timeout of 0.5 s
+    stack.sandbox.state.courier.delay = 3600
+    account = stack.add_account("loan-1")
+    [task_id] = stack.queue_tasks(account, 1, batch_size=0)
+    adapter = type(stack.dispatcher.pool.named("acme", "twilio_sms").adapter)
+    request = adapter.request
+
+    def slow_to_the_wire(self, *args, **kwargs):
+        # Past the check before the try (199 s left), then 199.2 s of the adapter's own work.
+        stack.clock.advance(timedelta(seconds=199.2))
+        return request(self, *args, **kwargs)
+
+    monkeypatch.setattr(adapter, "request", slow_to_the_wire)
+    with pytest.raises(RetryLater):
+        stack.dispatcher.send(task_id)
+    assert stack.sandbox_messages() == []  # before: sent, after its lease
+    [task] = stack.tasks()
+    assert task.status == "queued"  # released, to be reserved again: nothing went out
+    [attempt] = stack.attempts()
+    assert attempt.status == "failed"
+    assert attempt.contact_kind == "failed"
+
+    monkeypatch.setattr(adapter, "request", request)
+    assert stack.dispatcher.send(task_id) is Outcome.SENT
+    assert len(stack.sandbox_messages()) == 1
