@@ -50,7 +50,7 @@ from orchestrator.dispatch.reserve import (
     Throttled,
 )
 from orchestrator.domain import ContactKind, DeliveryStatus, EventType
-from orchestrator.errors import PermanentError, ProviderError, TransientError
+from orchestrator.errors import ConfigError, PermanentError, ProviderError, TransientError
 from orchestrator.intake.accounts import record_provider_event
 from orchestrator.logs import get_logger, mask_text
 from orchestrator.metrics import DEFERRALS, PROVIDER_LATENCY, SENDS
@@ -318,6 +318,14 @@ class Dispatcher:
                 results[claim.task_id] = self._retry_later(claim, error.error)
             elif isinstance(error, _Deferred):
                 deferred.append((claim, error))
+            elif isinstance(error, ConfigError):
+                # Ours, and raised before a byte went out (a credential, a letter's font):
+                # this worker cannot make the message, so it fails over as a refusal would,
+                # with the problem named, instead of waiting for a reconciler that would
+                # hear "no record" and hand it back to fail the same way for ever.
+                SENDS.labels(provider.name, "permanent").inc()
+                refusal = PermanentError(provider.name, "config_error", _problems(error))
+                results[claim.task_id] = self._refused(claim, refusal)
             else:
                 # Not a provider's answer (a fault of ours): the attempt stays ``sending``
                 # and the reconciler resolves it; never resent blindly.
@@ -806,6 +814,10 @@ def described(error: ProviderError) -> str:
     elif isinstance(error, PermanentError):
         if error.code == "endpoint_refused":
             meaning = "its endpoint is not a public address"
+        elif error.code == "config_error":
+            # Our own words (a ConfigError's problems: a font, a variable's name), not the
+            # provider's: nothing reached it.
+            meaning = f"the message could not be made here ({error.message})"
         elif error.opted_out:
             meaning = "the recipient has opted out"
         elif error.invalid_address:
@@ -877,6 +889,11 @@ def _call_in_time(provider: Any, claim: Claim) -> Receipt:
                 )
             ) from None
         raise
+
+
+def _problems(error: ConfigError) -> str:
+    """A configuration error in one line: where, and what is wrong."""
+    return f"{error.source}: " + "; ".join(str(problem) for problem in error.problems)
 
 
 def _log_provider_error(claim: Claim, error: Exception) -> None:
