@@ -439,7 +439,7 @@ def _results(
                 "(SELECT count(*) FROM results_accounts)"
             )
         ).one()
-    out[1]["answer"] += (
+    out[-1]["answer"] += (
         f"; results_accounts {sizes[2]:,} rows, {sizes[0] / 2**20:,.0f} MiB; "
         f"results_totals {sizes[1] / 2**10:,.0f} KiB"
     )

@@ -32,9 +32,11 @@ from the store's rows, taking the old rows' sums off the totals and adding the n
 in one transaction. It deletes only the marks it read: a mark committed after its delete
 stays for the next fold, and as a fold *recomputes* an account's rows rather than adding
 to them, an account folded twice (its write seen by the fold, its mark left for the next)
-is counted once. Marks of months not kept are dropped: the month is built from the rows
-when it is first read (:func:`build`, after a fold in the same transaction, so a write
-committed between the two is both in the build and still marked).
+is counted once. When more than a quarter of a month's accounts were written to (a planning
+run, a bulk load), the fold counts the whole month again instead. Marks of months not kept
+are dropped: the month is built from the rows when it is first read (:func:`build`, after
+a fold in the same transaction, so a write committed between the two is both in the build
+and still marked).
 """
 
 from __future__ import annotations
@@ -239,6 +241,16 @@ def fold(conn: Connection, tenant_id: int) -> int:
     for month, account in pairs:
         by_month[month].append(int(account))
     for month, accounts in sorted(by_month.items()):
+        if len(accounts) > CHUNK and len(accounts) * 4 > _accounts_in(conn, tenant_id, month):
+            # A quarter of the month written to (a planning run, a bulk load): counting the
+            # whole month once is cheaper than recounting those accounts chunk by chunk.
+            for table in (ResultsAccount, ResultsTotal):
+                conn.execute(
+                    sa.delete(table).where(table.tenant_id == tenant_id, table.month == month)
+                )
+            _insert_rows(conn, tenant_id, month, None)
+            _add(conn, tenant_id, month, None, 1)
+            continue
         accounts.sort()
         for at in range(0, len(accounts), CHUNK):
             recompute(conn, tenant_id, month, accounts[at : at + CHUNK])
@@ -251,6 +263,18 @@ def fold(conn: Connection, tenant_id: int) -> int:
             )
         )
     return folded
+
+
+def _accounts_in(conn: Connection, tenant_id: int, month: date) -> int:
+    """The accounts of the kept month's cohorts."""
+    t = ResultsTotal
+    return int(
+        conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(t.n1), 0)).where(
+                t.tenant_id == tenant_id, t.month == month, t.kind == "arm"
+            )
+        ).scalar_one()
+    )
 
 
 def recompute(conn: Connection, tenant_id: int, month: date, accounts: Sequence[int]) -> None:
