@@ -184,7 +184,10 @@ def _begin(conn: Connection, tenant_id: int) -> None:
     PostgreSQL from compiling its statements (its estimates over a few accounts are far
     off, and JIT takes seconds where the statement takes milliseconds)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, :t)"), {"k": _LOCK, "t": tenant_id})
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(CAST(:k AS integer), CAST(:t AS integer))"),
+            {"k": _LOCK, "t": tenant_id},
+        )
         conn.execute(sa.text("SET LOCAL jit = off"))
         conn.execute(sa.text("SET LOCAL work_mem = '128MB'"))
     # SQLite: the transaction holds the database's write lock (Store.transaction).

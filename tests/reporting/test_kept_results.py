@@ -85,11 +85,15 @@ class World:
     def task(self, conn) -> None:
         account = self.rng.choice(self.accounts)
         at = self.instant()
+        step = self.rng.choice(STEPS)
+        if self.current:  # one month of dates: keep (account, step, date) unique
+            self.n += 1
+            step = f"{step}{self.n}"
         task = conn.execute(
             sa.insert(Task)
             .values(
                 tenant_id=self.tenant_id, account_id=account, strategy="default@file",
-                step=self.rng.choice(STEPS), variant=self.rng.choice(VARIANTS), channel="sms",
+                step=step, variant=self.rng.choice(VARIANTS), channel="sms",
                 template="due_today", local_date=at.date(), not_before=at,
                 not_after=at + timedelta(hours=8), expires_at=at + timedelta(days=2),
                 status="sent", created_at=at, updated_at=at,
