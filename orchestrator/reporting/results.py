@@ -269,7 +269,8 @@ def figure_rows(
     conn: Connection, *, tenant_id: int, start: date, end: date
 ) -> list[tuple[Any, ...]]:
     """Every figure of every arm over [``start``, ``end``) as :func:`_figures`' rows, money
-    decoded to :class:`~decimal.Decimal` (what :func:`assemble` and the kept month take)."""
+    decoded to :class:`~decimal.Decimal` (what :func:`assemble` takes, as it takes the kept
+    month's totals, ``kept_results.totals``)."""
     dialect = conn.dialect.name
     since = datetime.combine(start, time(0), UTC)
     until = datetime.combine(end, time(0), UTC)
