@@ -393,8 +393,8 @@ def _results(
     def row(name: str, took: list[float], answer: Any, extra: str = "") -> dict[str, Any]:
         return {
             "query": name,
-            "median_s": round(statistics.median(took), 3),
-            "max_s": round(max(took), 3),
+            "median_s": round(statistics.median(took), 4),
+            "max_s": round(max(took), 4),
             "answer": describe(answer) + extra,
             "result": answer,
         }
