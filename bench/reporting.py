@@ -17,13 +17,18 @@ SQL (``generate_series``, one statement per table, indexes built after):
   one in twelve.
 
 Then it times, through the same service functions the API calls, the results for October
-(every account in a cohort: counted from the rows once, then read from the kept month, and
-again after a write to November and a fold) and the overview's reads (contacts per channel
+(every account in a cohort), October standing for the current month under live sending:
+counted from the rows (the ceiling); the first read, which keeps the month; reads with
+nothing written since; then rounds of ``--live-writes`` writes into October (sends,
+delivery reports, payments, promises, tasks that move an account to another arm), each
+followed by a read that folds them and a second read; and the count from the rows again,
+which the last read must equal. Then the overview's reads (contacts per channel
 and status per hour over the last week and per day over the month; blocks and deferrals by
 rule over both), each ``--repeat`` times on a warm cache, and reports the median and the
 slowest.
 
     python bench/reporting.py --accounts 1000000
+    python bench/reporting.py --accounts 1000000 --repeat 3 --live-writes 1000,10000
     orchestrator bench reporting --accounts 100000 --json
 """
 
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import secrets
 import statistics
 import sys
@@ -38,7 +44,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,13 +60,12 @@ from orchestrator.api.console.overview import tenant_overview
 from orchestrator.clock import SystemClock
 from orchestrator.configuration.source import ConfigSource
 from orchestrator.reporting.activity import blocks_by_rule, contacts_over_time
-from orchestrator.reporting.results import period_results
+from orchestrator.reporting.results import period_results, results
 from orchestrator.settings import load_settings
-from orchestrator.store import kept_results
 from orchestrator.store.db import Store
 from orchestrator.store.migrate import upgrade
 from orchestrator.store.rollup import rebuild
-from orchestrator.store.tables import Account, AccountEvent, Attempt
+from orchestrator.store.tables import Account, Attempt
 from orchestrator.tenancy import create_tenant
 
 TENANT = "bench-results"
@@ -269,7 +273,9 @@ def _time(store: Store, repeat: int, query: Callable[[Any], Any]) -> tuple[list[
     return times, answer
 
 
-def measure(store: Store, tenant_id: int, repeat: int) -> list[dict[str, Any]]:
+def measure(
+    store: Store, tenant_id: int, repeat: int, live: Sequence[int] = (1_000, 10_000)
+) -> list[dict[str, Any]]:
     settings = load_settings()
     config = ConfigSource(
         settings.config_dir, settings.templates_dir, None, now=SystemClock().now
@@ -328,7 +334,7 @@ def measure(store: Store, tenant_id: int, repeat: int) -> list[dict[str, Any]]:
             lambda r: f"{sum(r.values()):,} attempts, {len(r):,} rows",
         )
     )
-    figures = _results(store, tenant_id, channels, repeat)
+    figures = _results(store, tenant_id, channels, repeat, live)
     for name, query, describe in queries:
         times, answer = _time(store, repeat, query)
         figures.append(
@@ -343,11 +349,21 @@ def measure(store: Store, tenant_id: int, repeat: int) -> list[dict[str, Any]]:
     return figures
 
 
-def _results(store: Store, tenant_id: int, channels: Any, repeat: int) -> list[dict[str, Any]]:
-    """October's results as ``GET /v1/results`` reads them (``period_results``): first
-    counted from the rows (the exact path, which then keeps the month: the ceiling), then
-    read from the kept month; then again after a payment in November and a fold (a write
-    to the current month leaves October kept)."""
+def _results(
+    store: Store, tenant_id: int, channels: Any, repeat: int, live: Sequence[int]
+) -> list[dict[str, Any]]:
+    """October's results as ``GET /v1/results`` reads them (``period_results``), October
+    standing for the current month under live sending:
+
+    - the ceiling: the month counted from the rows (``results``, the exact path);
+    - the first read, which keeps the month (every account's rows, then their totals);
+    - reads with nothing written since (the totals);
+    - for each size in ``live``, ``repeat`` rounds of that many writes into October (sends,
+      delivery reports, payments, promises, tasks dated before an account's first one in
+      another arm), each followed by a read (which folds them: the accounts written to
+      recomputed, the totals moved) and a second read;
+    - the ceiling again, after all the writes, which the last read must equal.
+    """
 
     def read() -> Any:
         return period_results(
@@ -360,42 +376,165 @@ def _results(store: Store, tenant_id: int, channels: Any, repeat: int) -> list[d
             now=NOW,
         )
 
+    def count() -> Any:
+        with store.snapshot() as conn:
+            return results(
+                conn,
+                tenant_id=tenant_id,
+                tenant=TENANT,
+                start=PERIOD[0],
+                end=PERIOD[1],
+                channels=channels,
+            )
+
     def describe(r: Any) -> str:
         return f"{sum(a.accounts for a in r.arms):,} accounts in {len(r.arms)} arms"
 
-    def timed(name: str, times: int) -> dict[str, Any]:
+    def row(name: str, took: list[float], answer: Any, extra: str = "") -> dict[str, Any]:
+        return {
+            "query": name,
+            "median_s": round(statistics.median(took), 4),
+            "max_s": round(max(took), 4),
+            "answer": describe(answer) + extra,
+            "result": answer,
+        }
+
+    def timed(call: Callable[[], Any], times: int) -> tuple[list[float], Any]:
         took = []
         answer = None
         for _ in range(times):
             began = time.perf_counter()
-            answer = read()
+            answer = call()
             took.append(time.perf_counter() - began)
-        return {
-            "query": name,
-            "median_s": round(statistics.median(took), 3),
-            "max_s": round(max(took), 3),
-            "answer": describe(answer),
-            "result": answer,
-        }
+        return took, answer
 
-    out = [
-        timed("(ceiling) results, October, counted from the rows (first read: then kept)", 1),
-        timed("results, October, kept month (GET /v1/results)", repeat),
-    ]
-    with store.transaction() as conn:
-        account = conn.execute(
-            sa.select(Account.id).where(Account.tenant_id == tenant_id).limit(1)
-        ).scalar_one()
-        conn.execute(
-            sa.insert(AccountEvent).values(
-                tenant_id=tenant_id, account_id=account, type="payment",
-                at=NOW + timedelta(hours=9), amount=Decimal("10.00"), details={},
-                source="api", dedupe_key="bench-november-payment", recorded_at=NOW,
+    out = [row(CEILING, *timed(count, 1))]
+    out.append(row("results, October: first read (keeps the month)", *timed(read, 1)))
+    out.append(row(KEPT, *timed(read, repeat)))
+    writer = _LiveWrites(store, tenant_id)
+    for size in live:
+        folds: list[float] = []
+        after: list[float] = []
+        dirty: list[int] = []
+        answer = None
+        for _ in range(repeat):
+            dirty.append(writer.write(size))
+            began = time.perf_counter()
+            answer = read()
+            folds.append(time.perf_counter() - began)
+            took, answer = timed(read, 1)
+            after += took
+        accounts = f"; {min(dirty):,}-{max(dirty):,} accounts written to"
+        out.append(
+            row(f"results, October: read after {size:,} writes (fold)", folds, answer, accounts)
+        )
+        out.append(row(f"results, October: read again after {size:,} writes", after, answer))
+    out.append(row(CEILING_AFTER, *timed(count, 1)))
+    out.append(row(LAST_READ, *timed(read, 1)))
+    with store.snapshot() as conn:
+        sizes = conn.execute(
+            sa.text(
+                "SELECT pg_total_relation_size('results_accounts'), "
+                "pg_total_relation_size('results_totals'), "
+                "(SELECT count(*) FROM results_accounts)"
             )
-        )  # fmt: skip
-    kept_results.fold_all(store)
-    out.append(timed("results, October, kept, after a November payment and a fold", repeat))
+        ).one()
+    out[-1]["answer"] += (
+        f"; results_accounts {sizes[2]:,} rows, {sizes[0] / 2**20:,.0f} MiB; "
+        f"results_totals {sizes[1] / 2**10:,.0f} KiB"
+    )
     return out
+
+
+CEILING = "(ceiling) results, October, counted from the rows"
+CEILING_AFTER = "(ceiling) results, October, counted from the rows after the writes"
+KEPT = "results, October, kept, nothing written since (GET /v1/results)"
+LAST_READ = "results, October, kept, after the writes"
+
+
+class _LiveWrites:
+    """Writes into October as live sending does, in transactions of 100 accounts each:
+    of every 16 accounts written to, 8 get a send (an attempt queued), 4 a delivery report
+    (an attempt's status moved), 2 a payment, 1 a promise, 1 a task dated the day before its
+    first one, in the ``late_sms`` arm (the account changes cohort)."""
+
+    def __init__(self, store: Store, tenant_id: int) -> None:
+        self.store = store
+        self.tenant_id = tenant_id
+        self.rng = random.Random(20261128)
+        self.round = 0
+        with store.snapshot() as conn:
+            low, high = conn.execute(
+                sa.select(sa.func.min(Account.id), sa.func.max(Account.id)).where(
+                    Account.tenant_id == tenant_id
+                )
+            ).one()
+        self.ids = (int(low), int(high))
+
+    def write(self, size: int) -> int:
+        """``size`` writes, one per account; how many accounts were written to."""
+        self.round += 1
+        accounts = self.rng.sample(range(self.ids[0], self.ids[1] + 1), size)
+        kinds = ["send"] * 8 + ["report"] * 4 + ["payment"] * 2 + ["promise", "arm"]
+        for at in range(0, size, 100):
+            chunk = accounts[at : at + 100]
+            picked: dict[str, list[int]] = {kind: [] for kind in kinds}
+            for n, account in enumerate(chunk):
+                picked[kinds[n % len(kinds)]].append(account)
+            with self.store.transaction() as conn:
+                for kind, ids in picked.items():
+                    if ids:
+                        self._write(conn, kind, ids)
+        return size
+
+    def _write(self, conn: Any, kind: str, accounts: list[int]) -> None:
+        params = {"t": self.tenant_id, "ids": accounts, "r": self.round}
+        first = (
+            "SELECT DISTINCT ON (account_id) id, account_id, local_date FROM tasks "
+            "WHERE tenant_id = :t AND account_id = ANY(:ids) ORDER BY account_id, local_date, id"
+        )
+        sql = {
+            "send": f"""
+                INSERT INTO attempts (ref, task_id, tenant_id, account_id, channel, provider,
+                    address, at, status, contact_kind, updated_at)
+                SELECT 'live-' || :r || '-' || f.id, f.id, :t, f.account_id, 'sms',
+                    'twilio_sms', convert_to('+12125550123', 'UTF8'),
+                    TIMESTAMPTZ '2026-10-29 15:00+00', 'queued', 'attempt',
+                    TIMESTAMPTZ '2026-10-29 15:00+00'
+                FROM ({first}) f""",
+            "report": """
+                UPDATE attempts SET status = CASE WHEN status = 'delivered' THEN 'undelivered'
+                    ELSE 'delivered' END
+                WHERE id IN (SELECT DISTINCT ON (account_id) id FROM attempts
+                             WHERE tenant_id = :t AND account_id = ANY(:ids) AND channel = 'sms'
+                             ORDER BY account_id, id DESC)""",
+            "payment": """
+                INSERT INTO account_events (tenant_id, account_id, type, at, amount, details,
+                    source, dedupe_key, recorded_at)
+                SELECT :t, a, 'payment', TIMESTAMPTZ '2026-10-30 10:00+00', 25.50, '{}',
+                    'api', 'live-pay-' || :r || '-' || a, TIMESTAMPTZ '2026-10-30 10:00+00'
+                FROM unnest(CAST(:ids AS bigint[])) a""",
+            "promise": """
+                INSERT INTO account_events (tenant_id, account_id, type, at, until, amount,
+                    details, source, dedupe_key, recorded_at)
+                SELECT :t, a, 'promise_to_pay', TIMESTAMPTZ '2026-10-27 10:00+00',
+                    TIMESTAMPTZ '2026-10-31 23:00+00', 50, '{}', 'api',
+                    'live-promise-' || :r || '-' || a, TIMESTAMPTZ '2026-10-27 10:00+00'
+                FROM unnest(CAST(:ids AS bigint[])) a""",
+            "arm": f"""
+                INSERT INTO tasks (tenant_id, account_id, strategy, step, variant, channel,
+                    template, purpose, fallback, local_date, not_before, not_after,
+                    expires_at, status, attempt_count, reasons, created_at, updated_at)
+                SELECT :t, f.account_id, 'default@file', 'standard.pre_' || :r, 'late_sms',
+                    'sms', 'due_today', 'collection', '[]'::jsonb,
+                    GREATEST(f.local_date - 1, DATE '2026-10-01'),
+                    TIMESTAMPTZ '2026-10-01 14:00+00', TIMESTAMPTZ '2026-10-01 22:00+00',
+                    TIMESTAMPTZ '2026-10-03 04:00+00', 'sent', 1, '[]'::jsonb,
+                    TIMESTAMPTZ '2026-10-01 00:00+00', TIMESTAMPTZ '2026-10-01 00:00+00'
+                FROM ({first}) f
+                WHERE f.local_date >= DATE '2026-10-01'""",
+        }[kind]
+        conn.execute(sa.text(sql), params)
 
 
 def _from_rows(conn: Any, tenant_id: int, since: datetime, until: datetime) -> dict[Any, int]:
@@ -413,12 +552,13 @@ def _from_rows(conn: Any, tenant_id: int, since: datetime, until: datetime) -> d
 def check(figures: list[dict[str, Any]]) -> None:
     """The kept counts and the kept month must say what the rows say."""
     by_name = {f["query"]: f["result"] for f in figures}
-    counted = by_name["(ceiling) results, October, counted from the rows (first read: then kept)"]
-    for name in (
-        "results, October, kept month (GET /v1/results)",
-        "results, October, kept, after a November payment and a fold",
-    ):
+    counted = by_name[CEILING]
+    for name in ("results, October: first read (keeps the month)", KEPT):
         assert by_name[name] == counted, f"{name}: the kept month differs from the count"
+    assert by_name[LAST_READ] == by_name[CEILING_AFTER], "the kept month differs from the count"
+    for f in figures:
+        if "after" in f["query"] and "writes" in f["query"] and "(ceiling)" not in f["query"]:
+            assert f["result"] is not None
     kept = by_name["contacts per day, channel, status: October"]
     rows = by_name["(ceiling) contacts per day, October, counted from the rows"]
     assert {(c.start.replace(tzinfo=None), c.channel, c.status): c.count for c in kept} == rows, (
@@ -427,7 +567,13 @@ def check(figures: list[dict[str, Any]]) -> None:
 
 
 def run(
-    accounts: int, tasks: int, repeat: int, url: str, keep: bool, say: Callable[[str], None]
+    accounts: int,
+    tasks: int,
+    repeat: int,
+    url: str,
+    keep: bool,
+    say: Callable[[str], None],
+    live: Sequence[int] = (1_000, 10_000),
 ) -> dict[str, Any]:
     with _schema(url, keep) as database:
         store = Store.connect(database, pool_size=2)
@@ -435,7 +581,7 @@ def run(
             upgrade(store.engine)
             seeded = seed(store, accounts, tasks, say)
             say("timing the queries")
-            timed = measure(store, seeded["tenant_id"], repeat)
+            timed = measure(store, seeded["tenant_id"], repeat, live)
             check(timed)
         finally:
             store.dispose()
@@ -475,15 +621,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--postgres-url", default=DEFAULT_PG, help="a PostgreSQL server (default: %(default)s)"
     )
+    parser.add_argument(
+        "--live-writes",
+        default=None,
+        help=(
+            "sizes of the rounds of writes into the month between reads, comma-separated "
+            "(default: 1000,10000, or a tenth of --accounts when fewer)"
+        ),
+    )
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if args.accounts <= 0 or args.repeat <= 0:
         parser.error("--accounts and --repeat must be positive")
+    try:
+        live = (
+            [s for s in (1_000, 10_000) if s <= args.accounts] or [max(1, args.accounts // 10)]
+            if args.live_writes is None
+            else [int(size) for size in args.live_writes.split(",") if size.strip()]
+        )
+    except ValueError:
+        parser.error(f"--live-writes: a comma-separated list of counts, not {args.live_writes!r}")
+    if any(size <= 0 or size > args.accounts for size in live):
+        parser.error(f"--live-writes: each size from 1 to --accounts ({args.accounts:,})")
     console = Console(stderr=True)
     with console.status("starting") as status:
         figures = run(
-            args.accounts, args.tasks, args.repeat, args.postgres_url, args.keep, status.update
+            args.accounts,
+            args.tasks,
+            args.repeat,
+            args.postgres_url,
+            args.keep,
+            status.update,
+            live,
         )
     for query in figures["queries"]:
         query.pop("result")

@@ -178,12 +178,9 @@ def store(request, tmp_path):
     """A migrated, empty store, once on SQLite and once on PostgreSQL."""
     import shutil
 
-    import sqlalchemy as sa
-
     from orchestrator.store.db import Store
     from orchestrator.store.tables import (
         Base,
-        ResultsGeneration,
         ResultsMark,
         RollupChange,
         RollupTotal,
@@ -204,7 +201,6 @@ def store(request, tmp_path):
             # results' marks (store/kept_results.py): drop them.
             for table in (RollupChange.__table__, RollupTotal.__table__, ResultsMark.__table__):
                 conn.execute(table.delete())
-            conn.execute(sa.insert(ResultsGeneration).values(id=1, generation=0))
     yield store
     store.dispose()
 

@@ -58,7 +58,8 @@ def rollups_command(
     By default folds the changes written since the last pass into the totals, as the
     scheduler does every sweep. [bold]--rebuild[/] recounts them from the rows (the backfill
     migration 0011 does the same): a repair, and on PostgreSQL writers to accounts, tasks,
-    attempts and the ledger wait until it commits.
+    attempts and the ledger wait until it commits. It also drops the kept months of
+    champion/challenger results (docs/results.md), each counted again when next read.
 
     Example: [bold]orchestrator db rollups --rebuild -t acme[/]
     """
@@ -96,3 +97,7 @@ def rollups_command(
         task = progress.add_task("recount", total=len(REBUILD_STEPS), what="locking")
         rebuild(conn, ids, progress=lambda what: progress.update(task, advance=1, what=what))
     out.print(f"Recounted the totals of {tenant or 'every tenant'}.")
+    from orchestrator.store import kept_results
+
+    dropped = kept_results.forget(store, ids)
+    out.print(f"Dropped {dropped:,} kept months of results; each is counted again when next read.")

@@ -278,8 +278,9 @@ class Scheduler:
 
     def rollup_now(self) -> int:
         """Fold the counts written since the last pass into the overview's totals
-        (``store/rollup.py``), and forget the kept months of results that writes since
-        have moved (``store/kept_results.py``), if we lead; how many changes were folded."""
+        (``store/rollup.py``), and the writes since into the kept months of results
+        (``store/kept_results.py``: the accounts written to recounted), if we lead; how many
+        changes were folded."""
         if not self.leader:
             return 0
         kept_results.fold_all(self.store)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from orchestrator.configuration.channel_config import ChannelsConfig
-from orchestrator.domain import Channel, ContactKind, DeliveryStatus, EventType, currency_places
+from orchestrator.domain import Channel, ContactKind, EventType, currency_places
 from orchestrator.store import kept_results
 from orchestrator.store.db import Store
 from orchestrator.store.tables import Account, Attempt, Task
@@ -54,10 +53,9 @@ from orchestrator.store.tables import AccountEvent as EventRow
 CHAMPION = "champion"
 MAX_DAYS = 366
 # Statuses of an attempt the provider accepted (and so bills).
-BILLED = ("queued", "sent", "delivered", "undelivered", "bounced")
-_REACHED = (DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value)
-_ANSWERED = (ContactKind.CONVERSATION.value, ContactKind.LIMITED_CONTENT.value)
-_SCALE = 10_000  # money on SQLite is summed exactly in ten-thousandths
+BILLED = kept_results.BILLED
+_REACHED = kept_results.REACHED
+_ANSWERED = kept_results.ANSWERED
 _COST_PLACES = Decimal("0.0001")
 
 
@@ -253,44 +251,26 @@ def period_results(
     channels: ChannelsConfig | None,
     now: datetime,
 ) -> Results:
-    """What the API, the console and the CLI answer: :func:`results`, read from the kept
-    month (``store/kept_results.py``) when the period is one whole calendar month and
-    nothing written since has moved it; otherwise counted, and kept when it is a month."""
+    """What the API, the console and the CLI answer: :func:`results`. A whole calendar
+    month is read from its kept totals (``store/kept_results.py``: the writes since folded
+    in first, the month built from the rows the first time it is read); any other period is
+    counted from the rows."""
     check_period(start, end)
     if not kept_results.is_month(start, end):
         with store.snapshot() as conn:
             return results(
                 conn, tenant_id=tenant_id, tenant=tenant, start=start, end=end, channels=channels
             )
-    with store.snapshot() as conn:
-        found = kept_results.lookup(conn, tenant_id, start)
-        if found is None:
-            seen = kept_results.generation(conn)
-            rows = figure_rows(conn, tenant_id=tenant_id, start=start, end=end)
-    if found is not None:
-        rows = [_thawed(row) for row in json.loads(found)]
-    else:
-        kept_results.keep(
-            store, tenant_id, start, json.dumps([_frozen(r) for r in rows]), seen, now
-        )
+    rows = kept_results.month_rows(store, tenant_id, start, now)
     return assemble(rows, tenant=tenant, start=start, end=end, channels=channels)
-
-
-def _frozen(row: tuple[Any, ...]) -> list[Any]:
-    money = row[-1]
-    return [*row[:-1], None if money is None else str(money)]
-
-
-def _thawed(row: list[Any]) -> tuple[Any, ...]:
-    money = row[-1]
-    return (*row[:-1], None if money is None else Decimal(money))
 
 
 def figure_rows(
     conn: Connection, *, tenant_id: int, start: date, end: date
 ) -> list[tuple[Any, ...]]:
     """Every figure of every arm over [``start``, ``end``) as :func:`_figures`' rows, money
-    decoded to :class:`~decimal.Decimal` (what :func:`assemble` and the kept month take)."""
+    decoded to :class:`~decimal.Decimal` (what :func:`assemble` takes, as it takes the kept
+    month's totals, ``kept_results.totals``)."""
     dialect = conn.dialect.name
     since = datetime.combine(start, time(0), UTC)
     until = datetime.combine(end, time(0), UTC)
@@ -343,6 +323,8 @@ def assemble(
         else:
             billed.append(row)
     prices = _prices(channels)
+    # Priced in one order whichever path gave the rows (each sum is rounded as it goes).
+    billed.sort(key=lambda row: (row[1], row[2] or "", row[3] or "", row[4] or ""))
     spent: dict[tuple[str, str], dict[str, ChannelCost]] = defaultdict(dict)
     for row in billed:
         segment, arm, channel, provider, messages = row[1], row[2], row[3], row[4], row[5]
@@ -386,9 +368,7 @@ def assemble(
 
 def _segment(step: Any, dialect: str) -> Any:
     """The segment id of a task's ``segment.step`` (ids hold no dots)."""
-    if dialect == "postgresql":
-        return sa.func.split_part(step, ".", 1)
-    return sa.func.substr(step, 1, sa.func.instr(step, ".") - 1)
+    return kept_results.segment_of(step, dialect)
 
 
 def _cohort(tenant_id: int, start: date, end: date, dialect: str) -> Any:
@@ -468,19 +448,12 @@ def _per_account_events(tenant_id: int, since: datetime, until: datetime) -> Any
 
 
 def _scaled(amount: Any, dialect: str) -> Any:
-    """Money as something SQL adds exactly: NUMERIC on PostgreSQL, ten-thousandths as an
-    integer on SQLite (which stores it as text)."""
-    if dialect == "postgresql":
-        return sa.cast(amount, sa.Numeric(20, 4))
-    return sa.cast(sa.func.round(sa.cast(amount, sa.Float) * _SCALE), sa.Integer)
+    """Money as something SQL adds exactly (``kept_results.scaled``)."""
+    return kept_results.scaled(amount, dialect)
 
 
 def _decoded(total: Any, dialect: str) -> Decimal:
-    if total is None:
-        return Decimal(0)
-    if dialect == "postgresql":
-        return Decimal(total)
-    return Decimal(int(total)) / _SCALE
+    return kept_results.decoded(total, dialect)
 
 
 def _collected(cohort: Any, tenant_id: int, since: datetime, until: datetime, dialect: str) -> Any:

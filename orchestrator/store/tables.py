@@ -573,22 +573,10 @@ class RollupChange(Base):
     n: Mapped[int] = mapped_column(sa.Integer)
 
 
-class ResultsKept(Base):
-    """One tenant's results for one calendar month as the exact query counted them: the
-    rows of :func:`orchestrator.reporting.results.figure_rows` as JSON. Valid while no
-    :class:`ResultsMark` names the month (``orchestrator/store/kept_results.py``)."""
-
-    __tablename__ = "results_kept"
-
-    tenant_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    figures: Mapped[str] = mapped_column(sa.Text)
-    counted_at: Mapped[datetime]
-
-
 class ResultsMark(Base):
     """Append-only, written by triggers in the transaction of the row they mark: a write
-    that can move the results of ``month`` (and, when ``onward``, of every later month)."""
+    that can move ``account_id``'s results in ``month`` (and, when ``onward``, in every
+    later month). ``orchestrator/store/kept_results.py`` folds them."""
 
     __tablename__ = "results_marks"
     __table_args__ = (sa.Index("ix_results_marks_tenant_id_month", "tenant_id", "month"),)
@@ -596,14 +584,69 @@ class ResultsMark(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(sa.Integer)
     month: Mapped[date] = mapped_column(sa.Date)
+    account_id: Mapped[int] = mapped_column(sa.BigInteger)
     onward: Mapped[bool] = mapped_column(sa.Boolean)
 
 
-class ResultsGeneration(Base):
-    """One row, bumped by every fold of the marks: a count begun before a fold is not kept
-    (a mark it did not see may have been folded away)."""
+# Money summed exactly: NUMERIC on PostgreSQL, ten-thousandths as an integer on SQLite.
+ResultsMoney = sa.Numeric(28, 4).with_variant(sa.BigInteger(), "sqlite")
 
-    __tablename__ = "results_generation"
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    generation: Mapped[int] = mapped_column(sa.BigInteger)
+class ResultsMonth(Base):
+    """A calendar month whose results are kept: its :class:`ResultsAccount` rows and
+    :class:`ResultsTotal` rows exist and every write since is in a :class:`ResultsMark`."""
+
+    __tablename__ = "results_months"
+
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    built_at: Mapped[datetime]
+
+
+class ResultsAccount(Base):
+    """One account's part of one kept month's results, rows told apart by ``kind`` as
+    :func:`orchestrator.store.kept_results.account_rows` defines them. No foreign key: an
+    erased or deleted account's rows leave through the fold, which takes them off the
+    totals."""
+
+    __tablename__ = "results_accounts"
+
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    k1: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    k2: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    segment: Mapped[str] = mapped_column(sa.String(128))
+    arm: Mapped[str] = mapped_column(sa.String(64))
+    first_date: Mapped[date | None] = mapped_column(sa.Date)  # the cohort's first task
+    first_task: Mapped[int | None] = mapped_column(sa.BigInteger)
+    n1: Mapped[int] = mapped_column(sa.BigInteger)
+    n2: Mapped[int] = mapped_column(sa.BigInteger)
+    n3: Mapped[int] = mapped_column(sa.BigInteger)
+    n4: Mapped[int] = mapped_column(sa.BigInteger)
+    n5: Mapped[int] = mapped_column(sa.BigInteger)
+    n6: Mapped[int] = mapped_column(sa.BigInteger)
+    money: Mapped[Any] = mapped_column(ResultsMoney)
+
+
+class ResultsTotal(Base):
+    """One kept month's figures per segment and arm: the sums of its
+    :class:`ResultsAccount` rows by (kind, segment, arm, k1, k2), kept by the fold."""
+
+    __tablename__ = "results_totals"
+
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    segment: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    arm: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    k1: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    k2: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    n1: Mapped[int] = mapped_column(sa.BigInteger)
+    n2: Mapped[int] = mapped_column(sa.BigInteger)
+    n3: Mapped[int] = mapped_column(sa.BigInteger)
+    n4: Mapped[int] = mapped_column(sa.BigInteger)
+    n5: Mapped[int] = mapped_column(sa.BigInteger)
+    n6: Mapped[int] = mapped_column(sa.BigInteger)
+    money: Mapped[Any] = mapped_column(ResultsMoney)

@@ -3,7 +3,7 @@ a chosen period, and the same figures as CSV.
 
 The figures are :func:`orchestrator.reporting.results.period_results`' — what
 ``GET /v1/results`` answers. The page offers calendar months (the current one by default),
-which are read from the kept month when nothing has moved it since it was counted
+which are read from the month's kept totals after folding in the writes since
 (``store/kept_results.py``), and any other period by its dates, counted from the rows
 (with the API's defaults for a missing end). This module only lays them out: one table per
 segment, a column per arm, and beside each challenger its difference from the champion
