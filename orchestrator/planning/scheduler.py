@@ -279,11 +279,13 @@ class Scheduler:
     def rollup_now(self) -> int:
         """Fold the counts written since the last pass into the overview's totals
         (``store/rollup.py``), and the writes since into the kept months of results
-        (``store/kept_results.py``: the accounts written to recounted), if we lead; how many
-        changes were folded."""
+        (``store/kept_results.py``: the accounts written to recounted), and keep the current
+        month of every tenant (built when it is not yet kept), if we lead; how many changes
+        were folded."""
         if not self.leader:
             return 0
         kept_results.fold_all(self.store)
+        kept_results.keep_current(self.store, self.clock.now())
         return fold_all(self.store)
 
     def lender_events_now(self) -> bool:

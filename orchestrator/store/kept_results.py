@@ -63,6 +63,7 @@ from orchestrator.store.tables import (
     ResultsMonth,
     ResultsTotal,
     Task,
+    Tenant,
 )
 
 # Statuses of an attempt the provider accepted (and so bills).
@@ -325,6 +326,26 @@ def fold_all(store: Store) -> int:
             _begin(conn, tenant_id)
             folded += fold(conn, tenant_id)
     return folded
+
+
+def keep_current(store: Store, now: datetime) -> int:
+    """Keep every tenant's current calendar month (UTC), building the ones not kept yet (the
+    scheduler, every sweep, after :func:`fold_all`): the console's results page opens on
+    this month, so its first read is never the whole month's count. A month is built on
+    its first day, when it holds little; only the first pass after this feature is deployed
+    (or after ``db rollups --rebuild``) counts a month's worth, here, not in a page.
+    How many months were built."""
+    month = month_of(now.date())
+    with store.snapshot() as conn:
+        kept = sa.select(ResultsMonth.tenant_id).where(ResultsMonth.month == month)
+        missing = list(
+            conn.execute(
+                sa.select(Tenant.id).where(Tenant.id.not_in(kept)).order_by(Tenant.id)
+            ).scalars()
+        )
+    for tenant_id in missing:
+        month_rows(store, tenant_id, month, now)
+    return len(missing)
 
 
 def forget(store: Store, tenant_ids: Iterable[int] | None = None) -> int:
