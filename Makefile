@@ -31,9 +31,11 @@ demo: install
 # The suite runs on every core and one more (much of it waits on processes and sockets):
 # each test has its own schema and key prefix, and a file's tests stay in one process.
 TEST_WORKERS ?= 3
+# More pytest options, e.g. `make test PYTEST_ARGS=--durations=0` for every test's time.
+PYTEST_ARGS ?=
 
 test: install lint types
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -293,7 +293,9 @@ def run(
     with store.transaction() as conn:
         tenant_id = create_tenant(conn, TENANT, name="Plan benchmark", now=now)
     with console.status("preparing account templates"):
-        pool = templates(TEMPLATES, rng, now.date(), now)
+        # Never more templates than the largest portfolio has accounts (a smoke run's few
+        # hundred): the portfolio is made of copies of them, one per account at most.
+        pool = templates(min(TEMPLATES, max(sizes)), rng, now.date(), now)
     have = 0
     try:
         for size in sizes:

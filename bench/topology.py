@@ -119,11 +119,18 @@ class Process:
         """SIGTERM, then SIGKILL whatever is left after ``timeout``."""
         if self.alive():
             self.signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=30)
+            self.reap(timeout)
+        return self.popen.returncode
+
+    def reap(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` for a process already signalled to end, then SIGKILL it and
+        everything it started. Never a second SIGTERM: Dramatiq's worker processes and
+        uvicorn take a second one as "exit now", without finishing what is in flight."""
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=30)
         return self.popen.returncode
 
     def tail(self, lines: int = 20) -> str:
@@ -131,6 +138,11 @@ class Process:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+# The order :meth:`Topology.stop` stops the services in, each wave at once (any other
+# service last): what makes work first, the provider that answers it last.
+STOP_WAVES = (("scheduler", "worker"), ("api",), ("sandbox",))
 
 
 @dataclass
@@ -235,9 +247,26 @@ class Topology:
         self.env["ORCHESTRATOR_SANDBOX_SMTP"] = f"smtp://127.0.0.1:{smtp}"
         return process
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30) -> None:
+        """Stop every process gracefully, in waves (:data:`STOP_WAVES`): the schedulers and
+        workers first, so their sends in flight still reach the provider sandbox and its
+        reports an API; then the APIs; then the sandbox. A wave's processes get their SIGTERM
+        together and shut down side by side; whatever is left after ``timeout`` is
+        SIGKILLed."""
+        waves: list[list[Process]] = [[] for _ in range(len(STOP_WAVES) + 1)]
         for process in reversed(self.processes):
-            process.stop()
+            service = process.name.rsplit("-", 1)[0]
+            index = next(
+                (i for i, wave in enumerate(STOP_WAVES) if service in wave), len(STOP_WAVES)
+            )
+            waves[index].append(process)
+        for wave in waves:
+            signalled = [p for p in wave if p.alive()]
+            for process in signalled:
+                process.signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for process in signalled:
+                process.reap(max(0.0, deadline - time.monotonic()))
 
     def _running(self, process: Process) -> Process:
         if not process.alive():

@@ -333,8 +333,7 @@ LONGEST_FIRST = [
     "tests/test_chaos_short.py",
     "tests/e2e/test_the_stack_as_separate_processes_on_rabbitmq.py",
     "tests/e2e/test_the_stack_as_separate_processes_on_redis.py",
-    "tests/test_demo_command.py",
-    "tests/test_demo_explains_itself.py",
+    "tests/test_demo_command.py",  # one demo run, read by both its tests
     "tests/test_bench_dispatch.py",
     # Many tests, each with an API of its own: the longest in-process files.
     "tests/selfservice/test_every_action_is_an_account_event.py",

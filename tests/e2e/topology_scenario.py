@@ -85,11 +85,13 @@ def two_apis_three_workers_two_schedulers_deliver_every_task_once(
         sandbox = topology.sandbox(
             f"http://127.0.0.1:{ports[1]}/v1/webhooks", delivered_rate="1", callback_delay="0.1"
         )
-        apis = [topology.api(port) for port in ports]
+        # Workers and schedulers need no API: they start first, and the two APIs together,
+        # so the processes' start-ups overlap instead of following one another.
         for _ in range(3):
             topology.worker(threads=2)
         for _ in range(2):
             topology.scheduler(plan_every="60", sweep_every="0.5", lock_ttl="3")
+        apis = topology.apis(ports)
 
         for index, api in enumerate(apis):
             batch = [document(i) for i in range(index, ACCOUNTS, 2)]
