@@ -7,8 +7,10 @@
    (tenacity), each retry first checking that the window is still open and no event arrived.
    Each request waits for its own instant on the provider's rate limit just before it goes
    out (:meth:`Dispatcher._pace`): one that cannot go out on time books another rather than
-   go late, so requests never bunch up after a stall; a send whose turn would not come in
-   time (its window, its lease, :data:`PACE_WAIT`) is withdrawn and deferred, not sent.
+   go late, and at the moment of sending it goes only if the rate limit's log of requests
+   let go has room in the last second, so requests never bunch up after a stall; a send
+   whose turn would not come in time (its window, its lease, :data:`PACE_WAIT`) is
+   withdrawn and deferred, not sent.
 3. **Record** the outcome: sent; or failed and retried later by Dramatiq (the retry re-checks
    everything, and waits for the next window when it would land in quiet hours); or refused
    for good and failed over to the next provider or fallback channel; or, when the provider
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import random
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -66,9 +69,11 @@ PACE_WAIT = 5.0
 out at the instant its reservation booked) before it is withdrawn and deferred."""
 LATE_SLACK = 0.1
 """How late (real seconds) a request may go out after its instant before it books another
-instead: at least this, else half an interval. Over any second the provider then receives
-at most ``per_second * (1 + slack) + burst``; on a loaded machine a thread often wakes tens
-of milliseconds late, and a stricter slack wastes instants (each miss books anew)."""
+instead: at least this, else half an interval. It smooths (a late request does not go out
+with the ones due now); the bound of ``per_second + burst`` in any second is the log's
+(:meth:`RateLimiter.admit <orchestrator.dispatch.limits.RateLimiter.admit>`). On a loaded
+machine a thread often wakes tens of milliseconds late, and a stricter slack wastes
+instants (each miss books anew)."""
 
 __all__ = ["Dispatcher", "Outcome", "RetryLater"]
 
@@ -365,13 +370,18 @@ class Dispatcher:
 
     def _pace(self, claim: Claim, *, first: bool) -> None:
         """Wait for this request's turn on its provider's rate limit, immediately before it
-        goes out: the instant its reservation booked (first try), or a new one.
+        goes out: the instant its reservation booked (first try), or a new one; then let it
+        go only if the rate limit's log of requests let go has room (:meth:`RateLimiter.admit
+        <orchestrator.dispatch.limits.RateLimiter.admit>`).
 
-        A request goes out only within a slack of its instant (half an interval, at least
-        :data:`LATE_SLACK`); one that could not (its thread was starved of CPU, the
-        reservation took long) books a new instant instead of going late. So over any span
-        of ``t`` seconds the provider receives at most ``per_second * (t + slack) + burst``
-        of our requests, however the sends of many batches and processes interleave.
+        The turn smooths: a request goes out only within a slack of its instant (half an
+        interval, at least :data:`LATE_SLACK`); one that could not (its thread was starved of
+        CPU, the reservation took long) books a new instant instead of going late. The log
+        bounds: at the moment of sending, a request goes only if fewer than
+        ``per_second + burst`` went in the last second; one that finds no room books a new
+        instant no sooner than the log will have room. So over any second the provider
+        receives at most ``per_second + burst`` of our requests, however the sends of many
+        batches and processes interleave and however late their threads wake.
 
         Raises :class:`_Deferred` (first try: nothing has reached the provider; the
         reservation is withdrawn) or :class:`_WindowClosed` (a retry) when no turn comes
@@ -385,16 +395,24 @@ class Dispatcher:
         slack = max(min(0.5 / limit.per_second, 0.25), LATE_SLACK)
         started = time.monotonic()
         turn: float | None = claim.send_at if first else None
+        token = f"{claim.attempt_id}:{secrets.token_hex(6)}"
         while True:
+            lead = 0.0
             if turn is not None:
                 if turn > time.monotonic():
                     self.pause(turn - time.monotonic())
+                # Too late for its instant (beyond the slack), going now could bunch up with
+                # the sends due now: its instant goes unused, and it books another.
                 if time.monotonic() - turn <= slack:
-                    break
-                # Too late for its instant: going now could bunch up with the sends due
-                # now; its instant goes unused, and it books another.
+                    if time.monotonic() - started > 0.001 and self._account_changed(claim):
+                        self._not_now(claim, first, "account_changed", "an account event arrived")
+                    lead = self.limiter.admit(provider.limits_key, limit, token)
+                    if not lead:
+                        return
+                    # No room in the last second (requests woken late bunched up): its
+                    # instant goes unused, and it books another once there is room.
             within = min(PACE_WAIT - (time.monotonic() - started), self._room_left(claim))
-            delay = self.limiter.book_one(provider.limits_key, limit, within=within)
+            delay = self.limiter.book_one(provider.limits_key, limit, within=within, lead=lead)
             if delay is None:
                 closes = within < PACE_WAIT - (time.monotonic() - started)
                 reason = (
@@ -405,8 +423,6 @@ class Dispatcher:
                 )
                 self._not_now(claim, first, "rate_limited", reason)
             turn = time.monotonic() + (delay or 0.0)
-        if time.monotonic() - started > 0.001 and self._account_changed(claim):
-            self._not_now(claim, first, "account_changed", "an account event arrived")
 
     def _room_left(self, claim: Claim) -> float:
         """Real seconds a request of ``claim`` may still wait before it goes out: its window
