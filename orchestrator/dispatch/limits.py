@@ -198,20 +198,17 @@ class RateLimiter:
         )
         return Booking(tuple(int(d) / 1_000_000 for d in booked), int(wait) / 1_000_000)
 
-    def book_one(
-        self, provider: str, limit: RateLimit | None, *, within: float, lead: float = 0.0
-    ) -> float | None:
-        """Book one send no sooner than ``lead`` and no more than ``within`` seconds from
-        now: the seconds until it may go out, or ``None`` when none could be booked that soon
-        (nothing is booked then)."""
-        booking = self.book(provider, limit, 1, within=within, lead=lead)
+    def book_one(self, provider: str, limit: RateLimit | None, *, within: float) -> float | None:
+        """Book one send no more than ``within`` seconds from now: the seconds until it may
+        go out, or ``None`` when none could be booked that soon (nothing is booked then)."""
+        booking = self.book(provider, limit, 1, within=within)
         return booking.delays[0] if booking.delays else None
 
     def admit(self, provider: str, limit: RateLimit | None, token: str) -> float:
         """Let one request to ``provider`` go now, in one atomic step, if fewer than
         ``limit.most_in_a_second`` went in the last second (and :data:`ADMIT_GUARD`): 0.0,
         and it is logged as gone. Otherwise nothing is logged and the answer is the seconds
-        until one more could go (the request should take a new turn no sooner).
+        until one more could go (the request asks again no sooner).
 
         Parameters:
           provider: the limit's key (as for :meth:`book`).

@@ -378,10 +378,10 @@ class Dispatcher:
         interval, at least :data:`LATE_SLACK`); one that could not (its thread was starved of
         CPU, the reservation took long) books a new instant instead of going late. The log
         bounds: at the moment of sending, a request goes only if fewer than
-        ``per_second + burst`` went in the last second; one that finds no room books a new
-        instant no sooner than the log will have room. So over any second the provider
-        receives at most ``per_second + burst`` of our requests, however the sends of many
-        batches and processes interleave and however late their threads wake.
+        ``per_second + burst`` went in the last second; one that finds no room waits until
+        there is. So over any second at most ``per_second + burst`` of our requests leave
+        for the provider, however the sends of many batches and processes interleave and
+        however late their threads wake.
 
         Raises :class:`_Deferred` (first try: nothing has reached the provider; the
         reservation is withdrawn) or :class:`_WindowClosed` (a retry) when no turn comes
@@ -395,34 +395,45 @@ class Dispatcher:
         slack = max(min(0.5 / limit.per_second, 0.25), LATE_SLACK)
         started = time.monotonic()
         turn: float | None = claim.send_at if first else None
-        token = f"{claim.attempt_id}:{secrets.token_hex(6)}"
         while True:
-            lead = 0.0
             if turn is not None:
                 if turn > time.monotonic():
                     self.pause(turn - time.monotonic())
-                # Too late for its instant (beyond the slack), going now could bunch up with
-                # the sends due now: its instant goes unused, and it books another.
                 if time.monotonic() - turn <= slack:
-                    if time.monotonic() - started > 0.001 and self._account_changed(claim):
-                        self._not_now(claim, first, "account_changed", "an account event arrived")
-                    lead = self.limiter.admit(provider.limits_key, limit, token)
-                    if not lead:
-                        return
-                    # No room in the last second (requests woken late bunched up): its
-                    # instant goes unused, and it books another once there is room.
+                    break
+                # Too late for its instant: going now could bunch up with the sends due
+                # now; its instant goes unused, and it books another.
             within = min(PACE_WAIT - (time.monotonic() - started), self._room_left(claim))
-            delay = self.limiter.book_one(provider.limits_key, limit, within=within, lead=lead)
+            delay = self.limiter.book_one(provider.limits_key, limit, within=within)
             if delay is None:
-                closes = within < PACE_WAIT - (time.monotonic() - started)
-                reason = (
-                    "its window (less dispatch.window_margin_seconds) or lease ends before "
-                    "its turn on the rate limit"
-                    if closes
-                    else f"no turn on the rate limit within {PACE_WAIT:g}s"
-                )
-                self._not_now(claim, first, "rate_limited", reason)
+                self._no_turn(claim, first, within, started)
             turn = time.monotonic() + (delay or 0.0)
+        # Its turn: it goes if the last second has room for it. When it has not (requests
+        # woken late went out together), it waits for room rather than take a new instant:
+        # its own is spent either way, and a new one would leave another unused.
+        token = f"{claim.attempt_id}:{secrets.token_hex(6)}"
+        while True:
+            if time.monotonic() - started > 0.001 and self._account_changed(claim):
+                self._not_now(claim, first, "account_changed", "an account event arrived")
+            wait = self.limiter.admit(provider.limits_key, limit, token)
+            if not wait:
+                return
+            within = min(PACE_WAIT - (time.monotonic() - started), self._room_left(claim))
+            if wait > within:
+                self._no_turn(claim, first, within, started)
+            self.pause(wait)
+
+    def _no_turn(self, claim: Claim, first: bool, within: float, started: float) -> None:
+        """Raise as :meth:`_not_now` does: no turn on the rate limit ``within`` the time the
+        request may still wait."""
+        closes = within < PACE_WAIT - (time.monotonic() - started)
+        reason = (
+            "its window (less dispatch.window_margin_seconds) or lease ends before "
+            "its turn on the rate limit"
+            if closes
+            else f"no turn on the rate limit within {PACE_WAIT:g}s"
+        )
+        self._not_now(claim, first, "rate_limited", reason)
 
     def _room_left(self, claim: Claim) -> float:
         """Real seconds a request of ``claim`` may still wait before it goes out: its window
