@@ -18,7 +18,9 @@ decided):
 - the sustained rate as a share of R, over the drain (first message to the last);
 - the highest rate in any one-second window (sliding), against R (at most 1.1 R), on the
   send side (when the requests left the workers: what the rate limit controls) and on the
-  receive side (when the sandbox handled them: what a provider would count);
+  receive side (when the sandbox handled them: what a provider would count); and, for the
+  rate limit itself, when its log let each request go (the workers append each instant to a
+  Redis list in this bench only: ``RateLimiter.record_to``);
 - how long each request took from leaving to being handled (p50, p99, max), and, for the
   receive side's busiest second, over how long its requests had been sent: when requests
   sent over more than a second arrive within one, the sandbox bunched them, not the sender;
@@ -50,6 +52,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import redis
 import sqlalchemy as sa
 import yaml
 from dramatiq.brokers.redis import RedisBroker
@@ -63,6 +66,7 @@ from bench.dispatch import (
     TENANT,
     Job,
     account_document,
+    admitted_key,
     environment,
     fresh_database,
     ledger_counts,
@@ -167,6 +171,8 @@ class Burst:
     before_window: int  # sandbox messages, sends stamped, and attempts decided, before 08:00
     drain_seconds: float  # window opening to the last message
     sustained_share: float  # sends a second over the drain (sandbox arrivals), as a share of R
+    peak_admitted: int  # the most the rate limit's log let go in any one second
+    admitted: int  # requests the log let go (a request let go may still find its lease over)
     peak_sent: int  # the most requests that left the workers in any one second
     peak_sent_share: float
     peak_received: int  # the most the sandbox handled in any one second
@@ -313,6 +319,11 @@ def run(args: argparse.Namespace) -> Burst:
                     raise RuntimeError(f"not drained after {args.timeout:.0f} s: {statuses(store)}")
                 time.sleep(0.5)
         messages = provider.messages()
+        log = redis.Redis.from_url(args.redis_url)
+        admitted = [
+            int(at) / 1_000_000 - opens_wall for at in log.lrange(admitted_key(settings), 0, -1)
+        ]
+        log.close()
         with store.snapshot() as conn:
             deferred = conn.execute(
                 sa.select(sa.func.count())
@@ -355,6 +366,8 @@ def run(args: argparse.Namespace) -> Burst:
         + sum(d < timedelta(0) for d in decided),
         drain_seconds=round(drain, 2),
         sustained_share=round(len(received) / max(drain - first, 1e-9) / args.rate, 3),
+        peak_admitted=peak(admitted),
+        admitted=len(admitted),
         peak_sent=top_sent,
         peak_sent_share=round(top_sent / args.rate, 3),
         peak_received=top,
@@ -394,6 +407,12 @@ def report(result: Burst) -> None:
         f"{result.sustained_share:.3f} R",
         "≥ 0.9 R",
         result.sustained_share >= 0.9,
+    )
+    table.add_row(
+        "highest one-second rate, let go by the log",
+        f"{result.peak_admitted} of {result.admitted}",
+        f"≤ R + burst ({result.rate + result.burst:g})",
+        "",
     )
     row(
         "highest one-second rate, sent",

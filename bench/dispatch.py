@@ -414,6 +414,11 @@ class Job:
     stamp_sends: bool = False
 
 
+def admitted_key(settings: Settings) -> str:
+    """The Redis list a stamping run's rate limits append each instant let go to."""
+    return f"{settings.queue_namespace}:bench:admitted"
+
+
 def start_worker(job: Job) -> Callable[[], None]:
     """Build and start one worker; returns how to stop it."""
     broker = make_broker(job.settings)
@@ -460,6 +465,7 @@ def start_worker(job: Job) -> Callable[[], None]:
         )
         if job.stamp_sends:
             stamp_requests(dispatcher.pool.http)
+            dispatcher.limiter.record_to = admitted_key(job.settings)
         declare_send_actor(broker, lambda: dispatcher, queue_name=queue)
         cleanup += [dispatcher.close, dispatcher.pool.http.close, services.redis.close]
         cleanup.append(store.dispose)

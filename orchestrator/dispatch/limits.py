@@ -60,7 +60,8 @@ return booked
 # (Redis's clock, microseconds) at which requests were let go in the last ``span_us``. ARGV:
 # most, span_us, member. Lets this one go (and logs it) when fewer than ``most`` went in the
 # span up to now, returning 0; else logs nothing and returns how long (us) until one more
-# could go. So no span of ``span_us`` ever holds more than ``most`` requests let go.
+# could go. So no span of ``span_us`` ever holds more than ``most`` requests let go. With a
+# KEYS[2] (benchmarks only), each instant let go is also appended to that list.
 _ADMIT = """
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
@@ -71,6 +72,9 @@ local count = redis.call('ZCARD', KEYS[1])
 if count < most then
   redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
   redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
+  if KEYS[2] then
+    redis.call('RPUSH', KEYS[2], string.format('%.0f', now))
+  end
   return 0
 end
 local leaving = redis.call('ZRANGE', KEYS[1], count - most, count - most, 'WITHSCORES')
@@ -159,6 +163,9 @@ class RateLimiter:
         self.namespace = namespace
         self._book = client.register_script(_BOOK)
         self._admit = client.register_script(_ADMIT)
+        self.record_to: str | None = None
+        """Benchmarks only: a Redis list each instant let go (Redis's clock, microseconds) is
+        appended to, to compare with when the requests actually left."""
 
     def book(
         self,
@@ -219,7 +226,7 @@ class RateLimiter:
             return 0.0
         key = f"{self.namespace}:ratelimit:{provider}:sent"
         wait = self._admit(
-            keys=[key],
+            keys=[key] if self.record_to is None else [key, self.record_to],
             args=[limit.most_in_a_second, int((1.0 + ADMIT_GUARD) * 1_000_000), token],
         )
         return int(wait) / 1_000_000
