@@ -9,12 +9,21 @@ batches) and Dramatiq workers run the real dispatch path, every check on, agains
 provider sandbox in its own process, the SMS provider's rate limit set to R a second with a
 bucket of ``--burst`` tokens.
 
-Reported, from the sandbox's own record of when each message arrived (and from the attempts,
-which say when each send was decided):
+Each request is stamped by the worker just before it goes out (``channels.sandbox.stamps``:
+the last hook of the HTTP client, bench only), and the sandbox records that stamp beside its
+own arrival time. Reported, from both (and from the attempts, which say when each send was
+decided):
 
-- sends before the window opened (must be 0, in either record);
+- sends before the window opened (must be 0, in any record);
 - the sustained rate as a share of R, over the drain (first message to the last);
-- the highest rate in any one-second window, against R (at most 1.1 R);
+- the highest rate in any one-second window (sliding), against R (at most 1.1 R), on the
+  send side (when the requests left the workers: what the rate limit controls) and on the
+  receive side (when the sandbox handled them: what a provider would count); and, for the
+  rate limit itself, when its log let each request go (the workers append each instant to a
+  Redis list in this bench only: ``RateLimiter.record_to``);
+- how long each request took from leaving to being handled (p50, p99, max), and, for the
+  receive side's busiest second, over how long its requests had been sent: when requests
+  sent over more than a second arrive within one, the sandbox bunched them, not the sender;
 - the drain time: from the window opening to the last message;
 - exactly once: as many attempts, ``attempt.sent`` entries and sandbox messages as tasks;
 - how many reserved sends were withdrawn because their turn on the rate limit did not come
@@ -43,6 +52,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import redis
 import sqlalchemy as sa
 import yaml
 from dramatiq.brokers.redis import RedisBroker
@@ -56,6 +66,7 @@ from bench.dispatch import (
     TENANT,
     Job,
     account_document,
+    admitted_key,
     environment,
     fresh_database,
     ledger_counts,
@@ -157,11 +168,21 @@ class Burst:
     burst: int
     processes: int
     threads: int
-    before_window: int  # sandbox messages, and attempts decided, before 08:00
+    before_window: int  # sandbox messages, sends stamped, and attempts decided, before 08:00
     drain_seconds: float  # window opening to the last message
-    sustained_share: float  # sends a second over the drain, as a share of R
-    peak_one_second: int
-    peak_share: float
+    sustained_share: float  # sends a second over the drain (sandbox arrivals), as a share of R
+    peak_admitted: int  # the most the rate limit's log let go in any one second
+    admitted: int  # requests the log let go (a request let go may still find its lease over)
+    peak_sent: int  # the most requests that left the workers in any one second
+    peak_sent_share: float
+    peak_received: int  # the most the sandbox handled in any one second
+    peak_received_share: float
+    lag_ms: dict[str, float]  # leaving the worker to being handled by the sandbox: p50, p99, max
+    # The receive side's busiest second: over how long (s) its requests had been sent, and
+    # the most of them sent in one second.
+    peak_received_sent_over: float
+    peak_received_sent_most: int
+    unstamped: int  # messages with no send stamp (should be 0)
     sent: int
     attempts: int
     ledger_sent: int
@@ -169,7 +190,8 @@ class Burst:
     provider_recipients: int
     deferred: int  # reservations withdrawn: no turn on the rate limit in time
     other_statuses: dict[str, int]
-    per_second: list[int]
+    per_second_sent: list[int]
+    per_second: list[int]  # sandbox arrivals
 
     @property
     def exactly_once(self) -> bool:
@@ -185,8 +207,32 @@ class Burst:
 
 def peak(times: list[float], width: float = 1.0) -> int:
     """The most events in any window of ``width`` seconds (sliding, not bucketed)."""
+    return busiest(times, width)[1]
+
+
+def busiest(times: list[float], width: float = 1.0) -> tuple[float, int]:
+    """The start of the window of ``width`` seconds holding the most events, and how many."""
     ordered = sorted(times)
-    return max((bisect_left(ordered, t + width) - i for i, t in enumerate(ordered)), default=0)
+    best = (0.0, 0)
+    for i, t in enumerate(ordered):
+        count = bisect_left(ordered, t + width) - i
+        if count > best[1]:
+            best = (t, count)
+    return best
+
+
+def per_second(times: list[float]) -> list[int]:
+    """Events in each whole second from 0 (the window's opening)."""
+    counts = [0] * (int(max(times, default=0.0)) + 1)
+    for t in times:
+        if t >= 0:
+            counts[int(t)] += 1
+    return counts
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def unconfirmed(store: Store) -> int:
@@ -262,7 +308,9 @@ def run(args: argparse.Namespace) -> Burst:
         anchor = time.time() + 5  # the workers start meanwhile
         clock = ScaledClock(OPENS - LEAD, 1.0, anchor)
         opens_wall = anchor + LEAD.total_seconds()
-        job = Job("dispatch", settings, args.workers, 100, clock_setting=clock.setting)
+        job = Job(
+            "dispatch", settings, args.workers, 100, clock_setting=clock.setting, stamp_sends=True
+        )
         console.log(f"the window opens in {opens_wall - time.time():.0f} s; R = {args.rate:g}/s")
         with workers(job, args.processes), sweeping(store, settings, clock):
             deadline = time.monotonic() + args.timeout
@@ -271,9 +319,11 @@ def run(args: argparse.Namespace) -> Burst:
                     raise RuntimeError(f"not drained after {args.timeout:.0f} s: {statuses(store)}")
                 time.sleep(0.5)
         messages = provider.messages()
-        received = [
-            datetime.fromisoformat(m["received_at"]).timestamp() - opens_wall for m in messages
+        log = redis.Redis.from_url(args.redis_url)
+        admitted = [
+            int(at) / 1_000_000 - opens_wall for at in log.lrange(admitted_key(settings), 0, -1)
         ]
+        log.close()
         with store.snapshot() as conn:
             deferred = conn.execute(
                 sa.select(sa.func.count())
@@ -286,14 +336,24 @@ def run(args: argparse.Namespace) -> Burst:
             ]
         counts = statuses(store)
         attempts, _, ledger_sent = ledger_counts(store)
+    # Seconds from the window's opening: when the sandbox handled each message, and when the
+    # worker sent it (its stamp).
+    pairs = [
+        (
+            datetime.fromisoformat(m["received_at"]).timestamp() - opens_wall,
+            m["sent_at"] - opens_wall if "sent_at" in m else None,
+        )
+        for m in messages
+    ]
+    received = [r for r, _ in pairs]
+    stamped = [(r, s) for r, s in pairs if s is not None]
+    sent_times = [s for _, s in stamped]
     drain = max(received, default=0.0)
     first = min(received, default=0.0)
-    seconds = int(drain) + 1
-    per_second = [0] * seconds
-    for t in received:
-        if t >= 0:
-            per_second[int(t)] += 1
-    top = peak(received)
+    start, top = busiest(received)
+    in_peak = [s for r, s in stamped if start <= r < start + 1.0]
+    top_sent = peak(sent_times)
+    lags = [(r - s) * 1000 for r, s in stamped]
     sent = counts.pop("sent", 0)
     return Burst(
         tasks=args.tasks,
@@ -301,11 +361,25 @@ def run(args: argparse.Namespace) -> Burst:
         burst=burst,
         processes=args.processes,
         threads=args.workers,
-        before_window=sum(t < 0 for t in received) + sum(d < timedelta(0) for d in decided),
+        before_window=sum(t < 0 for t in received)
+        + sum(t < 0 for t in sent_times)
+        + sum(d < timedelta(0) for d in decided),
         drain_seconds=round(drain, 2),
         sustained_share=round(len(received) / max(drain - first, 1e-9) / args.rate, 3),
-        peak_one_second=top,
-        peak_share=round(top / args.rate, 3),
+        peak_admitted=peak(admitted),
+        admitted=len(admitted),
+        peak_sent=top_sent,
+        peak_sent_share=round(top_sent / args.rate, 3),
+        peak_received=top,
+        peak_received_share=round(top / args.rate, 3),
+        lag_ms={
+            "p50": round(quantile(lags, 0.5), 1),
+            "p99": round(quantile(lags, 0.99), 1),
+            "max": round(max(lags, default=0.0), 1),
+        },
+        peak_received_sent_over=round(max(in_peak, default=0) - min(in_peak, default=0), 3),
+        peak_received_sent_most=peak(in_peak),
+        unstamped=len(pairs) - len(stamped),
         sent=sent,
         attempts=attempts,
         ledger_sent=ledger_sent,
@@ -313,7 +387,8 @@ def run(args: argparse.Namespace) -> Burst:
         provider_recipients=len({m["to"] for m in messages}),
         deferred=int(deferred),
         other_statuses=dict(counts),
-        per_second=per_second,
+        per_second_sent=per_second(sent_times),
+        per_second=per_second(received),
     )
 
 
@@ -333,19 +408,44 @@ def report(result: Burst) -> None:
         "≥ 0.9 R",
         result.sustained_share >= 0.9,
     )
+    table.add_row(
+        "highest one-second rate, let go by the log",
+        f"{result.peak_admitted} of {result.admitted}",
+        f"≤ R + burst ({result.rate + result.burst:g})",
+        "",
+    )
     row(
-        "highest one-second rate",
-        f"{result.peak_one_second} ({result.peak_share:.2f} R)",
+        "highest one-second rate, sent",
+        f"{result.peak_sent} ({result.peak_sent_share:.2f} R)",
         "≤ 1.1 R",
-        result.peak_share <= 1.1,
+        result.peak_sent_share <= 1.1,
+    )
+    row(
+        "highest one-second rate, received",
+        f"{result.peak_received} ({result.peak_received_share:.2f} R)",
+        "≤ 1.1 R",
+        result.peak_received_share <= 1.1,
+    )
+    lag = result.lag_ms
+    table.add_row(
+        "sent → received (ms)", f"p50 {lag['p50']}, p99 {lag['p99']}, max {lag['max']}", "—", ""
+    )
+    table.add_row(
+        "busiest second received: sent over",
+        f"{result.peak_received_sent_over:.2f} s (at most {result.peak_received_sent_most} "
+        "in one second)",
+        "—",
+        "",
     )
     row("drain time", f"{result.drain_seconds:.1f} s", f"≈ {ideal:.0f} s (N / R)", True)
     row("exactly once", "yes" if result.exactly_once else "no", "yes", result.exactly_once)
     row("sends deferred (no turn in time)", f"{result.deferred}", "—", True)
     Console().print(table)
     Console().print(
-        f"{result.processes} × {result.threads} threads; bucket of {result.burst}; sends per "
-        f"second from 08:00: {result.per_second[:10]} … {result.per_second[-5:]}"
+        f"{result.processes} × {result.threads} threads; bucket of {result.burst}; per second "
+        f"from 08:00, sent: {result.per_second_sent[:10]} … {result.per_second_sent[-5:]}; "
+        f"received: {result.per_second[:10]} … {result.per_second[-5:]}"
+        + (f"; {result.unstamped} messages without a send stamp" if result.unstamped else "")
     )
 
 

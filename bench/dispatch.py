@@ -78,6 +78,7 @@ from bench.unsealed import HELP as SEALING_HELP
 from bench.unsealed import cost, modes, sealing
 from channels.sandbox import OutcomeRates, SandboxSettings, running_sandbox
 from channels.sandbox.credentials import sandbox_credentials
+from channels.sandbox.stamps import stamp_requests
 from orchestrator import logs
 from orchestrator.clock import VirtualClock, clock_from_setting
 from orchestrator.configuration import versions as config_versions
@@ -408,6 +409,14 @@ class Job:
     timeout_ms: int
     sandbox_url: str = ""
     clock_setting: str = ""  # ORCHESTRATOR_CLOCK's form; empty: the bench's fixed instant
+    # Stamp each provider request with when it left (``channels.sandbox.stamps``): the
+    # sandbox keeps it beside its own arrival time.
+    stamp_sends: bool = False
+
+
+def admitted_key(settings: Settings) -> str:
+    """The Redis list a stamping run's rate limits append each instant let go to."""
+    return f"{settings.queue_namespace}:bench:admitted"
 
 
 def start_worker(job: Job) -> Callable[[], None]:
@@ -454,6 +463,9 @@ def start_worker(job: Job) -> Callable[[], None]:
         dispatcher, _ = build_dispatch(
             services, lambda task_id: enqueue_tasks(broker, [task_id], queue)
         )
+        if job.stamp_sends:
+            stamp_requests(dispatcher.pool.http)
+            dispatcher.limiter.record_to = admitted_key(job.settings)
         declare_send_actor(broker, lambda: dispatcher, queue_name=queue)
         cleanup += [dispatcher.close, dispatcher.pool.http.close, services.redis.close]
         cleanup.append(store.dispose)

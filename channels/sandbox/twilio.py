@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from channels.sandbox.faults import Failure
+from channels.sandbox.stamps import sent_at
 from channels.sandbox.state import SandboxState, new_id
 from channels.sandbox.wire import E164, basic_matches, form_pairs, json_answer
 from channels.signatures import twilio_signature
@@ -120,6 +121,7 @@ class Twilio:
             attempt_ref=_attempt_ref(callback),
             provider_message_id=message["sid"],
             status_callback=callback,
+            **sent_at(request.headers),
         )
         self.state.courier.run(lambda: self._sms_story(message, callback))
         return await self.state.faults.answer("twilio_sms", json_answer(201, message))

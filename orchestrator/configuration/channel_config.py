@@ -10,6 +10,7 @@ environment variables; whether those are set is checked when a service builds th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
@@ -42,6 +43,12 @@ class RateLimit(_Config):
     @property
     def capacity(self) -> int:
         return self.burst or max(1, int(self.per_second / 10))
+
+    @property
+    def most_in_a_second(self) -> int:
+        """The most requests that may reach the provider in any one second:
+        ``per_second + burst``, whole (at least 1)."""
+        return max(1, math.floor(self.per_second + self.capacity))
 
 
 class Breaker(_Config):

@@ -1,5 +1,5 @@
-"""Per-provider limits shared by every worker, kept in Redis: a token bucket (rate limit) and
-a circuit breaker.
+"""Per-provider limits shared by every worker, kept in Redis: a rate limit (a schedule of send
+instants, and a log of the requests let go) and a circuit breaker.
 
 Both use Redis's own clock (``TIME`` inside the scripts), so workers on machines whose clocks
 disagree still share one bucket and one breaker.
@@ -56,6 +56,31 @@ booked[#booked + 1] = wait
 return booked
 """
 
+# The sends actually going out (a sliding log): KEYS[1] is a sorted set of the instants
+# (Redis's clock, microseconds) at which requests were let go in the last ``span_us``. ARGV:
+# most, span_us, member. Lets this one go (and logs it) when fewer than ``most`` went in the
+# span up to now, returning 0; else logs nothing and returns how long (us) until one more
+# could go. So no span of ``span_us`` ever holds more than ``most`` requests let go. With a
+# KEYS[2] (benchmarks only), each instant let go is also appended to that list.
+_ADMIT = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local most = tonumber(ARGV[1])
+local span = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - span))
+local count = redis.call('ZCARD', KEYS[1])
+if count < most then
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
+  if KEYS[2] then
+    redis.call('RPUSH', KEYS[2], string.format('%.0f', now))
+  end
+  return 0
+end
+local leaving = redis.call('ZRANGE', KEYS[1], count - most, count - most, 'WITHSCORES')
+return math.max(1, math.ceil(tonumber(leaving[2]) + span - now))
+"""
+
 # KEYS: failures, open, trial. ARGV: trial_ms. Returns 2 when the circuit is closed (sends go
 # ahead), 1 for the one trial send of a half-open circuit, 0 when no send may go ahead.
 _ALLOW = """
@@ -103,9 +128,17 @@ class Booking:
     wait: float = 0.0
 
 
+ADMIT_GUARD = 0.05
+"""How much longer than a second the log of requests let go (:meth:`RateLimiter.admit`)
+counts: a request leaves the worker a moment after it is let go (its HTTP request is built
+and written), so requests let go more than a second and this guard apart still leave more
+than a second apart, even when the first of them was the slower to leave."""
+
+
 class RateLimiter:
     """A provider's rate limit shared by every worker: ``per_second`` sends, at most
-    ``capacity`` at once (the burst), kept in Redis as a schedule of send instants (GCRA).
+    ``capacity`` at once (the burst), kept in Redis as a schedule of send instants (GCRA)
+    and a log of the requests actually let go.
 
     Parameters:
       client: Redis.
@@ -116,12 +149,23 @@ class RateLimiter:
     transaction, immediately before the request. Over any span of ``t`` seconds the booked
     instants number at most ``per_second * t + capacity``; a send that could not go out at
     its instant books a new one rather than go late (which would let sends bunch up).
+
+    The schedule smooths the sends; the log bounds them. At the moment of sending, each
+    request asks :meth:`admit`, which lets it go only if fewer than
+    :attr:`~orchestrator.configuration.channel_config.RateLimit.most_in_a_second`
+    (``per_second + burst``) were let go in the last second (and :data:`ADMIT_GUARD`):
+    however late threads wake, whatever a stalled process does with its instants, no second
+    holds more requests than that.
     """
 
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.namespace = namespace
         self._book = client.register_script(_BOOK)
+        self._admit = client.register_script(_ADMIT)
+        self.record_to: str | None = None
+        """Benchmarks only: a Redis list each instant let go (Redis's clock, microseconds) is
+        appended to, to compare with when the requests actually left."""
 
     def book(
         self,
@@ -166,6 +210,26 @@ class RateLimiter:
         go out, or ``None`` when none could be booked that soon (nothing is booked then)."""
         booking = self.book(provider, limit, 1, within=within)
         return booking.delays[0] if booking.delays else None
+
+    def admit(self, provider: str, limit: RateLimit | None, token: str) -> float:
+        """Let one request to ``provider`` go now, in one atomic step, if fewer than
+        ``limit.most_in_a_second`` went in the last second (and :data:`ADMIT_GUARD`): 0.0,
+        and it is logged as gone. Otherwise nothing is logged and the answer is the seconds
+        until one more could go (the request asks again no sooner).
+
+        Parameters:
+          provider: the limit's key (as for :meth:`book`).
+          limit: its rate limit; ``None`` lets every request go.
+          token: unique to this request (the log's member).
+        """
+        if limit is None:
+            return 0.0
+        key = f"{self.namespace}:ratelimit:{provider}:sent"
+        wait = self._admit(
+            keys=[key] if self.record_to is None else [key, self.record_to],
+            args=[limit.most_in_a_second, int((1.0 + ADMIT_GUARD) * 1_000_000), token],
+        )
+        return int(wait) / 1_000_000
 
 
 class CircuitBreaker:

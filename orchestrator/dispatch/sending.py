@@ -7,8 +7,10 @@
    (tenacity), each retry first checking that the window is still open and no event arrived.
    Each request waits for its own instant on the provider's rate limit just before it goes
    out (:meth:`Dispatcher._pace`): one that cannot go out on time books another rather than
-   go late, so requests never bunch up after a stall; a send whose turn would not come in
-   time (its window, its lease, :data:`PACE_WAIT`) is withdrawn and deferred, not sent.
+   go late, and at the moment of sending it goes only if the rate limit's log of requests
+   let go has room in the last second, so requests never bunch up after a stall; a send
+   whose turn would not come in time (its window, its lease, :data:`PACE_WAIT`) is
+   withdrawn and deferred, not sent.
 3. **Record** the outcome: sent; or failed and retried later by Dramatiq (the retry re-checks
    everything, and waits for the next window when it would land in quiet hours); or refused
    for good and failed over to the next provider or fallback channel; or, when the provider
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import random
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -71,9 +74,11 @@ PACE_WAIT = 5.0
 out at the instant its reservation booked) before it is withdrawn and deferred."""
 LATE_SLACK = 0.1
 """How late (real seconds) a request may go out after its instant before it books another
-instead: at least this, else half an interval. Over any second the provider then receives
-at most ``per_second * (1 + slack) + burst``; on a loaded machine a thread often wakes tens
-of milliseconds late, and a stricter slack wastes instants (each miss books anew)."""
+instead: at least this, else half an interval. It smooths (a late request does not go out
+with the ones due now); the bound of ``per_second + burst`` in any second is the log's
+(:meth:`RateLimiter.admit <orchestrator.dispatch.limits.RateLimiter.admit>`). On a loaded
+machine a thread often wakes tens of milliseconds late, and a stricter slack wastes
+instants (each miss books anew)."""
 
 __all__ = ["Dispatcher", "Outcome", "RetryLater"]
 
@@ -387,13 +392,18 @@ class Dispatcher:
 
     def _pace(self, claim: Claim, *, first: bool) -> None:
         """Wait for this request's turn on its provider's rate limit, immediately before it
-        goes out: the instant its reservation booked (first try), or a new one.
+        goes out: the instant its reservation booked (first try), or a new one; then let it
+        go only if the rate limit's log of requests let go has room (:meth:`RateLimiter.admit
+        <orchestrator.dispatch.limits.RateLimiter.admit>`).
 
-        A request goes out only within a slack of its instant (half an interval, at least
-        :data:`LATE_SLACK`); one that could not (its thread was starved of CPU, the
-        reservation took long) books a new instant instead of going late. So over any span
-        of ``t`` seconds the provider receives at most ``per_second * (t + slack) + burst``
-        of our requests, however the sends of many batches and processes interleave.
+        The turn smooths: a request goes out only within a slack of its instant (half an
+        interval, at least :data:`LATE_SLACK`); one that could not (its thread was starved of
+        CPU, the reservation took long) books a new instant instead of going late. The log
+        bounds: at the moment of sending, a request goes only if fewer than
+        ``per_second + burst`` went in the last second; one that finds no room waits until
+        there is. So over any second at most ``per_second + burst`` of our requests leave
+        for the provider, however the sends of many batches and processes interleave and
+        however late their threads wake.
 
         Raises :class:`_Deferred` (first try: nothing has reached the provider; the
         reservation is withdrawn) or :class:`_WindowClosed` (a retry) when no turn comes
@@ -418,17 +428,34 @@ class Dispatcher:
             within = min(PACE_WAIT - (time.monotonic() - started), self._room_left(claim))
             delay = self.limiter.book_one(provider.limits_key, limit, within=within)
             if delay is None:
-                closes = within < PACE_WAIT - (time.monotonic() - started)
-                reason = (
-                    "its window (less dispatch.window_margin_seconds) or lease ends before "
-                    "its turn on the rate limit"
-                    if closes
-                    else f"no turn on the rate limit within {PACE_WAIT:g}s"
-                )
-                self._not_now(claim, first, "rate_limited", reason)
+                self._no_turn(claim, first, within, started)
             turn = time.monotonic() + (delay or 0.0)
-        if time.monotonic() - started > 0.001 and self._account_changed(claim):
-            self._not_now(claim, first, "account_changed", "an account event arrived")
+        # Its turn: it goes if the last second has room for it. When it has not (requests
+        # woken late went out together), it waits for room rather than take a new instant:
+        # its own is spent either way, and a new one would leave another unused.
+        token = f"{claim.attempt_id}:{secrets.token_hex(6)}"
+        while True:
+            if time.monotonic() - started > 0.001 and self._account_changed(claim):
+                self._not_now(claim, first, "account_changed", "an account event arrived")
+            wait = self.limiter.admit(provider.limits_key, limit, token)
+            if not wait:
+                return
+            within = min(PACE_WAIT - (time.monotonic() - started), self._room_left(claim))
+            if wait > within:
+                self._no_turn(claim, first, within, started)
+            self.pause(wait)
+
+    def _no_turn(self, claim: Claim, first: bool, within: float, started: float) -> None:
+        """Raise as :meth:`_not_now` does: no turn on the rate limit ``within`` the time the
+        request may still wait."""
+        closes = within < PACE_WAIT - (time.monotonic() - started)
+        reason = (
+            "its window (less dispatch.window_margin_seconds) or lease ends before "
+            "its turn on the rate limit"
+            if closes
+            else f"no turn on the rate limit within {PACE_WAIT:g}s"
+        )
+        self._not_now(claim, first, "rate_limited", reason)
 
     def _room_left(self, claim: Claim) -> float:
         """Real seconds a request of ``claim`` may still wait before it goes out: its window
