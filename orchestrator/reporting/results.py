@@ -483,21 +483,7 @@ def _collected(cohort: Any, tenant_id: int, since: datetime, until: datetime, di
 
 def _promises(cohort: Any, tenant_id: int, since: datetime, until: datetime, dialect: str) -> Any:
     promise = aliased(EventRow, name="promise")
-    payment = aliased(EventRow, name="payment")
-    paid = (
-        sa.select(sa.func.coalesce(sa.func.sum(_scaled(payment.amount, dialect)), 0))
-        .where(
-            payment.account_id == promise.account_id,
-            payment.type == EventType.PAYMENT.value,
-            payment.at >= promise.at,
-            payment.at <= promise.until,
-        )
-        .scalar_subquery()
-    )
-    kept = sa.case(
-        (promise.amount.is_(None), _flag(paid > 0)),
-        else_=_flag(paid >= _scaled(promise.amount, dialect)),
-    )
+    kept = kept_results.promise_kept(promise, dialect)
     text: Any = sa.String()
     return (
         sa.select(

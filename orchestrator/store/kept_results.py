@@ -546,21 +546,7 @@ def account_rows(
         .group_by(cohort.c.account_id, cohort.c.segment, cohort.c.arm, Account.currency)
     )
     promise = aliased(AccountEvent, name="promise")
-    payment = aliased(AccountEvent, name="payment")
-    paid = (
-        sa.select(sa.func.coalesce(sa.func.sum(scaled(payment.amount, dialect)), 0))
-        .where(
-            payment.account_id == promise.account_id,
-            payment.type == EventType.PAYMENT.value,
-            payment.at >= promise.at,
-            payment.at <= promise.until,
-        )
-        .scalar_subquery()
-    )
-    kept = sa.case(
-        (promise.amount.is_(None), _flag(paid > 0)),
-        else_=_flag(paid >= scaled(promise.amount, dialect)),
-    )
+    kept = promise_kept(promise, dialect)
     promises = (
         sa.select(
             *head,
@@ -596,6 +582,28 @@ def account_rows(
 
 def _flag(condition: Any) -> Any:
     return sa.case((condition, 1), else_=0)
+
+
+def promise_kept(promise: Any, dialect: str) -> Any:
+    """1 when the promise (an alias of ``account_events``) was kept, else 0: the account's
+    payments from the promise to its date add up to the promised amount (any payment, for a
+    promise without one). The one statement of the rule, for the kept rows and the count
+    alike."""
+    payment = aliased(AccountEvent, name="payment")
+    paid = (
+        sa.select(sa.func.coalesce(sa.func.sum(scaled(payment.amount, dialect)), 0))
+        .where(
+            payment.account_id == promise.account_id,
+            payment.type == EventType.PAYMENT.value,
+            payment.at >= promise.at,
+            payment.at <= promise.until,
+        )
+        .scalar_subquery()
+    )
+    return sa.case(
+        (promise.amount.is_(None), _flag(paid > 0)),
+        else_=_flag(paid >= scaled(promise.amount, dialect)),
+    )
 
 
 def segment_of(step: Any, dialect: str) -> Any:
