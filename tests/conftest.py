@@ -62,8 +62,8 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'orchestrator.db'}"
 
 
-@pytest.fixture
-def redis_url() -> str:
+def answering_redis_url() -> str:
+    """``REDIS_URL``, once Redis there answers (the test fails, saying so, if not)."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
@@ -74,6 +74,11 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return answering_redis_url()
 
 
 @pytest.fixture

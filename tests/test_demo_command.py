@@ -71,16 +71,9 @@ def demo(tmp_path_factory, request) -> Iterator[Demo]:
 @pytest.fixture(scope="module")
 def redis_url_for_module() -> str:
     """``redis_url`` (tests/conftest.py) for a module-scoped fixture: it checks Redis answers."""
-    from tests.conftest import REDIS_URL
+    from tests.conftest import answering_redis_url
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:  # pragma: no cover - machine problem
-        pytest.fail(f"Redis at {REDIS_URL} does not answer: {exc}")
-    finally:
-        client.close()
-    return REDIS_URL
+    return answering_redis_url()
 
 
 def test_the_demo_runs_everything_and_summarises_what_happened(demo):
