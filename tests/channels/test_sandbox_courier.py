@@ -10,6 +10,7 @@ its own endpoints and timed its callbacks out of the pool. The courier now lets 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,16 @@ async def post_many(
     return receiver, journal
 
 
+def run(coroutine):
+    """Run ``coroutine`` on an event loop of its own thread: a test before this one in the
+    same worker (a browser driven through Playwright's sync API) may have left a loop
+    running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def test_no_more_than_max_in_flight_posts_are_under_way_and_every_one_arrives(tmp_path):
-    receiver, journal = asyncio.run(post_many(tmp_path, count=120, max_in_flight=4))
+    receiver, journal = run(post_many(tmp_path, count=120, max_in_flight=4))
     assert receiver.answered == 120
     assert 1 <= receiver.most <= 4
     posted = journal.entries(kind="callback")
@@ -98,7 +107,7 @@ def test_no_more_than_max_in_flight_posts_are_under_way_and_every_one_arrives(tm
 def test_the_bound_is_what_limits_them(tmp_path):
     # The same callbacks with room for all of them: the receiver sees many at once, so the
     # bound in the test above is the courier's doing, not the receiver's.
-    receiver, _ = asyncio.run(post_many(tmp_path, count=60, max_in_flight=60))
+    receiver, _ = run(post_many(tmp_path, count=60, max_in_flight=60))
     assert receiver.most > 4
 
 
