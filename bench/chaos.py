@@ -359,21 +359,26 @@ def run(args: argparse.Namespace) -> Figures:
             )
         documents = sample_portfolio(args.accounts, today=START.date(), seed=args.seed)
         begin, retries, ingest_seconds = START, 0, 0.0
-        if not args.ingest_during:
-            # The portfolio goes in first, through two APIs on a clock at real speed: on a
-            # loaded machine ingest takes minutes, which at the chaos's speed would be virtual
-            # hours with nothing yet planned. The chaos's clock then starts where it left off.
-            ingest_apis = topology.apis([free_port(), free_port()], timeout=args.setup_timeout)
-            ingest_started = time.monotonic()
+
+        def timed_ingest(urls: list[str]) -> tuple[int, float]:
+            """The portfolio through ``urls``: its retries, and how long it took."""
+            started = time.monotonic()
             retries = ingest(
-                [api.url for api in ingest_apis],
+                urls,
                 key,
                 documents,
                 batch=args.batch,
                 timeout=args.setup_timeout,
                 seed=args.seed,
             )
-            ingest_seconds = time.monotonic() - ingest_started
+            return retries, time.monotonic() - started
+
+        if not args.ingest_during:
+            # The portfolio goes in first, through two APIs on a clock at real speed: on a
+            # loaded machine ingest takes minutes, which at the chaos's speed would be virtual
+            # hours with nothing yet planned. The chaos's clock then starts where it left off.
+            ingest_apis = topology.apis([free_port(), free_port()], timeout=args.setup_timeout)
+            retries, ingest_seconds = timed_ingest([api.url for api in ingest_apis])
             check_ingested(store, documents, events=True)
             begin = clock_from_setting(topology.env["ORCHESTRATOR_CLOCK"]).now()
             for api in ingest_apis:
@@ -402,16 +407,7 @@ def run(args: argparse.Namespace) -> Figures:
                 requeue_after=requeue,
             )
         if args.ingest_during:
-            ingest_started = time.monotonic()
-            retries = ingest(
-                [api.url for api in apis],
-                key,
-                documents,
-                batch=args.batch,
-                timeout=args.setup_timeout,
-                seed=args.seed,
-            )
-            ingest_seconds = time.monotonic() - ingest_started
+            retries, ingest_seconds = timed_ingest([api.url for api in apis])
             # Not the events: the running stack adds some of its own (replies, reports).
             check_ingested(store, documents, events=False)
         del apis  # they serve webhooks; the loop below watches every process
